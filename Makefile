@@ -1,0 +1,37 @@
+# lovflow: two commands for a new user, `make run` and `make test`.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: run demo test lint check bench clean-var
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+# Reinstall only when the declared dependencies change.
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+## Start everything: app database, Prefect server + UI on :4200, SMTP sink on :8025, deployments.
+run: $(STAMP)
+	$(BIN)/python -m deployments.local run
+
+## Load demo data (the four municipalities and a handful of providers), then start as `make run`.
+demo: $(STAMP)
+	$(BIN)/python -m deployments.local run --demo
+
+## Lint, type-check and run the whole test suite.
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+bench: $(STAMP)
+	$(BIN)/python bench/outbox_throughput.py

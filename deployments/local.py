@@ -1,0 +1,169 @@
+"""`make run`: the whole embedded lovflow in one command.
+
+1. create or migrate the app database (SQLite under var/ by default) and add the
+   municipalities found in policies/ (and, with --demo, the demo providers);
+2. start a Prefect server on SQLite with the UI on http://127.0.0.1:4200, or reuse
+   one that already answers there;
+3. start a local SMTP server on 127.0.0.1:8025 that stores every message as an
+   .eml file under var/mail/ (unless something already listens there);
+4. serve every deployment with its schedule until Ctrl-C, then stop what it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import date
+from pathlib import Path
+
+from models.settings import Settings, SettingsError, load_settings
+
+SERVER_START_TIMEOUT_SECONDS = 120
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _api_healthy(api_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def prepare_database(settings: Settings, *, demo: bool) -> None:
+    from deployments.reference_data import load_demo_data, sync_municipalities
+    from models.db import migrate, session_scope
+
+    migrate(settings.effective_database_url)
+    with session_scope() as session:
+        added = sync_municipalities(session)
+        if added:
+            print(f"Kommuner tillagda från policies/: {', '.join(added)}")
+        if demo:
+            count = load_demo_data(session, today=date.today())
+            print(f"Demodata: {count} nya utförare med aktiva avtal.")
+
+
+def start_prefect_server(settings: Settings, api_url: str) -> subprocess.Popen[bytes] | None:
+    """Start `prefect server start` unless a server already answers; wait until healthy."""
+    if _api_healthy(api_url):
+        print(f"Prefect-servern svarar redan på {api_url}: den används.")
+        return None
+    from deployments.environment import LOCAL_HOST
+
+    port = settings.prefect_port
+    if _port_in_use(LOCAL_HOST, port):
+        raise SystemExit(
+            f"Port {port} is taken by something that is not a Prefect server; "
+            "stop it, or set LOVFLOW_PREFECT_PORT to another port."
+        )
+    log_dir = settings.var_dir / "log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = (log_dir / "prefect-server.log").open("ab")
+    prefect = Path(sys.executable).with_name("prefect")
+    process = subprocess.Popen(
+        [str(prefect), "server", "start", "--host", LOCAL_HOST, "--port", str(port)],
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
+    while not _api_healthy(api_url):
+        if process.poll() is not None:
+            raise SystemExit(
+                f"The Prefect server stopped at start; see {log_dir / 'prefect-server.log'}"
+            )
+        if time.monotonic() > deadline:
+            process.terminate()
+            raise SystemExit(
+                f"The Prefect server did not answer within {SERVER_START_TIMEOUT_SECONDS} s"
+            )
+        time.sleep(0.5)
+    return process
+
+
+def run(*, demo: bool) -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    from deployments.environment import apply_prefect_defaults, local_ui_url
+
+    prefect_env = apply_prefect_defaults(settings)  # before Prefect is imported
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    prepare_database(settings, demo=demo)
+    server = start_prefect_server(settings, prefect_env["PREFECT_API_URL"])
+    sink = None
+    try:
+        from deployments.mail_sink import start_mail_sink
+
+        if _port_in_use(settings.smtp_host, settings.smtp_port):
+            print(f"Något lyssnar redan på SMTP-port {settings.smtp_port}: det används.")
+        else:
+            sink = start_mail_sink(
+                settings.smtp_host, settings.smtp_port, settings.effective_mail_dir
+            )
+        print(
+            "\nlovflow körs.\n"
+            f"  Prefect UI:  {local_ui_url(settings)}\n"
+            "               (Deployments: starta processer. Flow runs: följ dem.)\n"
+            f"  E-post:      {settings.effective_mail_dir}  (varje brev som en .eml-fil)\n"
+            f"  Databas:     {settings.effective_database_url}\n"
+            "Stoppa med Ctrl-C.\n",
+            flush=True,
+        )
+        from deployments.serve import serve_all
+
+        serve_all()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if sink is not None:
+            sink.stop()
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        print("lovflow har stoppats.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m deployments.local",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_parser = sub.add_parser("run", help="start everything (make run)")
+    run_parser.add_argument("--demo", action="store_true", help="load demo providers first")
+    sub.add_parser("migrate", help="create or migrate the app database, then exit")
+    sub.add_parser("demo", help="load demo data into the app database, then exit")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run(demo=args.demo)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    prepare_database(settings, demo=args.command == "demo")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""An application (ansökan) to become a provider in one municipality.
+
+Vetting has two steps (domain.md §5; seeds 002 §8 and 003): step 1 checks
+documents and eligibility and may ask for completions (komplettering); step 2 is
+the meeting and the 25 required routines. The decision approves or rejects with
+reasons. An owner change or a contract transfer is a new application that links
+the earlier provider (seed 002 §4.6-4.7).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Column, Text
+from sqlmodel import Field, SQLModel
+
+from models.base import StrEnumType, UTCDateTime, new_id, utcnow
+
+
+class Service(StrEnum):
+    """What a provider offers (seed 002 §2): service and/or personal care."""
+
+    service = "service"
+    omvardnad = "omvardnad"
+
+
+class ApplicationStatus(StrEnum):
+    received = "received"
+    step1_review = "step1_review"
+    completion_requested = "completion_requested"
+    step2_review = "step2_review"
+    approved = "approved"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+_S = ApplicationStatus
+APPLICATION_TRANSITIONS: dict[ApplicationStatus, frozenset[ApplicationStatus]] = {
+    _S.received: frozenset({_S.step1_review, _S.rejected, _S.withdrawn}),
+    _S.step1_review: frozenset(
+        {_S.completion_requested, _S.step2_review, _S.rejected, _S.withdrawn}
+    ),
+    _S.completion_requested: frozenset({_S.step1_review, _S.rejected, _S.withdrawn}),
+    _S.step2_review: frozenset({_S.approved, _S.rejected, _S.withdrawn}),
+    _S.approved: frozenset(),
+    _S.rejected: frozenset(),
+    _S.withdrawn: frozenset(),
+}
+
+
+class Application(SQLModel, table=True):
+    __tablename__ = "application"
+    ENTITY_TYPE: ClassVar[str] = "application"
+    TRANSITIONS: ClassVar[Mapping[ApplicationStatus, frozenset[ApplicationStatus]]] = (
+        APPLICATION_TRANSITIONS
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    provider_id: uuid.UUID = Field(foreign_key="provider.id", index=True)
+    municipality_id: str = Field(foreign_key="municipality.id", index=True, max_length=40)
+    status: ApplicationStatus = Field(
+        default=ApplicationStatus.received, sa_type=StrEnumType(ApplicationStatus), index=True
+    )
+    received_on: date
+    services: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    capacity_hours_per_month: int = Field(ge=0)
+    subcontractors: str | None = Field(default=None, sa_type=Text)
+    #: Set when the application follows an owner change or a contract transfer.
+    replaces_provider_id: uuid.UUID | None = Field(default=None, foreign_key="provider.id")
+    case_officer: str | None = Field(default=None, max_length=200)
+    #: Step 1 and step 2 results per item: {"item": {"result": ..., "note": ...}}.
+    checklist: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    decided_on: date | None = None
+    decision_reason: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,55 @@
+"""A business manager (verksamhetsansvarig) of a provider.
+
+A new or additional manager is vetted like a new application (seed 000; seed
+002 §4.6); a rejection ends the contract. The name is personal data: it stays in
+this table and never goes into flow parameters, logs or artifacts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from sqlmodel import Field, SQLModel
+
+from models.base import StrEnumType, UTCDateTime, new_id, utcnow
+
+
+class ManagerStatus(StrEnum):
+    proposed = "proposed"
+    under_review = "under_review"
+    approved = "approved"
+    rejected = "rejected"
+    replaced = "replaced"
+
+
+_S = ManagerStatus
+MANAGER_TRANSITIONS: dict[ManagerStatus, frozenset[ManagerStatus]] = {
+    _S.proposed: frozenset({_S.under_review, _S.approved, _S.rejected}),
+    _S.under_review: frozenset({_S.approved, _S.rejected}),
+    _S.approved: frozenset({_S.replaced}),
+    _S.rejected: frozenset(),
+    _S.replaced: frozenset(),
+}
+
+
+class BusinessManager(SQLModel, table=True):
+    __tablename__ = "business_manager"
+    ENTITY_TYPE: ClassVar[str] = "business_manager"
+    TRANSITIONS: ClassVar[Mapping[ManagerStatus, frozenset[ManagerStatus]]] = MANAGER_TRANSITIONS
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    provider_id: uuid.UUID = Field(foreign_key="provider.id", index=True)
+    contract_id: uuid.UUID | None = Field(default=None, foreign_key="contract.id", index=True)
+    application_id: uuid.UUID | None = Field(default=None, foreign_key="application.id")
+    full_name: str = Field(max_length=200)
+    status: ManagerStatus = Field(
+        default=ManagerStatus.proposed, sa_type=StrEnumType(ManagerStatus)
+    )
+    notified_on: date | None = None
+    decided_on: date | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

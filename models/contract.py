@@ -1,0 +1,78 @@
+"""A contract (avtal/kontrakt) between a municipality and an approved provider.
+
+Valid only when both parties have signed (LOV 2:2; seed 002 §8.3). It can end by
+expiry, notice (uppsägning: provider 3 months, municipality 6, seed 002 §4.1),
+termination for breach (hävning, decided by the committee, seed 002 §4.5) or by
+itself (Stockholm: no customers for 12 months, seed 003).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from sqlalchemy import JSON, Column, Text
+from sqlmodel import Field, SQLModel
+
+from models.base import StrEnumType, UTCDateTime, new_id, utcnow
+
+
+class ContractStatus(StrEnum):
+    draft = "draft"
+    sent_for_signature = "sent_for_signature"
+    partially_signed = "partially_signed"
+    active = "active"
+    notice_given = "notice_given"
+    interim_terminated = "interim_terminated"
+    ended = "ended"
+    cancelled = "cancelled"
+
+
+class ContractEndKind(StrEnum):
+    expiry = "expiry"
+    uppsagning_provider = "uppsagning_provider"
+    uppsagning_municipality = "uppsagning_municipality"
+    havning = "havning"
+    upphor = "upphor"  # ends by itself without notice (Stockholm inactivity, lost IVO permit)
+
+
+_S = ContractStatus
+CONTRACT_TRANSITIONS: dict[ContractStatus, frozenset[ContractStatus]] = {
+    _S.draft: frozenset({_S.sent_for_signature, _S.cancelled}),
+    _S.sent_for_signature: frozenset({_S.partially_signed, _S.active, _S.cancelled}),
+    _S.partially_signed: frozenset({_S.active, _S.cancelled}),
+    _S.active: frozenset({_S.notice_given, _S.interim_terminated, _S.ended}),
+    _S.notice_given: frozenset({_S.ended, _S.active}),
+    _S.interim_terminated: frozenset({_S.ended, _S.active}),
+    _S.ended: frozenset(),
+    _S.cancelled: frozenset(),
+}
+
+
+class Contract(SQLModel, table=True):
+    __tablename__ = "contract"
+    ENTITY_TYPE: ClassVar[str] = "contract"
+    TRANSITIONS: ClassVar[Mapping[ContractStatus, frozenset[ContractStatus]]] = CONTRACT_TRANSITIONS
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    application_id: uuid.UUID | None = Field(default=None, foreign_key="application.id", index=True)
+    provider_id: uuid.UUID = Field(foreign_key="provider.id", index=True)
+    municipality_id: str = Field(foreign_key="municipality.id", index=True, max_length=40)
+    status: ContractStatus = Field(
+        default=ContractStatus.draft, sa_type=StrEnumType(ContractStatus), index=True
+    )
+    services: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    capacity_hours_per_month: int = Field(default=0, ge=0)
+    sent_for_signature_on: date | None = None
+    provider_signed_on: date | None = None
+    municipality_signed_on: date | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    ended_on: date | None = None
+    end_kind: ContractEndKind | None = Field(default=None, sa_type=StrEnumType(ContractEndKind))
+    end_reason: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,85 @@
+"""An obligation: anything with a due date, for a provider or for staff.
+
+Deadlines are data: the daily sweep asks this table what is due, due soon or
+overdue, so no flow sleeps for weeks. One row per (kind, subject, period): the
+unique constraint makes creating an obligation idempotent across re-runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.base import StrEnumType, UTCDateTime, new_id, utcnow
+
+
+class ObligationKind(StrEnum):
+    decision_deadline = "decision_deadline"  # staff decide an application (seed 002 §8.2)
+    application_binding = "application_binding"  # applicant bound 90 days (seed 002 §8.1)
+    completion_reply = "completion_reply"  # applicant sends completions
+    contract_signature = "contract_signature"
+    insurance_copy = "insurance_copy"  # by start of operations (seed 002 §8.1)
+    permit_copy = "permit_copy"  # by start of operations (seed 002 §3.1)
+    new_provider_follow_up = "new_provider_follow_up"  # after 6 months (seed 003)
+    contract_end = "contract_end"  # extend or let end (seed 002 §4.1)
+    deviation_report = "deviation_report"  # monthly (seeds 000, 002 §6.8)
+    warning_remedy = "warning_remedy"
+    action_plan = "action_plan"
+    lex_sarah_investigation = "lex_sarah_investigation"
+    ivo_confirmation = "ivo_confirmation"
+
+
+class ObligationStatus(StrEnum):
+    open = "open"
+    fulfilled = "fulfilled"
+    waived = "waived"
+    cancelled = "cancelled"
+
+
+_S = ObligationStatus
+OBLIGATION_TRANSITIONS: dict[ObligationStatus, frozenset[ObligationStatus]] = {
+    _S.open: frozenset({_S.fulfilled, _S.waived, _S.cancelled}),
+    _S.fulfilled: frozenset(),
+    _S.waived: frozenset(),
+    _S.cancelled: frozenset(),
+}
+
+#: The period of an obligation that is not periodic. An empty string rather than
+#: NULL, because NULLs never collide in a unique constraint.
+NO_PERIOD = ""
+
+
+class Obligation(SQLModel, table=True):
+    __tablename__ = "obligation"
+    __table_args__ = (
+        UniqueConstraint(
+            "kind", "subject_type", "subject_id", "period", name="uq_obligation_subject"
+        ),
+    )
+    ENTITY_TYPE: ClassVar[str] = "obligation"
+    TRANSITIONS: ClassVar[Mapping[ObligationStatus, frozenset[ObligationStatus]]] = (
+        OBLIGATION_TRANSITIONS
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    kind: ObligationKind = Field(sa_type=StrEnumType(ObligationKind), index=True)
+    municipality_id: str = Field(foreign_key="municipality.id", index=True, max_length=40)
+    provider_id: uuid.UUID | None = Field(default=None, foreign_key="provider.id", index=True)
+    #: What the obligation is about: "application", "contract", "lex_sarah_case", ...
+    subject_type: str = Field(max_length=40)
+    subject_id: uuid.UUID
+    #: "2026-05" for a monthly obligation, NO_PERIOD otherwise.
+    period: str = Field(default=NO_PERIOD, max_length=20)
+    due_on: date = Field(index=True)
+    status: ObligationStatus = Field(
+        default=ObligationStatus.open, sa_type=StrEnumType(ObligationStatus), index=True
+    )
+    fulfilled_on: date | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

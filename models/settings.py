@@ -1,0 +1,166 @@
+"""Application settings, read from LOVFLOW_* environment variables (or a .env file).
+
+A wrong value stops the program at start with a message that names the variable,
+so an operator never has to read a pydantic traceback to find a typo.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, computed_field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.validation import normalise_email
+
+#: The project root: policies/ and templates/ are found from here.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+ENV_PREFIX = "LOVFLOW_"
+
+
+def normalise_database_url(value: str) -> str:
+    """Accept sqlite:/// and postgresql:// URLs; PostgreSQL uses the psycopg (v3) driver."""
+    value = value.strip()
+    if not value:
+        return value
+    for prefix in ("postgres://", "postgresql://"):
+        if value.startswith(prefix):
+            return "postgresql+psycopg://" + value[len(prefix) :]
+    if not value.startswith(("sqlite:", "postgresql+")):
+        raise ValueError("must be a sqlite:/// or postgresql:// URL")
+    return value
+
+
+class SettingsError(ValueError):
+    """A LOVFLOW_* variable has a value we cannot use."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    var_dir: Path = Field(
+        default=PROJECT_ROOT / "var",
+        description="Folder for the local SQLite databases, stored mail and Prefect home.",
+    )
+    database_url: str = Field(
+        default="",
+        description=(
+            "SQLAlchemy URL of the app database. Empty means SQLite at var/lovflow.db. "
+            "postgresql://user@host/db is accepted and uses the psycopg driver."
+        ),
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server host name.")
+    smtp_port: int = Field(default=8025, ge=1, le=65535, description="SMTP server port.")
+    smtp_username: str | None = Field(
+        default=None, description="SMTP user, if the relay needs login."
+    )
+    smtp_password: SecretStr | None = Field(
+        default=None, description="SMTP password (never logged)."
+    )
+    smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS.")
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, description="SMTP network timeout.")
+    smtp_connect_attempts: int = Field(
+        default=3, ge=1, le=20, description="Connection attempts per delivery run before giving up."
+    )
+    smtp_backoff_seconds: float = Field(
+        default=1.0, ge=0, description="First wait between connection attempts; doubles each time."
+    )
+    mail_sender: str = Field(
+        default="lovflow@kommun.example",
+        description="Fallback From address; each municipality's policy normally sets its own.",
+    )
+    mail_dir: Path | None = Field(
+        default=None, description="Where the local SMTP sink stores .eml files (default var/mail)."
+    )
+    prefect_port: int = Field(
+        default=4200, ge=1, le=65535, description="Port of the embedded Prefect server and UI."
+    )
+    policy: str = Field(
+        default="huddinge",
+        description="Name of the municipality policy in policies/ used by default.",
+    )
+    timezone: str = Field(
+        default="Europe/Stockholm", description="Time zone for dates and schedules."
+    )
+    outbox_batch_size: int = Field(
+        default=200, ge=1, le=10_000, description="Messages per SMTP batch."
+    )
+    outbox_lease_seconds: int = Field(
+        default=600,
+        ge=10,
+        description="A message claimed by a delivery that died is claimed again after this long.",
+    )
+    outbox_max_attempts: int = Field(
+        default=8, ge=1, description="Attempts before a message is marked failed for staff to see."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("mail_sender")
+    @classmethod
+    def _check_sender(cls, value: str) -> str:
+        return normalise_email(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("policy")
+    @classmethod
+    def _check_policy_name(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not value.isidentifier():
+            raise ValueError("must be a policy file name such as 'huddinge' or 'salem'")
+        return value
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'lovflow.db'}"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def effective_mail_dir(self) -> Path:
+        return self.mail_dir or self.var_dir / "mail"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "?"
+        lines.append(f"{ENV_PREFIX}{field.upper()}: {item['msg']} (got {item.get('input')!r})")
+    return "Invalid lovflow settings:\n  " + "\n  ".join(lines)
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment, or raise SettingsError naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings. Tests change env vars and call get_settings.cache_clear()."""
+    return load_settings()

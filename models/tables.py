@@ -1,0 +1,26 @@
+"""Imports every table so that SQLModel.metadata is complete (Alembic, tests)."""
+
+from sqlmodel import SQLModel
+
+from models.application import Application
+from models.audit import AuditEvent
+from models.business_manager import BusinessManager
+from models.contract import Contract
+from models.municipality import Municipality
+from models.obligation import Obligation
+from models.outbox import OutgoingEmail
+from models.provider import Provider
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Application",
+    "AuditEvent",
+    "BusinessManager",
+    "Contract",
+    "Municipality",
+    "Obligation",
+    "OutgoingEmail",
+    "Provider",
+    "metadata",
+]

@@ -1,0 +1,146 @@
+"""`make run` end to end: the same command a new user runs, on free ports.
+
+Starts `python -m deployments.local run --demo` (what `make demo` runs), waits
+until the Prefect API lists the deployments, starts "Skicka testbrev" through the
+API as the UI's Run button does, finds the letter as an .eml file under var/mail/,
+stops everything with SIGINT to the process group (what Ctrl-C in a terminal
+sends), and starts it again to see that it reuses the database without duplicates.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from deployments.serve import MAIL_CHECK, OUTBOX_DELIVERY
+from models.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.prefect
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for(
+    what: str, check: Any, timeout: float, process: subprocess.Popen[bytes], log: Path
+) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(
+                f"lovflow exited ({process.returncode}) while waiting for {what}:\n"
+                + log.read_text(errors="replace")[-4000:]
+            )
+        result = check()
+        if result:
+            return result
+        time.sleep(0.5)
+    pytest.fail(
+        f"timed out after {timeout} s waiting for {what}:\n"
+        + log.read_text(errors="replace")[-4000:]
+    )
+
+
+@contextmanager
+def _lovflow(var_dir: Path, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "deployments.local", "run", "--demo"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _deployments(api: str) -> dict[str, str]:
+    try:
+        response = httpx.post(f"{api}/deployments/filter", json={}, timeout=5)
+    except httpx.HTTPError:
+        return {}
+    if response.status_code != 200:
+        return {}
+    return {item["name"]: item["id"] for item in response.json()}
+
+
+def test_make_run_serves_the_deployments_and_delivers_mail(tmp_path: Path) -> None:
+    var_dir = tmp_path / "var"
+    prefect_port, smtp_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOVFLOW_", "PREFECT_"))}
+    env |= {
+        "LOVFLOW_VAR_DIR": str(var_dir),
+        "LOVFLOW_PREFECT_PORT": str(prefect_port),
+        "LOVFLOW_SMTP_PORT": str(smtp_port),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",  # start runs within a second, not ten
+    }
+    api = f"http://127.0.0.1:{prefect_port}/api"
+    log = tmp_path / "lovflow.log"
+
+    with _lovflow(var_dir, env, log) as process:
+        listed = _wait_for("the deployments", lambda: _deployments(api), 180, process, log)
+        assert {OUTBOX_DELIVERY, MAIL_CHECK} <= set(listed)
+
+        created = httpx.post(
+            f"{api}/deployments/{listed[MAIL_CHECK]}/create_flow_run",
+            json={"parameters": {"check": {"recipient": "it-drift@kommun.example"}}},
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+        run_id = created.json()["id"]
+
+        def finished() -> str | None:
+            state = httpx.get(f"{api}/flow_runs/{run_id}", timeout=5).json()["state"]
+            return (
+                state["type"]
+                if state and state["type"] in {"COMPLETED", "FAILED", "CRASHED"}
+                else None
+            )
+
+        assert _wait_for("the test letter run", finished, 120, process, log) == "COMPLETED"
+        [eml] = list((var_dir / "mail").glob("*.eml"))
+        message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+        assert message["To"] == "it-drift@kommun.example"
+        assert "Huddinge kommun" in str(message["Subject"])
+
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        assert "lovflow har stoppats" in log.read_text()
+    with socket.socket() as sock:  # the Prefect server went down with it
+        assert sock.connect_ex(("127.0.0.1", prefect_port)) != 0
+
+    with _lovflow(var_dir, env, log) as process:  # a second `make run` reuses what is there
+        _wait_for("the deployments again", lambda: _deployments(api), 180, process, log)
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+
+    engine = create_engine(f"sqlite:///{var_dir / 'lovflow.db'}")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM municipality")).scalar_one() == 4
+        assert connection.execute(text("SELECT count(*) FROM provider")).scalar_one() == 5
+        assert connection.execute(text("SELECT count(*) FROM contract")).scalar_one() == 5
+    engine.dispose()

@@ -1,0 +1,57 @@
+"""Settings: defaults, normalisation, and errors that name the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from models.settings import SettingsError, load_settings
+
+
+def test_defaults_use_sqlite_under_var(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LOVFLOW_VAR_DIR", str(tmp_path))
+    settings = load_settings()
+    assert settings.effective_database_url == f"sqlite:///{tmp_path / 'lovflow.db'}"
+    assert settings.effective_mail_dir == tmp_path / "mail"
+    assert settings.timezone == "Europe/Stockholm"
+    assert (settings.smtp_host, settings.smtp_port) == ("127.0.0.1", 8025)
+
+
+def test_postgres_url_gets_the_psycopg_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOVFLOW_DATABASE_URL", "postgres://lov@db.kommun.example:5432/lovflow")
+    assert load_settings().effective_database_url == (
+        "postgresql+psycopg://lov@db.kommun.example:5432/lovflow"
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "rule"),
+    [
+        ("LOVFLOW_SMTP_PORT", "70000", "less than or equal to 65535"),
+        ("LOVFLOW_SMTP_PORT", "smtp", "valid integer"),
+        ("LOVFLOW_DATABASE_URL", "mysql://x/y", "sqlite:/// or postgresql://"),
+        ("LOVFLOW_TIMEZONE", "Europe/Stokholm", "unknown time zone"),
+        ("LOVFLOW_MAIL_SENDER", "upphandling-at-kommun", "not a valid e-mail address"),
+        ("LOVFLOW_SMTP_STARTTLS", "kanske", "valid boolean"),
+        ("LOVFLOW_POLICY", "../etc/passwd", "policy file name"),
+    ],
+)
+def test_bad_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, rule: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as excinfo:
+        load_settings()
+    message = str(excinfo.value)
+    assert f"{variable}:" in message
+    assert rule in message
+
+
+def test_password_is_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOVFLOW_SMTP_PASSWORD", "hemligt-losen-42")
+    settings = load_settings()
+    assert "hemligt-losen-42" not in repr(settings)
+    assert "hemligt-losen-42" not in str(settings.model_dump())
+    assert settings.smtp_password is not None
+    assert settings.smtp_password.get_secret_value() == "hemligt-losen-42"
