@@ -8,32 +8,40 @@ Schedules always carry Europe/Stockholm: a bare cron string would run in UTC
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
+from prefect import Flow
+from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
 from flows.mail_check import send_test_letter
 from flows.outbox_delivery import deliver_queued_email
 from models.settings import get_settings
 
-if TYPE_CHECKING:
-    from prefect.deployments.runner import RunnerDeployment
-
 #: Deployment names are what staff see in the UI, so they are Swedish.
 OUTBOX_DELIVERY = "Skicka köad e-post"
 MAIL_CHECK = "Skicka testbrev"
 
 
+def _deployment(flow: Flow[Any, Any], **options: Any) -> RunnerDeployment:
+    # to_deployment is async-dispatched: called from sync code it returns the deployment.
+    deployment = flow.to_deployment(**options)
+    assert isinstance(deployment, RunnerDeployment)
+    return deployment
+
+
 def build_deployments() -> list[RunnerDeployment]:
     tz = get_settings().timezone
     return [
-        deliver_queued_email.to_deployment(
+        _deployment(
+            deliver_queued_email,
             name=OUTBOX_DELIVERY,
             description="Skickar all e-post som ligger i kö. Körs varannan minut.",
             schedules=[Cron("*/2 * * * *", timezone=tz)],
             tags=["e-post"],
         ),
-        send_test_letter.to_deployment(
+        _deployment(
+            send_test_letter,
             name=MAIL_CHECK,
             description="Skickar ett testbrev för att kontrollera att e-post fungerar.",
             tags=["e-post"],

@@ -43,7 +43,7 @@ def test_declared_entrypoint_is_a_flow(entry: dict[str, Any]) -> None:
 
 
 def test_served_schedules_name_the_time_zone() -> None:
-    schedules = [s for d in build_deployments() for s in d.schedules]
+    schedules = [s for d in build_deployments() for s in d.schedules or []]
     assert schedules, "the outbox must be delivered on a schedule"
     for schedule in schedules:
         assert getattr(schedule.schedule, "timezone", None) == "Europe/Stockholm"

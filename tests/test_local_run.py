@@ -77,6 +77,12 @@ def _lovflow(var_dir: Path, env: dict[str, str], log: Path) -> Iterator[subproce
             process.wait()
 
 
+def _all_deployments(api: str) -> dict[str, str]:
+    """The deployments once both are registered (serve registers them one by one)."""
+    listed = _deployments(api)
+    return listed if {OUTBOX_DELIVERY, MAIL_CHECK} <= set(listed) else {}
+
+
 def _deployments(api: str) -> dict[str, str]:
     try:
         response = httpx.post(f"{api}/deployments/filter", json={}, timeout=5)
@@ -102,8 +108,7 @@ def test_make_run_serves_the_deployments_and_delivers_mail(tmp_path: Path) -> No
     log = tmp_path / "lovflow.log"
 
     with _lovflow(var_dir, env, log) as process:
-        listed = _wait_for("the deployments", lambda: _deployments(api), 180, process, log)
-        assert {OUTBOX_DELIVERY, MAIL_CHECK} <= set(listed)
+        listed = _wait_for("the deployments", lambda: _all_deployments(api), 180, process, log)
 
         created = httpx.post(
             f"{api}/deployments/{listed[MAIL_CHECK]}/create_flow_run",
@@ -134,7 +139,7 @@ def test_make_run_serves_the_deployments_and_delivers_mail(tmp_path: Path) -> No
         assert sock.connect_ex(("127.0.0.1", prefect_port)) != 0
 
     with _lovflow(var_dir, env, log) as process:  # a second `make run` reuses what is there
-        _wait_for("the deployments again", lambda: _deployments(api), 180, process, log)
+        _wait_for("the deployments again", lambda: _all_deployments(api), 180, process, log)
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(timeout=60) == 0
 
