@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -76,6 +77,10 @@ def start_prefect_server(settings: Settings, api_url: str) -> subprocess.Popen[b
         [str(prefect), "server", "start", "--host", LOCAL_HOST, "--port", str(port)],
         stdout=log_file,
         stderr=subprocess.STDOUT,
+        # Its own session: Ctrl-C in the terminal reaches only us, so the server stays up
+        # while serve shuts down (serve pauses its schedules through the API), and we
+        # stop it afterwards.
+        start_new_session=True,
     )
     deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
     while not _api_healthy(api_url):
@@ -92,7 +97,17 @@ def start_prefect_server(settings: Settings, api_url: str) -> subprocess.Popen[b
     return process
 
 
+def _stop_on_sigterm() -> None:
+    """Make SIGTERM (a service manager's stop) take the same clean path as Ctrl-C."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def run(*, demo: bool) -> int:
+    _stop_on_sigterm()
     try:
         settings = load_settings()
     except SettingsError as exc:
