@@ -4,7 +4,8 @@ Starts `python -m deployments.local run --demo` (what `make demo` runs), waits
 until the Prefect API lists the deployments, starts "Skicka testbrev" through the
 API as the UI's Run button does, finds the letter as an .eml file under var/mail/,
 stops everything with SIGINT to the process group (what Ctrl-C in a terminal
-sends), and starts it again to see that it reuses the database without duplicates.
+sends), and starts it again to see that it reuses the database without duplicates
+and resumes the schedules, then stops it with SIGTERM.
 """
 
 from __future__ import annotations
@@ -138,10 +139,24 @@ def test_make_run_serves_the_deployments_and_delivers_mail(tmp_path: Path) -> No
     with socket.socket() as sock:  # the Prefect server went down with it
         assert sock.connect_ex(("127.0.0.1", prefect_port)) != 0
 
-    with _lovflow(var_dir, env, log) as process:  # a second `make run` reuses what is there
-        _wait_for("the deployments again", lambda: _all_deployments(api), 180, process, log)
-        os.killpg(process.pid, signal.SIGINT)
+    # A second `make run` reuses what is there; this time a service manager stops it
+    # with SIGTERM to the main process only, and the Prefect server must go down too.
+    with _lovflow(var_dir, env, log) as process:
+        listed = _wait_for(
+            "the deployments again", lambda: _all_deployments(api), 180, process, log
+        )
+
+        def resumed() -> bool:
+            # The first run's deployments are listed at once; the schedule that serve
+            # paused at the last stop runs again once serve has registered anew.
+            outbox = httpx.get(f"{api}/deployments/{listed[OUTBOX_DELIVERY]}", timeout=5)
+            return outbox.status_code == 200 and outbox.json()["paused"] is False
+
+        _wait_for("the schedules to resume", resumed, 120, process, log)
+        process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", prefect_port)) != 0
 
     engine = create_engine(f"sqlite:///{var_dir / 'lovflow.db'}")
     with engine.connect() as connection:

@@ -53,6 +53,22 @@ ICS = (
 ).encode()
 
 
+def enqueue_test_letter(
+    session: Session, key: str, recipients: Sequence[str] = ("a@omsorg.example",)
+) -> uuid.UUID:
+    """Queue one test letter in the caller's transaction."""
+    return enqueue_email(
+        session,
+        key=key,
+        template="outbox-test",
+        context=TEST_LETTER,
+        recipients=recipients,
+        sender=SENDER,
+        case_type="test",
+        case_id=None,
+    )
+
+
 def queue(
     engine: Engine,
     count: int,
@@ -65,15 +81,8 @@ def queue(
     with session_scope(engine) as session:
         for n in range(count):
             ids.append(
-                enqueue_email(
-                    session,
-                    key=f"{prefix}:{n}",
-                    template="outbox-test",
-                    context=TEST_LETTER,
-                    recipients=recipients or [f"utforare{n}@omsorg.example"],
-                    sender=SENDER,
-                    case_type="test",
-                    case_id=None,
+                enqueue_test_letter(
+                    session, f"{prefix}:{n}", recipients or [f"utforare{n}@omsorg.example"]
                 )
             )
     return ids
@@ -193,16 +202,7 @@ def test_a_letter_without_html_is_plain_text_only() -> None:
 
 def test_enqueue_does_not_commit_for_the_caller(engine: Engine) -> None:
     with Session(engine) as session:
-        enqueue_email(
-            session,
-            key="rolled-back",
-            template="outbox-test",
-            context=TEST_LETTER,
-            recipients=["a@omsorg.example"],
-            sender=SENDER,
-            case_type="test",
-            case_id=None,
-        )
+        enqueue_test_letter(session, "rolled-back")
         session.rollback()
     assert all_rows(engine) == []
 
@@ -263,18 +263,7 @@ def test_two_writers_enqueue_the_same_key_at_once(engine: Engine) -> None:
         try:
             with Session(engine) as session:
                 start.wait(timeout=10)
-                ids.append(
-                    enqueue_email(
-                        session,
-                        key="same-key",
-                        template="outbox-test",
-                        context=TEST_LETTER,
-                        recipients=["a@omsorg.example"],
-                        sender=SENDER,
-                        case_type="test",
-                        case_id=None,
-                    )
-                )
+                ids.append(enqueue_test_letter(session, "same-key"))
                 session.commit()
         except BaseException as exc:  # reported below, with the thread's own traceback
             errors.append(exc)
