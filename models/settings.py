@@ -127,6 +127,10 @@ class Settings(BaseSettings):
         value = value.strip().lower()
         if not value.isidentifier():
             raise ValueError("must be a policy file name such as 'huddinge' or 'salem'")
+        folder = PROJECT_ROOT / "policies"
+        if not (folder / f"{value}.toml").is_file():
+            known = ", ".join(sorted(p.stem for p in folder.glob("*.toml"))) or "none"
+            raise ValueError(f"no policy {value!r} in policies/ (known: {known})")
         return value
 
     @computed_field  # type: ignore[prop-decorator]

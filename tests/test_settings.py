@@ -35,6 +35,7 @@ def test_postgres_url_gets_the_psycopg_driver(monkeypatch: pytest.MonkeyPatch) -
         ("LOVFLOW_MAIL_SENDER", "upphandling-at-kommun", "not a valid e-mail address"),
         ("LOVFLOW_SMTP_STARTTLS", "kanske", "valid boolean"),
         ("LOVFLOW_POLICY", "../etc/passwd", "policy file name"),
+        ("LOVFLOW_POLICY", "upsala", "no policy 'upsala' in policies/ (known: huddinge, salem"),
     ],
 )
 def test_bad_value_names_the_variable(
