@@ -6,7 +6,16 @@
    one that already answers there;
 3. start a local SMTP server on 127.0.0.1:8025 that stores every message as an
    .eml file under var/mail/ (unless something already listens there);
-4. serve every deployment with its schedule until Ctrl-C, then stop what it started.
+4. serve every deployment with its schedule until Ctrl-C or SIGTERM, then stop what
+   it started.
+
+This process is a small supervisor. The Prefect server and the serving process run
+as children in sessions of their own, so a signal reaches only the supervisor, which
+stops them in order: serve first (it pauses its schedules through the API, which
+must still be up), then the SMTP sink and the Prefect server. Serve is stopped with
+one SIGINT, because Prefect 3.8.8's own SIGTERM handler calls an async stop()
+without awaiting it and can hang. Each child's pid is written to var/run/, so a
+supervisor killed with SIGKILL leaves something an operator (or a test) can stop.
 """
 
 from __future__ import annotations
@@ -82,6 +91,7 @@ def start_prefect_server(settings: Settings, api_url: str) -> subprocess.Popen[b
         # stop it afterwards.
         start_new_session=True,
     )
+    _write_pid(settings, "prefect-server", process.pid)
     deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
     while not _api_healthy(api_url):
         if process.poll() is not None:
@@ -97,17 +107,46 @@ def start_prefect_server(settings: Settings, api_url: str) -> subprocess.Popen[b
     return process
 
 
-def _stop_on_sigterm() -> None:
-    """Make SIGTERM (a service manager's stop) take the same clean path as Ctrl-C."""
+def _run_dir(settings: Settings) -> Path:
+    return settings.var_dir / "run"
+
+
+def _write_pid(settings: Settings, name: str, pid: int) -> None:
+    _run_dir(settings).mkdir(parents=True, exist_ok=True)
+    (_run_dir(settings) / f"{name}.pid").write_text(f"{pid}\n")
+
+
+def _stop_child(
+    settings: Settings,
+    name: str,
+    process: subprocess.Popen[bytes],
+    sig: signal.Signals,
+    timeout: float,
+) -> None:
+    """Signal a child, wait for it, kill it (and its session) if it does not stop."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            print(f"{name} did not stop within {timeout:.0f} s; killing it", file=sys.stderr)
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    (_run_dir(settings) / f"{name}.pid").unlink(missing_ok=True)
+
+
+def _stop_on_signals() -> None:
+    """Turn SIGTERM (a service manager's stop) into the same path as Ctrl-C."""
 
     def handler(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def run(*, demo: bool) -> int:
-    _stop_on_sigterm()
+    _stop_on_signals()
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -115,12 +154,14 @@ def run(*, demo: bool) -> int:
         return 2
     from deployments.environment import apply_prefect_defaults, local_ui_url
 
-    prefect_env = apply_prefect_defaults(settings)  # before Prefect is imported
+    prefect_env = apply_prefect_defaults(settings)  # children inherit these
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    prepare_database(settings, demo=demo)
-    server = start_prefect_server(settings, prefect_env["PREFECT_API_URL"])
+    server: subprocess.Popen[bytes] | None = None
+    serving: subprocess.Popen[bytes] | None = None
     sink = None
     try:
+        prepare_database(settings, demo=demo)
+        server = start_prefect_server(settings, prefect_env["PREFECT_API_URL"])
         from deployments.mail_sink import start_mail_sink
 
         if _port_in_use(settings.smtp_host, settings.smtp_port):
@@ -138,22 +179,26 @@ def run(*, demo: bool) -> int:
             "Stoppa med Ctrl-C.\n",
             flush=True,
         )
-        from deployments.serve import serve_all
-
-        serve_all()
+        serving = subprocess.Popen(
+            [sys.executable, "-m", "deployments.serve"], start_new_session=True
+        )
+        _write_pid(settings, "serve", serving.pid)
+        serving.wait()
+        print(f"The serving process exited with {serving.returncode}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        pass
+        return 0
     finally:
+        # Stopping must not be cut short by a second Ctrl-C.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if serving is not None:
+            _stop_child(settings, "serve", serving, signal.SIGINT, timeout=60)
         if sink is not None:
             sink.stop()
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        print("lovflow har stoppats.")
-    return 0
+            _stop_child(settings, "prefect-server", server, signal.SIGTERM, timeout=30)
+        print("lovflow har stoppats.", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

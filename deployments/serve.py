@@ -54,3 +54,11 @@ def serve_all(*, limit: int | None = None) -> None:
     from prefect import serve
 
     serve(*build_deployments(), limit=limit)
+
+
+if __name__ == "__main__":
+    # Run by deployments/local.py as a child process; it stops us with SIGINT.
+    try:
+        serve_all()
+    except KeyboardInterrupt:
+        pass

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,10 @@ def _lovflow(var_dir: Path, env: dict[str, str], log: Path) -> Iterator[subproce
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        # After a failure, also stop the children lovflow started in sessions of their own.
+        for pid_file in (var_dir / "run").glob("*.pid"):
+            with suppress(ProcessLookupError):
+                os.killpg(int(pid_file.read_text()), signal.SIGKILL)
 
 
 def _all_deployments(api: str) -> dict[str, str]:
@@ -136,6 +140,7 @@ def test_make_run_serves_the_deployments_and_delivers_mail(tmp_path: Path) -> No
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(timeout=60) == 0
         assert "lovflow har stoppats" in log.read_text()
+        assert list((var_dir / "run").glob("*.pid")) == []  # every child was stopped
     with socket.socket() as sock:  # the Prefect server went down with it
         assert sock.connect_ex(("127.0.0.1", prefect_port)) != 0
 
