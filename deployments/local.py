@@ -94,14 +94,12 @@ def start_prefect_server(settings: Settings, api_url: str) -> subprocess.Popen[b
     _write_pid(settings, "prefect-server", process.pid)
     deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
     while not _api_healthy(api_url):
-        if process.poll() is not None:
+        if process.poll() is not None or time.monotonic() > deadline:
+            # Stopped at start, or never answered: stop it and drop its pid file.
+            _stop_child(settings, "prefect-server", process, signal.SIGTERM, timeout=30)
             raise SystemExit(
-                f"The Prefect server stopped at start; see {log_dir / 'prefect-server.log'}"
-            )
-        if time.monotonic() > deadline:
-            process.terminate()
-            raise SystemExit(
-                f"The Prefect server did not answer within {SERVER_START_TIMEOUT_SECONDS} s"
+                f"The Prefect server did not start within {SERVER_START_TIMEOUT_SECONDS} s; "
+                f"see {log_dir / 'prefect-server.log'}"
             )
         time.sleep(0.5)
     return process

@@ -127,10 +127,14 @@ class Settings(BaseSettings):
         value = value.strip().lower()
         if not value.isidentifier():
             raise ValueError("must be a policy file name such as 'huddinge' or 'salem'")
-        folder = PROJECT_ROOT / "policies"
-        if not (folder / f"{value}.toml").is_file():
-            known = ", ".join(sorted(p.stem for p in folder.glob("*.toml"))) or "none"
-            raise ValueError(f"no policy {value!r} in policies/ (known: {known})")
+        # Imported here: models.policy imports this module for PROJECT_ROOT.
+        from models.policy import list_policies
+
+        known = list_policies()
+        if value not in known:
+            raise ValueError(
+                f"no policy {value!r} in policies/ (known: {', '.join(known) or 'none'})"
+            )
         return value
 
     @computed_field  # type: ignore[prop-decorator]

@@ -29,14 +29,9 @@ from sqlalchemy import create_engine, text
 
 from deployments.serve import MAIL_CHECK, OUTBOX_DELIVERY
 from models.settings import PROJECT_ROOT
+from tests.smtp_fixtures import free_port
 
 pytestmark = pytest.mark.prefect
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for(
@@ -100,7 +95,7 @@ def _deployments(api: str) -> dict[str, str]:
 
 def test_make_run_serves_the_deployments_and_delivers_mail(tmp_path: Path) -> None:
     var_dir = tmp_path / "var"
-    prefect_port, smtp_port = _free_port(), _free_port()
+    prefect_port, smtp_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOVFLOW_", "PREFECT_"))}
     env |= {
         "LOVFLOW_VAR_DIR": str(var_dir),

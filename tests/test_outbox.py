@@ -13,10 +13,10 @@ import email.policy
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import func, select, update
@@ -39,6 +39,8 @@ from tasks.email import (
 )
 from tasks.outbox_sql import OUTBOX
 from tests.smtp_fixtures import SmtpServer, free_port
+
+T = TypeVar("T")
 
 SENDER = "lovflow@huddinge.se"
 CASE_ID = uuid.UUID("a1b2c3d4-e5f6-4a1b-8c2d-0123456789ab")
@@ -254,27 +256,36 @@ def test_same_key_twice_gives_one_row_and_one_message(
     assert [m.recipients for m in smtp_server.messages] == [["utforare0@omsorg.example"]]
 
 
-def test_two_writers_enqueue_the_same_key_at_once(engine: Engine) -> None:
-    start = threading.Barrier(2)
-    ids: list[uuid.UUID] = []
+def run_at_once(work: Callable[[], T], *, times: int = 2, timeout: float = 60) -> list[T]:
+    """Run `work` in `times` threads released together; return what each returned."""
+    start = threading.Barrier(times)
+    results: list[T] = []
     errors: list[BaseException] = []
 
-    def writer() -> None:
+    def runner() -> None:
         try:
-            with Session(engine) as session:
-                start.wait(timeout=10)
-                ids.append(enqueue_test_letter(session, "same-key"))
-                session.commit()
+            start.wait(timeout=10)
+            results.append(work())
         except BaseException as exc:  # reported below, with the thread's own traceback
             errors.append(exc)
 
-    threads = [threading.Thread(target=writer) for _ in range(2)]
+    threads = [threading.Thread(target=runner) for _ in range(times)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
-
+        thread.join(timeout=timeout)
     assert errors == []
+    return results
+
+
+def test_two_writers_enqueue_the_same_key_at_once(engine: Engine) -> None:
+    def writer() -> uuid.UUID:
+        with Session(engine) as session:
+            row_id = enqueue_test_letter(session, "same-key")
+            session.commit()
+            return row_id
+
+    ids = run_at_once(writer)
     assert len(ids) == 2 and ids[0] == ids[1]
     assert [r.id for r in all_rows(engine)] == [ids[0]]
 
@@ -285,24 +296,7 @@ def test_two_concurrent_deliverers_send_every_message_exactly_once(
     ids = queue(engine, 300)
     # Small batches make the two runs interleave their claims many times.
     settings = smtp_settings.model_copy(update={"outbox_batch_size": 20})
-    start = threading.Barrier(2)
-    reports: list[DeliveryReport] = []
-    errors: list[BaseException] = []
-
-    def deliverer() -> None:
-        try:
-            start.wait(timeout=10)
-            reports.append(deliver(settings, engine))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=deliverer) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=240)
-
-    assert errors == []
+    reports = run_at_once(lambda: deliver(settings, engine), timeout=240)
     received = smtp_server.wait_for(300)
     counts = Counter(m.message_id for m in received)
     assert len(received) == 300
