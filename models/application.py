@@ -72,6 +72,11 @@ class Application(SQLModel, table=True):
     #: Set when the application follows an owner change or a contract transfer.
     replaces_provider_id: uuid.UUID | None = Field(default=None, foreign_key="provider.id")
     case_officer: str | None = Field(default=None, max_length=200)
+    #: Where staff reminders about this case go (the decision deadline).
+    case_officer_email: str | None = Field(default=None, max_length=254)
+    #: The Prefect flow run that drives the case now. A new run for the same case
+    #: (after a lost one) takes over and cancels the older, still waiting run.
+    flow_run_id: uuid.UUID | None = Field(default=None)
     #: Step 1 and step 2 results per item: {"item": {"result": ..., "note": ...}}.
     checklist: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     decided_on: date | None = None

@@ -74,5 +74,10 @@ class Contract(SQLModel, table=True):
     ended_on: date | None = None
     end_kind: ContractEndKind | None = Field(default=None, sa_type=StrEnumType(ContractEndKind))
     end_reason: str | None = Field(default=None, sa_type=Text)
+    #: The contract as sent for signature (HTML), kept as the record of what was signed.
+    document_html: str | None = Field(default=None, sa_type=Text)
+    #: Who signed for the municipality (a staff name, not a customer's).
+    municipality_signatory: str | None = Field(default=None, max_length=200)
+    flow_run_id: uuid.UUID | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

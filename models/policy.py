@@ -517,6 +517,17 @@ class Policy(_Section):
         ),
     )
 
+    appeal_court: str | None = Field(
+        default=None,
+        min_length=3,
+        description=(
+            "The court that hears an application for correction (rättelse), e.g. "
+            "'Förvaltningsrätten i Stockholm', named in rejection letters. No seed names one; "
+            "when unset the letter says 'the förvaltningsrätt whose district the municipality "
+            "is in' (LOV 10 kap. 1 §, domain.md §2)."
+        ),
+    )
+
     def deviation_report_due(self, year: int, month: int) -> date:
         """Due date of the deviation report that covers `month` of `year`.
 

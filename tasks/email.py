@@ -39,6 +39,7 @@ from jinja2 import (
     select_autoescape,
 )
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -106,6 +107,19 @@ def sv_date(value: date, weekday: bool = False) -> str:
     return text
 
 
+def sv_time(value: datetime) -> str:
+    """A clock time the Swedish way, "14:00", in the configured time zone.
+
+    Only an aware datetime is accepted: a naive one could mean UTC or Swedish
+    time, and a meeting time that is an hour off is worse than an error.
+    """
+    if not isinstance(value, datetime):
+        raise TypeError(f"sv_time needs a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("sv_time needs an aware datetime (with a time zone)")
+    return value.astimezone(get_settings().tz).strftime("%H:%M")
+
+
 def case_no(value: uuid.UUID | str) -> str:
     """The short case number shown to people: the first 8 hex digits, upper case.
 
@@ -137,6 +151,7 @@ def email_environment() -> Environment:
         keep_trailing_newline=False,
     )
     env.filters["sv_date"] = sv_date
+    env.filters["sv_time"] = sv_time
     env.filters["case_no"] = case_no
     return env
 
@@ -655,7 +670,15 @@ def _clip(text: str) -> str:
 # --------------------------------------------------------------------------- Prefect
 
 
-@task(name="deliver-outbox", retries=2, retry_delay_seconds=10)
+# Never cached: a flow that persists its results would otherwise get a "Cached"
+# delivery when it replays after a resume (same run, same inputs) and send nothing.
+@task(
+    name="deliver-outbox",
+    retries=2,
+    retry_delay_seconds=10,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
 async def deliver_outbox() -> dict[str, int]:
     """Deliver every due letter in the outbox (see `deliver_pending`).
 

@@ -6,16 +6,56 @@ soon as its folder exists; it needs a sample context in SAMPLE_CONTEXTS below.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from jinja2 import UndefinedError
 
-from tasks.email import EMAIL_TEMPLATES, case_no, email_environment, render_email, sv_date
+from tasks.email import (
+    EMAIL_TEMPLATES,
+    case_no,
+    email_environment,
+    render_email,
+    sv_date,
+    sv_time,
+)
 
 CASE_ID = uuid.UUID("a1b2c3d4-e5f6-4a1b-8c2d-0123456789ab")
+CONTRACT_ID = uuid.UUID("5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9")
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+#: The 25 routines an applicant presents at the step-2 meeting (domain.md §5.3).
+ROUTINES = (
+    "Kontakt med distriktssköterska/läkare",
+    "Delegering från primärvården",
+    "Dokumentation",
+    "Trygghetslarm",
+    "När den enskilde inte öppnar",
+    "När den enskilde inte är hemma",
+    "När den enskilde är svårt sjuk",
+    "Vård i livets slutskede",
+    "Dödsfall",
+    "Synpunkter och klagomål",
+    "Avvikelser",
+    "Lex Sarah",
+    "Förändrade behov",
+    "Bemanning",
+    "Rekrytering och introduktion",
+    "Kompetens och kompetensutveckling",
+    "Tystnadsplikt",
+    "Muta, gåvor och testamente",
+    "Kontaktmannaskap",
+    "Hantering av nycklar",
+    "Hantering av egna medel",
+    "Basala hygienrutiner",
+    "Egenkontroll mat",
+    "Uppmärksamma undernäring",
+    "Samverkan och samarbete",
+)
 
 BASE_CONTEXT: dict[str, Any] = {
     "municipality": "Huddinge kommun",
@@ -40,6 +80,93 @@ SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
         "case_id": CASE_ID,
     },
     "outbox-test": {},
+    "completion-request": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CASE_ID,
+        "items": [
+            {
+                "label": "Blankett SKV 4820 (Begäran om upplysningar vid upphandling)",
+                "note": "Blanketten som bifogades är från april 2026 och får vara högst "
+                "tre månader gammal.",
+            },
+            {"label": "Kopia av kvalitetsledningssystem", "note": ""},
+            {
+                "label": "Meritförteckning för verksamhetsansvarig",
+                "note": "Bifoga betyg och intyg.",
+            },
+        ],
+        "reply_by": date(2026, 9, 7),
+        "submit_to": "saf-kundval@huddinge.se",
+    },
+    "meeting-invitation": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CASE_ID,
+        "meeting_start": datetime(2026, 9, 14, 14, 0, tzinfo=STOCKHOLM),
+        "meeting_end": datetime(2026, 9, 14, 16, 0, tzinfo=STOCKHOLM),
+        "place": "Kommunalvägen 28, Huddinge, sammanträdesrum Kvarnen",
+        "routines": list(ROUTINES),
+    },
+    "application-approved": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CASE_ID,
+        "decided_on": date(2026, 10, 5),
+        "services": ["Service", "Omvårdnad"],
+        "capacity_hours_per_month": 400,
+    },
+    "application-rejected": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CASE_ID,
+        "decided_on": date(2026, 10, 5),
+        "grounds": [
+            {
+                "label": "Skatteskulder",
+                "note": "Enligt Skatteverkets svar den 2 oktober 2026 har bolaget en skuld "
+                "som inte är betald.",
+            },
+            {"label": "Begärd komplettering har inte kommit in", "note": ""},
+        ],
+        "motivation": "Enligt förfrågningsunderlaget får sökanden inte ha skatteskulder. "
+        "Bolaget har en obetald skatteskuld. Den komplettering av kvalitetsledningssystemet "
+        "som vi begärde senast den 7 september 2026 har inte kommit in.",
+        "appeal_weeks": 3,
+        "appeal_court": "Förvaltningsrätten i Stockholm",
+    },
+    "contract-for-signature": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CONTRACT_ID,
+        "attachment_name": "avtal-5E6F7A8B.html",
+        "sign_by": date(2026, 10, 19),
+        "submit_to": "saf-kundval@huddinge.se",
+        "term_years": 2,
+        "extension_years": 1,
+        "starts_hint": "snarast efter att båda parter har undertecknat",
+    },
+    "contract-active": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CONTRACT_ID,
+        "starts_on": date(2026, 11, 2),
+        "ends_on": date(2028, 11, 1),
+        "obligations": [
+            {"what": "Kopia på ansvarsförsäkring", "due_on": date(2026, 11, 2)},
+            {"what": "Kopia på tillstånd från IVO", "due_on": date(2026, 11, 2)},
+        ],
+        "follow_up_on": date(2027, 5, 3),
+    },
+    "staff-decision-reminder": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CASE_ID,
+        "due_on": date(2026, 10, 19),
+        "working_days_left": 3,
+        "status_text": "väntar på steg 2 (möte)",
+        "run_url": "https://prefect.huddinge.example/runs/flow-run/0b1c2d3e",
+    },
+    "contract-signature-escalation": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CONTRACT_ID,
+        "sent_on": date(2026, 10, 5),
+        "working_days": 10,
+        "run_url": None,
+    },
 }
 
 TEMPLATE_NAMES = sorted(
@@ -245,3 +372,218 @@ def test_case_no_is_the_first_eight_hex_digits_upper_case(value: uuid.UUID | str
 def test_case_no_rejects_what_is_not_a_uuid() -> None:
     with pytest.raises(ValueError):
         case_no("A1B2C3D4")
+
+
+# --------------------------------------------------------------------------- sv_time
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (datetime(2026, 9, 14, 14, 0, tzinfo=STOCKHOLM), "14:00"),
+        (datetime(2026, 9, 14, 9, 5, tzinfo=STOCKHOLM), "09:05"),
+        # Summer (CEST, UTC+2) and winter (CET, UTC+1): a UTC time is shown in Swedish time.
+        (datetime(2026, 9, 14, 12, 0, tzinfo=UTC), "14:00"),
+        (datetime(2026, 12, 14, 12, 0, tzinfo=UTC), "13:00"),
+        (datetime(2026, 8, 31, 22, 30, tzinfo=UTC), "00:30"),
+    ],
+)
+def test_sv_time_shows_hours_and_minutes_in_swedish_time(moment: datetime, expected: str) -> None:
+    assert sv_time(moment) == expected
+
+
+def test_sv_time_refuses_a_naive_datetime() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        sv_time(datetime(2026, 9, 14, 14, 0))
+
+
+def test_sv_time_is_a_template_filter() -> None:
+    assert "sv_time" in email_environment().filters
+
+
+# --------------------------------------------------------------------------- the letters
+
+
+def _visible(html: str) -> str:
+    """The HTML part without its tags, so emphasis does not split a phrase."""
+    return re.sub(r"<[^>]+>", "", html)
+
+
+def _parts(name: str, **overrides: Any) -> tuple[str, str, str]:
+    rendered = render_email(name, sample(name, **overrides))
+    assert rendered.html is not None
+    return rendered.subject, rendered.text, rendered.html
+
+
+def test_completion_request_lists_items_deadline_and_consequences() -> None:
+    subject, text, html = _parts("completion-request")
+    assert subject == (
+        "[Huddinge kommun] Komplettering av er ansökan behövs senast 7 september 2026"
+        " (ärende A1B2C3D4)"
+    )
+    assert "1. Blankett SKV 4820 (Begäran om upplysningar vid upphandling)\n   Blanketten" in text
+    assert "2. Kopia av kvalitetsledningssystem\n3. Meritförteckning" in text
+    assert "senast måndag 7 september 2026" in text
+    assert "Skicka till:   saf-kundval@huddinge.se" in text
+    for part in (text, html):
+        assert "Tiden till beslut kan påverkas" in part
+        assert "kan ansökan komma att avslås" in part
+        assert "A1B2C3D4" in part
+
+
+def test_completion_request_with_one_item_speaks_in_the_singular() -> None:
+    _, text, _ = _parts("completion-request", items=[{"label": "F-skattsedel", "note": ""}])
+    assert "behöver vi följande uppgift eller handling från er:\n\n1. F-skattsedel\n" in text
+
+
+def test_meeting_invitation_shows_day_time_attendees_and_routines() -> None:
+    subject, text, html = _parts("meeting-invitation")
+    assert subject == (
+        "[Huddinge kommun] Inbjudan till möte om er ansökan 14 september 2026 kl. 14:00"
+        " (ärende A1B2C3D4)"
+    )
+    assert "Datum:         måndag 14 september 2026" in text
+    assert "Tid:           14:00–16:00" in text
+    assert " 1. Kontakt med distriktssköterska/läkare" in text
+    assert "25. Samverkan och samarbete" in text
+    for part in (text, html):
+        assert "ägare, styrelse och den som ansvarar för den dagliga driften" in part
+        assert "ledningssystem för systematiskt kvalitetsarbete" in part
+        assert "SOSFS 2011:9" in part
+        assert "(.ics)" in part
+        assert all(routine in part for routine in ROUTINES)
+
+
+def test_meeting_invitation_given_in_utc_is_shown_in_swedish_time() -> None:
+    _, text, _ = _parts(
+        "meeting-invitation",
+        meeting_start=datetime(2026, 12, 7, 8, 30, tzinfo=UTC),
+        meeting_end=datetime(2026, 12, 7, 10, 0, tzinfo=UTC),
+    )
+    assert "Datum:         måndag 7 december 2026" in text
+    assert "Tid:           09:30–11:00" in text
+
+
+def test_application_approved_says_contract_follows_and_needs_both_signatures() -> None:
+    subject, text, html = _parts("application-approved")
+    assert subject == "[Huddinge kommun] Beslut: er ansökan är godkänd (ärende A1B2C3D4)"
+    assert "Tjänster:      Service, Omvårdnad" in text
+    assert "Kapacitetstak: 400 timmar per månad" in text
+    for part in (text, html):
+        assert "godkänd som utförare" in part
+        assert "5 oktober 2026" in part
+        assert "avtalet till er med e-post för underskrift" in part
+        assert "först när båda parter har skrivit under" in part
+    _, text, _ = _parts("application-approved", services=["Service"])
+    assert "Tjänst:        Service\n" in text
+
+
+def test_application_rejected_gives_grounds_motivation_and_the_appeal_route() -> None:
+    subject, text, html = _parts("application-rejected")
+    assert subject == "[Huddinge kommun] Beslut: er ansökan avslås (ärende A1B2C3D4)"
+    assert "1. Skatteskulder\n   Enligt Skatteverkets svar" in text
+    assert "2. Begärd komplettering har inte kommit in\n" in text
+    for part in (text, _visible(html)):
+        assert "Ansökan avslås" in part
+        assert "Bolaget har en obetald skatteskuld." in part
+        assert "ansöka om rättelse enligt 10 kap. 1 § lagen (2008:962)" in part
+        assert "skickas till Förvaltningsrätten i Stockholm" in part
+        assert "3 veckor från den dag ni fick besked om beslutet" in part
+
+
+def test_application_rejected_without_a_named_court_describes_the_right_one() -> None:
+    _, text, html = _parts("application-rejected", appeal_court=None, appeal_weeks=1)
+    for part in (text, _visible(html)):
+        assert "den förvaltningsrätt inom vars domkrets kommunen ligger" in part
+        assert "inom 1 vecka från" in part
+
+
+def test_application_rejected_keeps_line_breaks_of_the_motivation_in_html() -> None:
+    _, _, html = _parts(
+        "application-rejected", motivation="Första stycket.\nAndra <stycket> & mer."
+    )
+    assert "Första stycket.<br>\nAndra &lt;stycket&gt; &amp; mer." in html
+
+
+def test_contract_for_signature_names_file_deadline_and_validity() -> None:
+    subject, text, html = _parts("contract-for-signature")
+    assert subject == (
+        "[Huddinge kommun] Avtal att underteckna senast 19 oktober 2026 (ärende 5E6F7A8B)"
+    )
+    assert "Bifogad fil:   avtal-5E6F7A8B.html" in text
+    assert "Senast:        måndag 19 oktober 2026" in text
+    for part in (text, html):
+        assert "saf-kundval@huddinge.se" in part
+        assert "Avtalsstart sker snarast efter att båda parter har undertecknat." in part
+        assert "2 år, med möjlighet till förlängning 1 år i taget" in part
+
+
+def test_contract_active_lists_obligations_and_follow_up() -> None:
+    subject, text, html = _parts("contract-active")
+    assert subject == (
+        "[Huddinge kommun] Välkommen som utförare: avtalet gäller från 2 november 2026"
+        " (ärende 5E6F7A8B)"
+    )
+    assert "- Kopia på ansvarsförsäkring, senast 2 november 2026" in text
+    assert "Avtalet gäller till och med:  1 november 2028" in text
+    for part in (text, html):
+        assert "Kopia på tillstånd från IVO" in part
+        assert "3 maj 2027" in part
+
+
+def test_contract_active_leaves_out_empty_obligations_and_follow_up() -> None:
+    _, text, html = _parts("contract-active", obligations=[], follow_up_on=None)
+    for part in (text, html):
+        assert "skicka in" not in part
+        assert "uppföljning" not in part
+
+
+@pytest.mark.parametrize(
+    ("left", "subject_start", "sentence"),
+    [
+        (3, "Påminnelse: beslut i ärende A1B2C3D4 senast", "Det är 3 arbetsdagar kvar."),
+        (1, "Påminnelse: beslut i ärende A1B2C3D4 senast", "Det är 1 arbetsdag kvar."),
+        (0, "Påminnelse: beslut i ärende A1B2C3D4 senast", "senast i dag, måndag 19 oktober"),
+        (-1, "Försenat: beslut i ärende A1B2C3D4 skulle", "gick ut för 1 arbetsdag sedan"),
+        (-4, "Försenat: beslut i ärende A1B2C3D4 skulle", "gick ut för 4 arbetsdagar sedan"),
+    ],
+)
+def test_staff_decision_reminder_counts_working_days(
+    left: int, subject_start: str, sentence: str
+) -> None:
+    subject, text, html = _parts("staff-decision-reminder", working_days_left=left)
+    assert subject.startswith(f"[Huddinge kommun] {subject_start}")
+    assert "19 oktober 2026" in subject
+    assert sentence in text
+    assert "Status:        väntar på steg 2 (möte)" in text
+
+
+def test_staff_letters_link_the_flow_run_only_when_given() -> None:
+    _, text, html = _parts("staff-decision-reminder")
+    url = SAMPLE_CONTEXTS["staff-decision-reminder"]["run_url"]
+    assert f"Flödet:        {url}" in text
+    assert f'href="{url}"' in html
+    _, text, html = _parts("contract-signature-escalation")
+    assert "Flödet" not in text and "Flödet" not in html
+
+
+def test_contract_signature_escalation_says_how_long_it_has_waited() -> None:
+    subject, text, html = _parts("contract-signature-escalation")
+    assert subject == (
+        "[Huddinge kommun] Avtalet är inte undertecknat efter 10 arbetsdagar:"
+        " Omsorg i Söder AB (ärende 5E6F7A8B)"
+    )
+    for part in (text, html):
+        assert "5 oktober 2026" in part
+        assert "gäller inte förrän båda parter har undertecknat" in part
+
+
+@pytest.mark.parametrize(
+    "name", ["completion-request", "application-rejected", "contract-active", "meeting-invitation"]
+)
+def test_new_letters_escape_provider_text_in_html(name: str) -> None:
+    hostile = "<b>A&O</b> Omsorg"
+    _, text, html = _parts(name, company_name=hostile)
+    assert "<b>A&O</b>" not in html
+    assert "&lt;b&gt;A&amp;O&lt;/b&gt; Omsorg" in html
+    assert hostile in text

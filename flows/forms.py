@@ -1,0 +1,347 @@
+"""The forms staff fill in on a flow run's page in the Prefect UI.
+
+Each human step is a `RunInput` model: Prefect stores its JSON schema with the
+suspended run, the UI draws the form from it (Swedish titles and help texts
+come from `Field(title=, description=)`), and the server refuses a submission
+that does not match the schema, so the run stays waiting (prefect-notes.md A0).
+Rules the schema cannot express (a note required for a missing item, the age of
+a tax certificate) are checked by the flow after resume; a refused answer puts
+the run back to waiting with the reasons above the form (`ask` in
+flows/human_step.py).
+
+Field names are English identifiers; everything a person reads is Swedish.
+No field asks for a customer's name or a personal identity number.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from prefect.input import RunInput
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from models.policy import list_policies
+from models.settings import get_settings
+from models.validation import normalise_email, normalise_org_number
+from models.vetting import (
+    OTHER_GROUND,
+    STEP1_ITEMS,
+    STEP2_ITEMS,
+    Assessment,
+    RoutineAssessment,
+)
+
+#: What staff pick from as grounds for a rejection (the labels; the flow maps them to keys).
+GROUND_LABELS: list[str] = [item.label for item in (*STEP1_ITEMS, *STEP2_ITEMS, OTHER_GROUND)]
+
+_DECIDED_BY = Field(
+    title="Handläggare",
+    description="Ditt namn eller din e-postadress. Sparas i ärendets logg som den som beslutade.",
+    min_length=2,
+    max_length=200,
+)
+_DECIDED_ON = Field(
+    title="Datum",
+    description="Dagen då bedömningen eller beslutet gjordes.",
+)
+
+
+class ItemFinding(BaseModel):
+    model_config = ConfigDict(title="Bedömning", extra="forbid")
+
+    result: Assessment = Field(title="Bedömning")
+    note: str = Field(
+        default="",
+        title="Anteckning",
+        description="Krävs när något saknas eller inte uppfylls: det står i brevet till sökanden.",
+        max_length=2000,
+    )
+
+
+class RoutineFinding(BaseModel):
+    model_config = ConfigDict(title="Bedömning", extra="forbid")
+
+    result: RoutineAssessment = Field(title="Bedömning")
+    note: str = Field(default="", title="Anteckning", max_length=2000)
+
+
+class _Step1Base(RunInput):
+    model_config = ConfigDict(title="Steg 1: handlingar och behörighet", extra="forbid")
+
+    decided_by: str = _DECIDED_BY
+    decided_on: date = _DECIDED_ON
+    tax_certificate_issued_on: date | None = Field(
+        default=None,
+        title="Datum på SKV 4820",
+        description="Intyget får vara högst 3 månader gammalt räknat från ansökningsdagen.",
+    )
+    oldest_reference_on: date | None = Field(
+        default=None,
+        title="Datum på den äldsta referensen",
+        description="Referenserna får vara högst 3 år gamla.",
+    )
+
+
+def _items_model(
+    name: str, base: type[RunInput], items: Any, finding: type[BaseModel]
+) -> type[RunInput]:
+    fields: dict[str, Any] = {
+        item.key: (finding, Field(title=item.label, description=f"Källa: {item.source}"))
+        for item in items
+    }
+    model: type[RunInput] = create_model(name, __base__=base, **fields)
+    return model
+
+
+#: One finding per item of STEP1_ITEMS, in the order of the list.
+Step1Form = _items_model("Step1Form", _Step1Base, STEP1_ITEMS, ItemFinding)
+
+
+class CompletionOutcome(StrEnum):
+    received = "Kompletteringen har kommit in"
+    decide = "Ingen komplettering, gå till beslut"
+
+
+class CompletionForm(RunInput):
+    model_config = ConfigDict(title="Komplettering", extra="forbid")
+
+    outcome: CompletionOutcome = Field(title="Vad har hänt?")
+    received_on: date | None = Field(
+        default=None,
+        title="Kompletteringen kom in",
+        description="Krävs när kompletteringen har kommit in.",
+    )
+    registered_by: str = _DECIDED_BY
+
+
+class MeetingForm(RunInput):
+    model_config = ConfigDict(title="Steg 2: boka möte", extra="forbid")
+
+    meeting_on: date = Field(title="Mötesdag")
+    starts_at: str = Field(
+        title="Starttid",
+        description="Klockslag som tt:mm, t.ex. 09:30.",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+    )
+    duration_minutes: int = Field(default=90, title="Längd i minuter", ge=15, le=480)
+    place: str = Field(
+        title="Plats",
+        description="Adress och rum, eller länk till ett digitalt möte.",
+        min_length=2,
+        max_length=300,
+    )
+    booked_by: str = _DECIDED_BY
+
+
+class _Step2Base(RunInput):
+    model_config = ConfigDict(title="Steg 2: ledningssystem och rutiner", extra="forbid")
+
+    decided_by: str = _DECIDED_BY
+    decided_on: date = _DECIDED_ON
+
+
+#: The management system (SOSFS 2011:9) and the 25 routines of STEP2_ITEMS.
+Step2Form = _items_model("Step2Form", _Step2Base, STEP2_ITEMS, RoutineFinding)
+
+
+class Outcome(StrEnum):
+    approve = "Godkänn ansökan"
+    reject = "Avslå ansökan"
+
+
+class DecisionForm(RunInput):
+    model_config = ConfigDict(title="Beslut om ansökan", extra="forbid")
+
+    outcome: Outcome = Field(title="Beslut")
+    grounds: list[str] = Field(
+        # A plain default (pydantic copies it), not a factory: prefilled() gives
+        # the field a new default, and pydantic refuses a field with both.
+        default=[],
+        title="Skäl för avslag",
+        description="Välj minst ett skäl vid avslag. Lämna tomt när ansökan godkänns.",
+        # A pick-list of every checked item, so a ground is always one the case knows.
+        json_schema_extra={"items": {"type": "string", "enum": list[JsonValue](GROUND_LABELS)}},
+    )
+    motivation: str = Field(
+        default="",
+        title="Motivering",
+        description="Krävs vid avslag (minst 20 tecken). Står i beslutet till sökanden.",
+        max_length=5000,
+    )
+    decided_by: str = _DECIDED_BY
+    decided_on: date = _DECIDED_ON
+
+
+class SignatureForm(RunInput):
+    model_config = ConfigDict(title="Underskrifter", extra="forbid")
+
+    provider_signed_on: date | None = Field(
+        default=None,
+        title="Utföraren skrev under",
+        description="Datum på utförarens underskrift. Lämna tomt om den inte har kommit.",
+    )
+    municipality_signed_on: date | None = Field(
+        default=None,
+        title="Kommunen skrev under",
+        description=(
+            "Datum på kommunens underskrift. Lämna tomt om kommunen inte har skrivit under."
+        ),
+    )
+    municipality_signatory: str | None = Field(
+        default=None,
+        title="Undertecknare för kommunen",
+        description="Namn och titel. Krävs när kommunens datum anges.",
+        max_length=200,
+    )
+    starts_on: date | None = Field(
+        default=None,
+        title="Startdatum",
+        description=(
+            "När verksamheten startar. Lämnas tomt blir det första vardagen efter "
+            "att båda har skrivit under."
+        ),
+    )
+    registered_by: str = _DECIDED_BY
+
+
+# --------------------------------------------------------------------------- registration
+
+
+class ServiceChoice(StrEnum):
+    service = "Service"
+    omvardnad = "Omvårdnad"
+
+
+class ApplicationForm(BaseModel):
+    """The parameter form of "Registrera ansökan": the application as it came in.
+
+    Prefect checks the schema (types, patterns, lengths) before the run starts;
+    the validators below check what a schema cannot (the organisation number's
+    check digit, the e-mail address, dates) and name the field in Swedish.
+    """
+
+    model_config = ConfigDict(title="Ansökan", extra="forbid")
+
+    municipality: str = Field(
+        title="Kommun",
+        description="Kommunen vars valfrihetssystem ansökan gäller.",
+        json_schema_extra={"enum": list[JsonValue](list_policies())},
+    )
+    company_name: str = Field(title="Företagets namn", min_length=1, max_length=200)
+    org_number: str = Field(
+        title="Organisationsnummer",
+        description="Tio siffror, t.ex. 556677-8899.",
+        pattern=r"^\s*\d{6}-?\d{4}\s*$",
+    )
+    contact_email: str = Field(
+        title="E-post till sökanden",
+        description="Dit skickas alla brev i ärendet.",
+        max_length=254,
+    )
+    services: list[ServiceChoice] = Field(
+        title="Tjänster", description="Service, omvårdnad eller båda.", min_length=1
+    )
+    capacity_hours_per_month: int = Field(
+        title="Kapacitetstak (timmar per månad)", ge=1, le=1_000_000
+    )
+    subcontractors: str = Field(
+        default="", title="Underleverantörer", description="Lämna tomt om inga.", max_length=2000
+    )
+    business_manager: str = Field(
+        title="Verksamhetsansvarig",
+        description="Namn på den som ska ansvara för verksamheten.",
+        min_length=2,
+        max_length=200,
+    )
+    received_on: date = Field(title="Ansökan kom in")
+    case_officer_email: str | None = Field(
+        default=None,
+        title="Handläggarens e-post",
+        description="Hit går påminnelser om beslutsfristen. Tomt: kommunens funktionsadress.",
+        max_length=254,
+    )
+    replaces_org_number: str | None = Field(
+        default=None,
+        title="Ersätter utförare (organisationsnummer)",
+        description=(
+            "Fyll i vid ägarbyte eller överlåtelse: då krävs en ny ansökan "
+            "(förfrågningsunderlaget §4.6-4.7). Annars tomt."
+        ),
+    )
+    registered_by: str = _DECIDED_BY
+
+    @field_validator("municipality")
+    @classmethod
+    def _known_municipality(cls, value: str) -> str:
+        known = list_policies()
+        if value not in known:
+            raise ValueError(f"Kommun: '{value}' finns inte; välj en av {', '.join(known)}.")
+        return value
+
+    @field_validator("company_name")
+    @classmethod
+    def _company_name(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value:
+            raise ValueError("Företagets namn: får inte vara tomt.")
+        return value
+
+    @field_validator("org_number", "replaces_org_number")
+    @classmethod
+    def _org_number(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or (info.field_name == "replaces_org_number" and not value.strip()):
+            return None
+        try:
+            return normalise_org_number(value)
+        except ValueError:
+            title = (
+                "Organisationsnummer" if info.field_name == "org_number" else "Ersätter utförare"
+            )
+            raise ValueError(
+                f"{title}: '{value.strip()}' är inte ett giltigt organisationsnummer "
+                "(tio siffror med rätt kontrollsiffra)."
+            ) from None
+
+    @field_validator("contact_email", "case_officer_email")
+    @classmethod
+    def _email(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or (info.field_name == "case_officer_email" and not value.strip()):
+            return None
+        try:
+            return normalise_email(value)
+        except ValueError:
+            title = (
+                "E-post till sökanden"
+                if info.field_name == "contact_email"
+                else ("Handläggarens e-post")
+            )
+            raise ValueError(
+                f"{title}: ange en giltig e-postadress, t.ex. namn@foretag.se."
+            ) from None
+
+    @field_validator("services")
+    @classmethod
+    def _unique_services(cls, value: list[ServiceChoice]) -> list[ServiceChoice]:
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _dates_and_parties(self) -> ApplicationForm:
+        today = datetime.now(get_settings().tz).date()
+        if self.received_on > today:
+            raise ValueError(f"Ansökan kom in: {self.received_on.isoformat()} ligger i framtiden.")
+        if self.replaces_org_number == self.org_number:
+            raise ValueError(
+                "Ersätter utförare: kan inte vara samma organisationsnummer som sökanden."
+            )
+        return self

@@ -1,0 +1,67 @@
+"""Small things every case flow does with its own run: name it, take over a case, send mail now."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from prefect import get_run_logger
+from prefect.client.orchestration import get_client
+from prefect.context import FlowRunContext
+from prefect.states import Cancelled
+
+from models.settings import get_settings
+from tasks.email import deliver_outbox
+
+
+def current_run_id() -> uuid.UUID:
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        raise RuntimeError("not inside a flow run")
+    return context.flow_run.id
+
+
+def today() -> date:
+    """Today in the municipality's time zone (a run at 00:30 in Stockholm is not yesterday)."""
+    return datetime.now(get_settings().tz).date()
+
+
+async def rename_run(name: str) -> None:
+    """Give the run a name staff can find in the list: the case number, never a person."""
+    async with get_client() as client:
+        await client.update_flow_run(current_run_id(), name=name)
+
+
+async def retire_run(run_id: uuid.UUID) -> None:
+    """Cancel a run that a newer run for the same case has replaced, if it is still waiting.
+
+    Staff start a new run when the old one was lost; if the old one was in fact
+    only waiting for a form, two forms for one case would wait side by side.
+    A run that is doing something (Running) is left alone: the status check in
+    the database stops it from acting twice.
+    """
+    logger = get_run_logger()
+    async with get_client() as client:
+        try:
+            run = await client.read_flow_run(run_id)
+        except Exception:  # the old run may be gone (deleted): nothing to retire
+            logger.info("Earlier run %s not found; nothing to cancel", run_id)
+            return
+        if run.state is not None and run.state.is_paused():
+            await client.set_flow_run_state(
+                run_id,
+                Cancelled(message="Ersatt av en ny körning för samma ärende."),
+                force=True,
+            )
+            logger.info("Cancelled earlier waiting run %s for this case", run_id)
+
+
+async def deliver_now() -> None:
+    """Send queued letters at once rather than at the next scheduled delivery.
+
+    Without retries, and its failure does not fail the case: a letter that
+    cannot go now stays queued, and "Skicka köad e-post" sends it later.
+    """
+    state: Any = deliver_outbox.with_options(retries=0)(return_state=True)
+    await state  # an async task called from async code returns an awaitable

@@ -1,0 +1,296 @@
+"""What staff check when they vet an application, and the rules a decision must follow.
+
+Step 1, documents and eligibility: Stockholm's eight-point list (seed 003,
+domain.md §5.1) with the attachments Salem asks for (seed 002 §8.1, §3.1,
+domain.md §5.2), and each exclusion ground of LOV 7 kap. 1 § on its own line.
+Step 2, the meeting: the management system for systematic quality work (SOSFS
+2011:9) and the 25 routines Stockholm requires (seed 003, domain.md §5.3).
+
+Pure data and pure functions: the flows and the forms use them, and tests call
+them on fixed dates. Error messages are Swedish, because staff read them above
+the form they must correct.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from models.calendar import add_months
+
+
+class Assessment(StrEnum):
+    # Staff's finding on one step-1 item. A comment, not a docstring: pydantic
+    # would show a docstring in the form, and the form is Swedish.
+    # The values are what staff pick in the form's drop-down, so they are Swedish.
+    approved = "Godkänd"
+    missing = "Saknas, begär komplettering"
+    failing = "Uppfylls inte"
+    #: Allowed only where the seed lets the document come later: "senast vid start
+    #: av verksamheten" (insurance, seed 002 §8.1; permits, §3.1).
+    at_start = "Lämnas senast vid start"
+
+
+class RoutineAssessment(StrEnum):
+    approved = "Godkänd"
+    not_approved = "Inte godkänd"
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str
+    label: str
+    source: str
+    #: May be handed in at the start of operations instead of with the application.
+    due_at_start: bool = False
+
+
+STEP1_ITEMS: tuple[Item, ...] = (
+    Item(
+        "ivo_permit",
+        "Tillstånd från IVO",
+        "seed 003 steg 1; seed 002 §3.1 (senast när verksamheten startar)",
+        due_at_start=True,
+    ),
+    Item("registration", "Registreringsbevis från Bolagsverket", "seed 003; seed 002 §8.1"),
+    Item("ownership", "Ägarförhållanden", "seed 003 steg 1"),
+    Item(
+        "experience_organisation",
+        "Erfarenhet och krav på organisation",
+        "seed 003 steg 1",
+    ),
+    Item(
+        "exclusion_insolvency",
+        "Uteslutning: konkurs, likvidation, tvångsförvaltning, ackord, rekonstruktion, "
+        "betalningsinställelse eller näringsförbud",
+        "LOV 7 kap. 1 § 1 p.",
+    ),
+    Item(
+        "exclusion_insolvency_pending",
+        "Uteslutning: ansökan om konkurs, likvidation, tvångsförvaltning, ackord eller "
+        "rekonstruktion pågår",
+        "LOV 7 kap. 1 § 2 p.",
+    ),
+    Item(
+        "exclusion_conviction",
+        "Uteslutning: dom som vunnit laga kraft för brott i yrkesutövningen",
+        "LOV 7 kap. 1 § 3 p.; seed 003",
+    ),
+    Item(
+        "exclusion_misconduct",
+        "Uteslutning: allvarligt fel i yrkesutövningen",
+        "LOV 7 kap. 1 § 4 p.",
+    ),
+    Item(
+        "exclusion_unpaid_taxes",
+        "Uteslutning: obetalda skatter eller socialförsäkringsavgifter",
+        "LOV 7 kap. 1 § 5 p.",
+    ),
+    Item(
+        "exclusion_false_information",
+        "Uteslutning: begärda upplysningar saknas eller är felaktiga",
+        "LOV 7 kap. 1 § 6 p.",
+    ),
+    Item("exclusion_earlier_termination", "Tidigare hävt avtal", "seed 003 steg 1"),
+    Item("financial_standing", "Ekonomisk och finansiell ställning", "seed 003 steg 1"),
+    Item(
+        "taxes_skv4820",
+        "Skatter och avgifter: SKV 4820, högst 3 månader gammal",
+        "seed 002 §8.1, §3.1; seed 003 steg 1",
+    ),
+    Item("f_tax", "F-skatt", "seed 002 §8.1, §3.1"),
+    Item("references", "Referenser, högst 3 år gamla", "seed 002 §8.1"),
+    Item(
+        "insurance",
+        "Ansvarsförsäkring",
+        "seed 002 §8.1 (senast vid start av verksamheten), §3.1",
+        due_at_start=True,
+    ),
+    Item("quality_system", "Kvalitetsledningssystem", "seed 002 §8.1"),
+    Item(
+        "manager_competence",
+        "Verksamhetsansvarigs kompetens och erfarenhet (meritförteckning)",
+        "seed 003 steg 1; seed 002 §8.1",
+    ),
+    Item("staff_list", "Förteckning över anställda och utbildning", "seed 002 §8.1"),
+    Item("collective_agreement", "Kollektivavtal", "seed 002 §8.1"),
+)
+
+#: The management system comes first; the routines follow in the seed's order.
+STEP2_ITEMS: tuple[Item, ...] = (
+    Item(
+        "management_system",
+        "Ledningssystem för systematiskt kvalitetsarbete (SOSFS 2011:9)",
+        "seed 003 steg 2",
+    ),
+    *(
+        Item(key, label, "seed 003 steg 2, rutiner")
+        for key, label in (
+            ("routine_nurse_doctor_contact", "Kontakt med distriktssköterska och läkare"),
+            ("routine_delegation", "Delegering från primärvården"),
+            ("routine_documentation", "Dokumentation"),
+            ("routine_safety_alarm", "Trygghetslarm"),
+            ("routine_door_not_opened", "När den enskilde inte öppnar"),
+            ("routine_not_at_home", "När den enskilde inte är hemma"),
+            ("routine_seriously_ill", "När den enskilde är svårt sjuk"),
+            ("routine_end_of_life", "Vård i livets slutskede"),
+            ("routine_death", "Dödsfall"),
+            ("routine_feedback_complaints", "Synpunkter och klagomål"),
+            ("routine_deviations", "Avvikelser"),
+            ("routine_lex_sarah", "Lex Sarah"),
+            ("routine_changed_needs", "Förändrade behov"),
+            ("routine_staffing", "Bemanning"),
+            ("routine_recruitment", "Rekrytering och introduktion"),
+            ("routine_competence", "Kompetens och kompetensutveckling"),
+            ("routine_confidentiality", "Tystnadsplikt"),
+            ("routine_bribes_gifts", "Muta, gåvor och testamente"),
+            ("routine_contact_person", "Kontaktmannaskap"),
+            ("routine_keys", "Hantering av nycklar"),
+            ("routine_own_money", "Hantering av egna medel"),
+            ("routine_hygiene", "Basala hygienrutiner"),
+            ("routine_food_control", "Egenkontroll mat"),
+            ("routine_malnutrition", "Uppmärksamma undernäring"),
+            ("routine_collaboration", "Samverkan och samarbete"),
+        )
+    ),
+)
+
+#: A rejection may also rest on something outside the lists.
+OTHER_GROUND = Item("other", "Annat skäl (beskrivs i motiveringen)", "LOV 9 kap.")
+
+ITEMS: Mapping[str, Item] = {item.key: item for item in (*STEP1_ITEMS, *STEP2_ITEMS, OTHER_GROUND)}
+
+#: Ground label (what the decision form lists) -> item key (what is stored).
+GROUND_KEYS: Mapping[str, str] = {item.label: item.key for item in ITEMS.values()}
+
+ROUTINE_COUNT = 25
+assert len(STEP2_ITEMS) == ROUTINE_COUNT + 1, "seed 003 lists 25 routines"
+
+
+def label(key: str) -> str:
+    return ITEMS[key].label
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def step1_problems(
+    results: Mapping[str, tuple[Assessment, str]],
+    *,
+    received_on: date,
+    tax_certificate_issued_on: date | None,
+    oldest_reference_on: date | None,
+    tax_certificate_max_age_months: int,
+    references_max_age_years: int,
+) -> list[str]:
+    """Why a step-1 form cannot be accepted, in Swedish; empty when it can.
+
+    Rules: every item has a finding; "missing" and "failing" need a note saying
+    what (the applicant and a court read it); "at start" only for the items the
+    seed lets come later. SKV 4820 may be at most `tax_certificate_max_age_months`
+    old on the day the application came in, and the references at most
+    `references_max_age_years` (seed 002 §8.1); both dates are required when the
+    item is approved, because the age is the rule.
+    """
+    problems: list[str] = []
+    for item in STEP1_ITEMS:
+        if item.key not in results:
+            problems.append(f"{item.label}: välj en bedömning.")
+            continue
+        assessment, note = results[item.key]
+        if assessment in (Assessment.missing, Assessment.failing) and not note.strip():
+            problems.append(
+                f"{item.label}: skriv i anteckningen vad som "
+                + ("saknas." if assessment is Assessment.missing else "inte uppfylls.")
+            )
+        if assessment is Assessment.at_start and not item.due_at_start:
+            problems.append(
+                f"{item.label}: får inte lämnas vid start, bara tillstånd och "
+                "ansvarsförsäkring får det."
+            )
+    taxes = results.get("taxes_skv4820")
+    if taxes and taxes[0] is Assessment.approved:
+        if tax_certificate_issued_on is None:
+            problems.append("Datum på SKV 4820: ange intygets datum när punkten är godkänd.")
+        else:
+            oldest = add_months(received_on, -tax_certificate_max_age_months)
+            if tax_certificate_issued_on < oldest:
+                problems.append(
+                    f"Datum på SKV 4820: {tax_certificate_issued_on.isoformat()} är mer än "
+                    f"{tax_certificate_max_age_months} månader före ansökningsdagen "
+                    f"{received_on.isoformat()}. Markera punkten som Saknas och begär ett nytt."
+                )
+            if tax_certificate_issued_on > received_on:
+                problems.append(
+                    "Datum på SKV 4820: datumet ligger efter ansökningsdagen; "
+                    "ett intyg som kom in med en komplettering godkänns i nästa omgång."
+                )
+    refs = results.get("references")
+    if refs and refs[0] is Assessment.approved:
+        if oldest_reference_on is None:
+            problems.append("Äldsta referensens datum: ange det när referenserna är godkända.")
+        elif oldest_reference_on < add_months(received_on, -12 * references_max_age_years):
+            problems.append(
+                f"Äldsta referensens datum: {oldest_reference_on.isoformat()} är mer än "
+                f"{references_max_age_years} år före ansökningsdagen. Markera punkten som Saknas."
+            )
+    return problems
+
+
+def step1_outcome(results: Mapping[str, Assessment]) -> str:
+    """ "failing" if any item fails, else "missing" if any is missing, else "complete"."""
+    values = set(results.values())
+    if Assessment.failing in values:
+        return "failing"
+    if Assessment.missing in values:
+        return "missing"
+    return "complete"
+
+
+def decision_problems(
+    *,
+    approve: bool,
+    grounds: list[str],
+    motivation: str,
+    step1: Mapping[str, str] | None,
+    step2: Mapping[str, str] | None,
+) -> list[str]:
+    """Why a decision cannot be recorded, in Swedish; empty when it can.
+
+    LOV 9 kap.: every applicant that meets the requirements and is not excluded
+    must be approved, and a rejection must give reasons (domain.md §2). So an
+    approval needs every step-1 item approved (or due at start) and every step-2
+    item approved, and names no ground; a rejection names at least one ground
+    and a motivation.
+    """
+    problems: list[str] = []
+    if approve:
+        if grounds:
+            problems.append("Skäl för avslag: lämna tomt när ansökan godkänns.")
+        if step1 is None or step2 is None:
+            problems.append("Beslut: ansökan kan godkännas först när steg 1 och steg 2 är klara.")
+        else:
+            open_items = [
+                label(key)
+                for key, value in step1.items()
+                if value not in (Assessment.approved, Assessment.at_start)
+            ] + [label(key) for key, value in step2.items() if value != RoutineAssessment.approved]
+            if open_items:
+                problems.append(
+                    "Beslut: ansökan kan inte godkännas när någon punkt inte är godkänd ("
+                    + ", ".join(open_items)
+                    + "). Avslå med skäl, eller gör om bedömningen."
+                )
+    else:
+        if not grounds:
+            problems.append("Skäl för avslag: välj minst ett skäl.")
+        unknown = [ground for ground in grounds if ground not in ITEMS]
+        if unknown:
+            problems.append("Skäl för avslag: okänt skäl " + ", ".join(unknown) + ".")
+        if len(motivation.strip()) < 20:
+            problems.append(
+                "Motivering: skriv en motivering på minst 20 tecken; den står i beslutet."
+            )
+    return problems

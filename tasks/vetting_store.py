@@ -1,0 +1,809 @@
+"""Database work for application vetting: each function is one transaction.
+
+Every decision is stored (status, checklist, audit event) and its letter queued
+in the outbox in the same transaction, before the flow goes on. Each function
+is idempotent against the stored case: it checks the status it expects and the
+outbox key, so a replayed or repeated call changes nothing and sends nothing
+twice. The flow (flows/application_vetting.py) reads `CaseView` to know which
+step is next.
+
+Logs carry ids, case numbers and counts only: company and person names, notes
+and motivations stay in the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel
+from sqlmodel import Session, select
+
+from flows.forms import (
+    ApplicationForm,
+    CompletionForm,
+    CompletionOutcome,
+    DecisionForm,
+    MeetingForm,
+    Outcome,
+    ServiceChoice,
+)
+from models.application import Application, ApplicationStatus, Service
+from models.audit import record_event
+from models.business_manager import BusinessManager, ManagerStatus
+from models.calendar import add_working_days
+from models.contract import Contract
+from models.db import session_scope
+from models.municipality import Municipality
+from models.obligation import Obligation, ObligationKind, ObligationStatus
+from models.policy import Policy, load_policy
+from models.provider import Provider, ProviderCreate
+from models.state_machine import change_status
+from models.vetting import (
+    GROUND_KEYS,
+    ITEMS,
+    STEP1_ITEMS,
+    STEP2_ITEMS,
+    Assessment,
+    step1_outcome,
+)
+from tasks.calendar_invite import meeting_invitation
+from tasks.case_lookup import CaseNotFound, find_case
+from tasks.email import Attachment, case_no, enqueue_email
+
+logger = logging.getLogger(__name__)
+
+S = ApplicationStatus
+
+#: Stored with each Service in the contract and shown in letters.
+SERVICE_LABELS = {Service.service: "Service", Service.omvardnad: "Omvårdnad"}
+_FROM_CHOICE = {ServiceChoice.service: Service.service, ServiceChoice.omvardnad: Service.omvardnad}
+
+#: What staff read about a case's status (form headers, reminders).
+STATUS_TEXT = {
+    S.received: "registrerad",
+    S.step1_review: "steg 1: handlingar och behörighet",
+    S.completion_requested: "väntar på komplettering",
+    S.step2_review: "steg 2: möte och rutiner",
+    S.approved: "godkänd",
+    S.rejected: "avslagen",
+    S.withdrawn: "återkallad",
+}
+
+
+class CaseView(BaseModel):
+    """What the flow needs to choose the next step and describe the case (no free text)."""
+
+    id: uuid.UUID
+    case_no: str
+    status: ApplicationStatus
+    municipality_id: str
+    policy_name: str
+    received_on: date
+    decision_due: date
+    step1_rounds: int
+    #: The last step-1 round's outcome: "complete", "missing" or "failing".
+    last_step1_outcome: str | None
+    #: What the applicant was asked to complete in the last round (keys).
+    requested_items: list[str]
+    #: Whether staff chose to decide without waiting for the completion.
+    completion_skipped: bool
+    #: The last step-1 round as stored: decided_on, and per item its result and note.
+    last_step1: dict[str, Any] | None
+    #: Latest step-1 findings per item key (Assessment value), if any round exists.
+    step1: dict[str, str] | None
+    step1_approved_on: date | None
+    meeting: dict[str, Any] | None
+    step2: dict[str, str] | None
+    contract_id: uuid.UUID | None
+    case_officer_email: str | None
+    flow_run_id: uuid.UUID | None
+
+
+def _policy_for(session: Session, municipality_id: str) -> Policy:
+    municipality = session.get(Municipality, municipality_id)
+    if municipality is None:
+        raise CaseNotFound(f"municipality {municipality_id!r} is not in the database")
+    return load_policy(municipality.policy_name)
+
+
+def _letter_base(policy: Policy, company_name: str, reason: str) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "municipality": policy.municipality,
+        "company_name": company_name,
+        "reason": reason,
+    }
+    base["contact_email"] = policy.mail.address_for("procurement")
+    return base
+
+
+def _reason(policy: Policy) -> str:
+    return f"ni har ansökt om att bli utförare av hemtjänst i {policy.municipality}"
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+def find_application(session: Session, reference: str) -> Application:
+    return find_case(session, Application, reference)
+
+
+def case_view(session: Session, application: Application) -> CaseView:
+    policy = _policy_for(session, application.municipality_id)
+    checklist = application.checklist or {}
+    rounds: list[dict[str, Any]] = checklist.get("step1", [])
+    last = rounds[-1] if rounds else None
+    completions: list[dict[str, Any]] = checklist.get("completions", [])
+    skipped = (
+        bool(completions)
+        and len(completions) == len(rounds)
+        and (completions[-1].get("outcome") == "decide")
+    )
+    contract = session.exec(
+        select(Contract).where(Contract.application_id == application.id)
+    ).first()
+    step1_approved_on = None
+    if last and last["outcome"] == "complete":
+        step1_approved_on = date.fromisoformat(last["decided_on"])
+    return CaseView(
+        id=application.id,
+        case_no=case_no(application.id),
+        status=application.status,
+        municipality_id=application.municipality_id,
+        policy_name=policy.name,
+        received_on=application.received_on,
+        decision_due=policy.decision_due(application.received_on),
+        step1_rounds=len(rounds),
+        last_step1_outcome=last["outcome"] if last else None,
+        requested_items=[
+            key
+            for key, found in (last or {}).get("items", {}).items()
+            if found["result"] == Assessment.missing
+        ],
+        completion_skipped=skipped,
+        last_step1=last,
+        step1={key: found["result"] for key, found in last["items"].items()} if last else None,
+        step1_approved_on=step1_approved_on,
+        meeting=checklist.get("meeting"),
+        step2=(
+            {key: found["result"] for key, found in checklist["step2"]["items"].items()}
+            if "step2" in checklist
+            else None
+        ),
+        contract_id=contract.id if contract else None,
+        case_officer_email=application.case_officer_email,
+        flow_run_id=application.flow_run_id,
+    )
+
+
+@task(name="load-application", cache_policy=NO_CACHE, persist_result=False)
+def load_case(application_id: uuid.UUID) -> CaseView:
+    """The stored case: the flow's only source for which step comes next."""
+    with session_scope() as session:
+        application = session.get(Application, application_id)
+        if application is None:
+            raise CaseNotFound(f"no application with id {application_id}")
+        return case_view(session, application)
+
+
+@task(name="find-application", cache_policy=NO_CACHE, persist_result=False)
+def resolve_case(reference: str) -> uuid.UUID:
+    with session_scope() as session:
+        return find_application(session, reference).id
+
+
+@task(name="take-over-case", cache_policy=NO_CACHE, persist_result=False)
+def take_over(application_id: uuid.UUID, flow_run_id: uuid.UUID) -> uuid.UUID | None:
+    """Make `flow_run_id` the run that drives the case; return the run it replaces, if any."""
+    with session_scope() as session:
+        application = session.get(Application, application_id)
+        if application is None:
+            raise CaseNotFound(f"no application with id {application_id}")
+        previous = application.flow_run_id
+        if previous != flow_run_id:
+            application.flow_run_id = flow_run_id
+            session.add(application)
+            record_event(
+                session,
+                actor="system:flow",
+                entity_type=Application.ENTITY_TYPE,
+                entity_id=application.id,
+                action="flow_run_attached",
+                details={"flow_run_id": str(flow_run_id), "replaces": str(previous or "")},
+            )
+        return previous if previous != flow_run_id else None
+
+
+# --------------------------------------------------------------------------- registration
+
+
+@task(name="register-application", cache_policy=NO_CACHE, persist_result=False)
+def register(form: ApplicationForm) -> uuid.UUID:
+    """Store an incoming application, its deadlines and the receipt letter; return its id.
+
+    The same form registered twice (a double click, a re-run) finds the first
+    application: one per provider, municipality and received date.
+    """
+    with session_scope() as session:
+        policy = load_policy(form.municipality)
+        provider = session.exec(
+            select(Provider).where(Provider.org_number == form.org_number)
+        ).first()
+        if provider is None:
+            provider = Provider.model_validate(
+                ProviderCreate(
+                    name=form.company_name, org_number=form.org_number, email=form.contact_email
+                )
+            )
+            session.add(provider)
+            session.flush()
+            record_event(
+                session,
+                actor=form.registered_by,
+                entity_type="provider",
+                entity_id=provider.id,
+                action="created",
+            )
+        elif (provider.name, provider.email) != (form.company_name, form.contact_email):
+            # The application is the provider's latest word on its name and address.
+            record_event(
+                session,
+                actor=form.registered_by,
+                entity_type="provider",
+                entity_id=provider.id,
+                action="contact_updated",
+                details={"email_changed": provider.email != form.contact_email},
+            )
+            provider.name, provider.email = form.company_name, form.contact_email
+            session.add(provider)
+
+        existing = session.exec(
+            select(Application).where(
+                Application.provider_id == provider.id,
+                Application.municipality_id == form.municipality,
+                Application.received_on == form.received_on,
+            )
+        ).first()
+        if existing is not None:
+            logger.info("Application %s already registered", case_no(existing.id))
+            return existing.id
+
+        replaces: uuid.UUID | None = None
+        if form.replaces_org_number:
+            earlier = session.exec(
+                select(Provider).where(Provider.org_number == form.replaces_org_number)
+            ).first()
+            if earlier is None:
+                raise ValueError(
+                    "replaces_org_number: no provider with that organisation number is registered"
+                )
+            replaces = earlier.id
+
+        application = Application(
+            provider_id=provider.id,
+            municipality_id=form.municipality,
+            received_on=form.received_on,
+            services=[_FROM_CHOICE[choice].value for choice in form.services],
+            capacity_hours_per_month=form.capacity_hours_per_month,
+            subcontractors=form.subcontractors or None,
+            replaces_provider_id=replaces,
+            case_officer=form.registered_by,
+            case_officer_email=form.case_officer_email,
+        )
+        session.add(application)
+        session.flush()
+        session.add(
+            BusinessManager(
+                provider_id=provider.id,
+                application_id=application.id,
+                full_name=form.business_manager,
+                notified_on=form.received_on,
+            )
+        )
+        record_event(
+            session,
+            actor=form.registered_by,
+            entity_type=Application.ENTITY_TYPE,
+            entity_id=application.id,
+            action="registered",
+            to_status=S.received,
+            details={
+                "received_on": form.received_on.isoformat(),
+                "municipality": form.municipality,
+                "replaces_provider_id": str(replaces) if replaces else None,
+            },
+        )
+        decision_due = policy.decision_due(form.received_on)
+        for kind, due in (
+            (ObligationKind.decision_deadline, decision_due),
+            (ObligationKind.application_binding, policy.binding_ends(form.received_on)),
+        ):
+            session.add(
+                Obligation(
+                    kind=kind,
+                    municipality_id=form.municipality,
+                    provider_id=provider.id,
+                    subject_type=Application.ENTITY_TYPE,
+                    subject_id=application.id,
+                    due_on=due,
+                )
+            )
+        enqueue_email(
+            session,
+            key=f"application:{application.id}:received",
+            template="application-received",
+            context=_letter_base(policy, provider.name, _reason(policy))
+            | {
+                "received_on": form.received_on,
+                "decision_by": decision_due,
+                "case_id": application.id,
+            },
+            recipients=[provider.email],
+            sender=policy.mail.sender,
+            case_type=Application.ENTITY_TYPE,
+            case_id=application.id,
+            municipality_id=form.municipality,
+        )
+        logger.info("Registered application %s", case_no(application.id))
+        return application.id
+
+
+def _load(session: Session, application_id: uuid.UUID) -> tuple[Application, Provider, Policy]:
+    application = session.get(Application, application_id)
+    if application is None:
+        raise CaseNotFound(f"no application with id {application_id}")
+    provider = session.get(Provider, application.provider_id)
+    assert provider is not None  # foreign key
+    return application, provider, _policy_for(session, application.municipality_id)
+
+
+def _checklist(application: Application) -> dict[str, Any]:
+    # A new dict, so SQLAlchemy sees the JSON column change.
+    return dict(application.checklist or {})
+
+
+@task(name="start-step1", cache_policy=NO_CACHE, persist_result=False)
+def start_step1(application_id: uuid.UUID) -> None:
+    with session_scope() as session:
+        application, _, _ = _load(session, application_id)
+        if application.status is S.received:
+            change_status(session, application, S.step1_review, actor="system:flow")
+
+
+# --------------------------------------------------------------------------- step 1
+
+
+@task(name="record-step1", cache_policy=NO_CACHE, persist_result=False)
+def record_step1(application_id: uuid.UUID, round_no: int, answer: dict[str, Any]) -> str:
+    """Store a step-1 round; ask for completions if something is missing. Returns the outcome.
+
+    `answer` is a checked Step1Form as a dict. "missing" moves the case to
+    completion_requested, creates the completion-reply obligation (policy:
+    working days from the assessment date) and queues the letter listing
+    exactly the missing items. "failing" keeps the case in step 1 for a
+    reasoned rejection; "complete" moves it to step 2.
+    """
+    with session_scope() as session:
+        application, provider, policy = _load(session, application_id)
+        checklist = _checklist(application)
+        rounds = list(checklist.get("step1", []))
+        if len(rounds) >= round_no:
+            return str(rounds[round_no - 1]["outcome"])  # stored by an earlier attempt
+        if application.status is not S.step1_review:
+            raise ValueError(f"step 1 cannot be recorded in status {application.status}")
+        items = {
+            item.key: {"result": answer[item.key]["result"], "note": answer[item.key]["note"]}
+            for item in STEP1_ITEMS
+        }
+        outcome = step1_outcome({key: Assessment(v["result"]) for key, v in items.items()})
+        decided_on = _as_date(answer["decided_on"])
+        record = {
+            "round": round_no,
+            "decided_by": answer["decided_by"],
+            "decided_on": decided_on.isoformat(),
+            "tax_certificate_issued_on": _iso(answer.get("tax_certificate_issued_on")),
+            "oldest_reference_on": _iso(answer.get("oldest_reference_on")),
+            "items": items,
+            "outcome": outcome,
+        }
+        checklist["step1"] = [*rounds, record]
+        application.checklist = checklist
+        summary = {
+            "round": round_no,
+            "outcome": outcome,
+            "results": {key: value["result"] for key, value in items.items()},
+        }
+        if outcome == "missing":
+            reply_by = add_working_days(
+                decided_on, policy.application.completion_reply_working_days
+            )
+            change_status(
+                session,
+                application,
+                S.completion_requested,
+                actor=answer["decided_by"],
+                reason="komplettering begärd",
+                details=summary | {"reply_by": reply_by.isoformat()},
+                checklist=checklist,
+            )
+            session.add(
+                Obligation(
+                    kind=ObligationKind.completion_reply,
+                    municipality_id=application.municipality_id,
+                    provider_id=provider.id,
+                    subject_type=Application.ENTITY_TYPE,
+                    subject_id=application.id,
+                    period=f"round-{round_no}",
+                    due_on=reply_by,
+                )
+            )
+            missing = [
+                {"label": ITEMS[key].label, "note": value["note"]}
+                for key, value in items.items()
+                if value["result"] == Assessment.missing
+            ]
+            enqueue_email(
+                session,
+                key=f"application:{application.id}:completion-request:{round_no}",
+                template="completion-request",
+                context=_letter_base(policy, provider.name, _reason(policy))
+                | {
+                    "case_id": application.id,
+                    "items": missing,
+                    "reply_by": reply_by,
+                    "submit_to": policy.mail.address_for("procurement"),
+                },
+                recipients=[provider.email],
+                sender=policy.mail.sender,
+                case_type=Application.ENTITY_TYPE,
+                case_id=application.id,
+                municipality_id=application.municipality_id,
+            )
+        elif outcome == "complete":
+            change_status(
+                session,
+                application,
+                S.step2_review,
+                actor=answer["decided_by"],
+                reason="steg 1 godkänt",
+                details=summary,
+                checklist=checklist,
+            )
+        else:
+            session.add(application)
+            record_event(
+                session,
+                actor=answer["decided_by"],
+                entity_type=Application.ENTITY_TYPE,
+                entity_id=application.id,
+                action="step1_failing",
+                reason="punkter uppfylls inte; ärendet går till beslut",
+                details=summary,
+            )
+        logger.info("Step 1 round %d of %s: %s", round_no, case_no(application.id), outcome)
+        return outcome
+
+
+@task(name="record-completion", cache_policy=NO_CACHE, persist_result=False)
+def record_completion(application_id: uuid.UUID, round_no: int, answer: dict[str, Any]) -> None:
+    """Completions came in (back to step 1), or staff decide without them."""
+    form = CompletionForm.model_validate(answer)
+    with session_scope() as session:
+        application, _, _ = _load(session, application_id)
+        checklist = _checklist(application)
+        completions = list(checklist.get("completions", []))
+        if len(completions) >= round_no:
+            return
+        if application.status is not S.completion_requested:
+            raise ValueError(f"completion cannot be recorded in status {application.status}")
+        entry = {
+            "round": round_no,
+            "outcome": "received" if form.outcome is CompletionOutcome.received else "decide",
+            "received_on": _iso(form.received_on),
+            "registered_by": form.registered_by,
+        }
+        checklist["completions"] = [*completions, entry]
+        obligation = session.exec(
+            select(Obligation).where(
+                Obligation.kind == ObligationKind.completion_reply,
+                Obligation.subject_id == application.id,
+                Obligation.period == f"round-{round_no}",
+            )
+        ).one()
+        if form.outcome is CompletionOutcome.received:
+            assert form.received_on is not None  # checked by the flow
+            change_status(
+                session,
+                obligation,
+                ObligationStatus.fulfilled,
+                actor=form.registered_by,
+                fulfilled_on=form.received_on,
+            )
+            change_status(
+                session,
+                application,
+                S.step1_review,
+                actor=form.registered_by,
+                reason="komplettering inkommen",
+                details=entry,
+                checklist=checklist,
+            )
+        else:
+            change_status(
+                session,
+                obligation,
+                ObligationStatus.waived,
+                actor=form.registered_by,
+                reason="handläggaren går till beslut utan komplettering",
+            )
+            application.checklist = checklist
+            session.add(application)
+            record_event(
+                session,
+                actor=form.registered_by,
+                entity_type=Application.ENTITY_TYPE,
+                entity_id=application.id,
+                action="completion_skipped",
+                details=entry,
+            )
+
+
+# --------------------------------------------------------------------------- step 2
+
+
+@task(name="book-meeting", cache_policy=NO_CACHE, persist_result=False)
+def book_meeting(application_id: uuid.UUID, answer: dict[str, Any], starts: datetime) -> None:
+    """Store the step-2 meeting and queue the invitation with its .ics file."""
+    form = MeetingForm.model_validate(answer)
+    with session_scope() as session:
+        application, provider, policy = _load(session, application_id)
+        checklist = _checklist(application)
+        if "meeting" in checklist:
+            return
+        if application.status is not S.step2_review:
+            raise ValueError(f"a meeting cannot be booked in status {application.status}")
+        duration = timedelta(minutes=form.duration_minutes)
+        checklist["meeting"] = {
+            "booking": 1,
+            "starts": starts.isoformat(),
+            "duration_minutes": form.duration_minutes,
+            "place": form.place,
+            "booked_by": form.booked_by,
+        }
+        application.checklist = checklist
+        session.add(application)
+        record_event(
+            session,
+            actor=form.booked_by,
+            entity_type=Application.ENTITY_TYPE,
+            entity_id=application.id,
+            action="meeting_booked",
+            details={"starts": starts.isoformat(), "duration_minutes": form.duration_minutes},
+        )
+        number = case_no(application.id)
+        ics = meeting_invitation(
+            application_id=application.id,
+            booking=1,
+            starts=starts,
+            duration=duration,
+            place=form.place,
+            summary=f"{policy.municipality}: möte om ansökan {number} (LOV)",
+            description=(
+                f"Steg 2 i prövningen av ansökan {number}: ni presenterar ert ledningssystem "
+                "för systematiskt kvalitetsarbete (SOSFS 2011:9) och era rutiner."
+            ),
+            organizer=policy.mail.sender,
+            attendee=provider.email,
+        )
+        enqueue_email(
+            session,
+            key=f"application:{application.id}:meeting-invitation:1",
+            template="meeting-invitation",
+            context=_letter_base(policy, provider.name, _reason(policy))
+            | {
+                "case_id": application.id,
+                "meeting_start": starts,
+                "meeting_end": starts + duration,
+                "place": form.place,
+                "routines": [item.label for item in STEP2_ITEMS[1:]],
+            },
+            recipients=[provider.email],
+            sender=policy.mail.sender,
+            case_type=Application.ENTITY_TYPE,
+            case_id=application.id,
+            municipality_id=application.municipality_id,
+            attachments=[
+                Attachment(
+                    filename=f"mote-{number}.ics",
+                    content_type="text/calendar; method=REQUEST; charset=utf-8",
+                    data=ics,
+                )
+            ],
+        )
+
+
+@task(name="record-step2", cache_policy=NO_CACHE, persist_result=False)
+def record_step2(application_id: uuid.UUID, answer: dict[str, Any]) -> None:
+    with session_scope() as session:
+        application, _, _ = _load(session, application_id)
+        checklist = _checklist(application)
+        if "step2" in checklist:
+            return
+        if application.status is not S.step2_review:
+            raise ValueError(f"step 2 cannot be recorded in status {application.status}")
+        items = {
+            item.key: {"result": answer[item.key]["result"], "note": answer[item.key]["note"]}
+            for item in STEP2_ITEMS
+        }
+        checklist["step2"] = {
+            "decided_by": answer["decided_by"],
+            "decided_on": _iso(answer["decided_on"]),
+            "items": items,
+        }
+        application.checklist = checklist
+        session.add(application)
+        record_event(
+            session,
+            actor=answer["decided_by"],
+            entity_type=Application.ENTITY_TYPE,
+            entity_id=application.id,
+            action="step2_recorded",
+            details={"results": {key: value["result"] for key, value in items.items()}},
+        )
+
+
+# --------------------------------------------------------------------------- decision
+
+
+@task(name="record-decision", cache_policy=NO_CACHE, persist_result=False)
+def record_decision(application_id: uuid.UUID, answer: dict[str, Any]) -> uuid.UUID | None:
+    """Approve or reject, close the deadlines, queue the decision letter.
+
+    An approval also creates the contract (draft) from the application, in the
+    same transaction, and returns its id; contract signing takes it from there.
+    """
+    form = DecisionForm.model_validate(answer)
+    approve = form.outcome is Outcome.approve
+    with session_scope() as session:
+        application, provider, policy = _load(session, application_id)
+        if application.status in (S.approved, S.rejected):
+            contract = session.exec(
+                select(Contract).where(Contract.application_id == application.id)
+            ).first()
+            return contract.id if contract else None
+        grounds = [GROUND_KEYS[label] for label in form.grounds]
+        target = S.approved if approve else S.rejected
+        change_status(
+            session,
+            application,
+            target,
+            actor=form.decided_by,
+            reason=form.motivation or ("ansökan godkänd" if approve else None),
+            details={"grounds": grounds, "decided_on": form.decided_on.isoformat()},
+            decided_on=form.decided_on,
+            decision_reason=form.motivation or None,
+        )
+        for obligation in session.exec(
+            select(Obligation).where(
+                Obligation.subject_id == application.id,
+                Obligation.status == ObligationStatus.open,
+            )
+        ).all():
+            fulfilled = obligation.kind is ObligationKind.decision_deadline
+            change_status(
+                session,
+                obligation,
+                ObligationStatus.fulfilled if fulfilled else ObligationStatus.cancelled,
+                actor=form.decided_by,
+                reason="beslut fattat",
+                fulfilled_on=form.decided_on if fulfilled else None,
+            )
+        manager = session.exec(
+            select(BusinessManager).where(BusinessManager.application_id == application.id)
+        ).first()
+        if manager is not None and manager.status is ManagerStatus.proposed:
+            change_status(
+                session,
+                manager,
+                ManagerStatus.approved if approve else ManagerStatus.rejected,
+                actor=form.decided_by,
+                reason="prövad med ansökan",
+                decided_on=form.decided_on,
+            )
+        base = _letter_base(policy, provider.name, _reason(policy)) | {
+            "case_id": application.id,
+            "decided_on": form.decided_on,
+        }
+        contract_id: uuid.UUID | None = None
+        if approve:
+            contract = Contract(
+                application_id=application.id,
+                provider_id=provider.id,
+                municipality_id=application.municipality_id,
+                services=list(application.services),
+                capacity_hours_per_month=application.capacity_hours_per_month,
+            )
+            session.add(contract)
+            session.flush()
+            contract_id = contract.id
+            record_event(
+                session,
+                actor=form.decided_by,
+                entity_type=Contract.ENTITY_TYPE,
+                entity_id=contract.id,
+                action="created",
+                to_status=contract.status,
+                details={"application_id": str(application.id)},
+            )
+            if manager is not None:
+                manager.contract_id = contract.id
+                session.add(manager)
+            enqueue_email(
+                session,
+                key=f"application:{application.id}:approved",
+                template="application-approved",
+                context=base
+                | {
+                    "services": [SERVICE_LABELS[Service(s)] for s in application.services],
+                    "capacity_hours_per_month": application.capacity_hours_per_month,
+                },
+                recipients=[provider.email],
+                sender=policy.mail.sender,
+                case_type=Application.ENTITY_TYPE,
+                case_id=application.id,
+                municipality_id=application.municipality_id,
+            )
+        else:
+            notes = _ground_notes(application)
+            enqueue_email(
+                session,
+                key=f"application:{application.id}:rejected",
+                template="application-rejected",
+                context=base
+                | {
+                    "grounds": [
+                        {"label": ITEMS[key].label, "note": notes.get(key, "")} for key in grounds
+                    ],
+                    "motivation": form.motivation,
+                    "appeal_weeks": policy.appeal_weeks,
+                    "appeal_court": policy.appeal_court,
+                },
+                recipients=[provider.email],
+                sender=policy.mail.sender,
+                case_type=Application.ENTITY_TYPE,
+                case_id=application.id,
+                municipality_id=application.municipality_id,
+            )
+        logger.info(
+            "Decision on %s: %s", case_no(application.id), "approved" if approve else "rejected"
+        )
+        return contract_id
+
+
+def _ground_notes(application: Application) -> dict[str, str]:
+    """The staff's notes on each item, latest first, to explain a ground in the letter."""
+    checklist = application.checklist or {}
+    notes: dict[str, str] = {}
+    sources: list[dict[str, Any]] = []
+    if "step2" in checklist:
+        sources.append(checklist["step2"]["items"])
+    sources.extend(reversed([r["items"] for r in checklist.get("step1", [])]))
+    for items in sources:
+        for key, value in items.items():
+            if value.get("note") and key not in notes:
+                notes[key] = value["note"]
+    return notes
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return _as_date(value).isoformat()

@@ -1,0 +1,334 @@
+"""Pytest plugin: the real stack a case flow runs on, started once per database backend.
+
+- a Prefect server (`prefect server start`, its own SQLite file, a free port);
+- the app database: a SQLite file, or a throwaway PostgreSQL database created
+  beside LOVFLOW_TEST_POSTGRES_URL's (dropped at the end);
+- a real SMTP server (aiosmtpd) that records every message;
+- the serving process, `python -m deployments.serve`, exactly as `make run`
+  starts it, with the runner polling every second instead of ten.
+
+Tests start deployments and resume suspended runs through the Prefect client,
+as the UI does, and read the app database and the received mail. Nothing of
+ours is mocked. The serving process can be restarted while runs wait.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.exceptions import ObjectNotFound
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session
+
+from deployments.names import full_name
+from deployments.reference_data import sync_municipalities
+from deployments.serve import build_deployments
+from models.db import make_engine, migrate
+from models.settings import PROJECT_ROOT, normalise_database_url
+from tests.smtp_fixtures import ReceivedMessage, SmtpServer, free_port
+
+T = TypeVar("T")
+
+POSTGRES_URL = os.environ.get("LOVFLOW_TEST_POSTGRES_URL", "").strip()
+
+
+def wait_until(what: str, check: Callable[[], T | None], timeout: float, poll: float = 0.3) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(poll)
+
+
+@dataclass
+class Stack:
+    backend: str
+    database_url: str
+    api_url: str
+    smtp: SmtpServer
+    env: dict[str, str]
+    work: Path
+    server: subprocess.Popen[bytes] | None = None
+    serving: subprocess.Popen[bytes] | None = None
+    _engine: Engine | None = field(default=None, repr=False)
+
+    # ----------------------------------------------------------------- processes
+
+    def start_server(self) -> None:
+        self.server = self._spawn(
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                self.api_url.rsplit(":", 1)[1].split("/")[0],
+            ],
+            "prefect-server.log",
+        )
+        wait_until("the Prefect server", self._healthy, 120)
+
+    def start_serving(self) -> None:
+        self.serving = self._spawn([sys.executable, "-m", "deployments.serve"], "serve.log")
+        names = {d.name for d in build_deployments()}
+
+        def served() -> bool:
+            self._check_alive(self.serving, "serve.log")
+            listed = self._post("/deployments/filter", {})
+            if listed is None or not names <= {d["name"] for d in listed}:
+                return False
+            # After a restart the schedules were paused by the old process
+            # (pause_on_shutdown); serve unpauses them once it has re-registered.
+            return not any(d["paused"] for d in listed if d["name"] in names)
+
+        wait_until("the served deployments", served, 120)
+
+    def stop_serving(self) -> None:
+        if self.serving is not None and self.serving.poll() is None:
+            # One SIGINT, as deployments/local.py stops it (Prefect's SIGTERM handler can hang).
+            os.killpg(self.serving.pid, signal.SIGINT)
+            try:
+                self.serving.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.serving.pid, signal.SIGKILL)
+                self.serving.wait()
+        self.serving = None
+
+    def restart_serving(self) -> None:
+        self.stop_serving()
+        self.start_serving()
+
+    def stop(self) -> None:
+        self.stop_serving()
+        if self.server is not None and self.server.poll() is None:
+            os.killpg(self.server.pid, signal.SIGTERM)
+            try:
+                self.server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.server.pid, signal.SIGKILL)
+                self.server.wait()
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def _spawn(self, command: list[str], log_name: str) -> subprocess.Popen[bytes]:
+        with (self.work / log_name).open("ab") as log:
+            return subprocess.Popen(
+                command,
+                cwd=PROJECT_ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def _check_alive(self, process: subprocess.Popen[bytes] | None, log_name: str) -> None:
+        if process is not None and process.poll() is not None:
+            log = (self.work / log_name).read_text(errors="replace")[-4000:]
+            raise AssertionError(f"{log_name[:-4]} exited ({process.returncode}):\n{log}")
+
+    def _healthy(self) -> bool:
+        self._check_alive(self.server, "prefect-server.log")
+        try:
+            return httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _post(self, path: str, body: dict[str, Any]) -> Any:
+        try:
+            response = httpx.post(f"{self.api_url}{path}", json=body, timeout=10)
+        except httpx.HTTPError:
+            return None
+        return response.json() if response.status_code == 200 else None
+
+    def log(self, name: str = "serve.log") -> str:
+        return (self.work / name).read_text(errors="replace")
+
+    # ----------------------------------------------------------------- Prefect
+
+    def client(self) -> SyncPrefectClient:
+        return SyncPrefectClient(api=self.api_url)
+
+    def start(self, flow: str, deployment: str, parameters: dict[str, Any]) -> uuid.UUID:
+        """Start a deployment's run as the UI's Run button does; return the run id."""
+        with self.client() as client:
+            found = client.read_deployment_by_name(full_name(flow, deployment))
+            run = client.create_flow_run_from_deployment(found.id, parameters=parameters)
+            return run.id
+
+    def read(self, run_id: uuid.UUID) -> FlowRun:
+        with self.client() as client:
+            return client.read_flow_run(run_id)
+
+    def wait_paused(self, run_id: uuid.UUID, key: str, timeout: float = 90) -> FlowRun:
+        """Wait until the run waits for the form with pause key `key`."""
+
+        def paused() -> FlowRun | None:
+            self._check_alive(self.serving, "serve.log")
+            run = self.read(run_id)
+            assert run.state is not None
+            if run.state.type in (StateType.FAILED, StateType.CRASHED, StateType.CANCELLED):
+                raise AssertionError(
+                    f"run {run_id} ended {run.state.type.value} while waiting for {key}: "
+                    f"{run.state.message}\n{self.log()[-4000:]}"
+                )
+            if run.state.is_paused() and run.state.state_details.pause_key == key:
+                return run
+            return None
+
+        return wait_until(f"run {run_id} to wait at {key}", paused, timeout)
+
+    def wait_final(self, run_id: uuid.UUID, timeout: float = 90) -> FlowRun:
+        def final() -> FlowRun | None:
+            self._check_alive(self.serving, "serve.log")
+            run = self.read(run_id)
+            assert run.state is not None
+            return run if run.state.is_final() else None
+
+        return wait_until(f"run {run_id} to finish", final, timeout)
+
+    def resume(self, run_id: uuid.UUID, answer: dict[str, Any]) -> None:
+        """Submit a form, as the UI does; fail if the server refuses it."""
+        with self.client() as client:
+            result = client.resume_flow_run(run_id, run_input=answer)
+        assert result.status.value == "ACCEPT", result.details
+
+    def refused(self, run_id: uuid.UUID, answer: dict[str, Any]) -> str:
+        """Submit a form the server must refuse; return the server's reason."""
+        with self.client() as client:
+            result = client.resume_flow_run(run_id, run_input=answer)
+        assert result.status.value != "ACCEPT", "the server accepted an invalid form"
+        return str(getattr(result.details, "reason", result.details))
+
+    def form_description(self, run_id: uuid.UUID, key: str) -> str:
+        """The Markdown above the form. The flow stores it just after the run turns
+        Paused, so it may take a moment to appear."""
+
+        def read() -> str | None:
+            with self.client() as client:
+                try:
+                    return str(client.read_flow_run_input(run_id, f"suspended-{key}-description"))
+                except ObjectNotFound:
+                    return None
+                except httpx.HTTPStatusError as error:
+                    if error.response.status_code == 404:
+                        return None
+                    raise
+
+        return wait_until(f"the description of form {key}", read, 30)
+
+    # ----------------------------------------------------------------- app side
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.database_url)
+        return self._engine
+
+    def mail_to(self, address: str) -> list[ReceivedMessage]:
+        return [m for m in self.smtp.messages if address.lower() in m.recipients]
+
+    def wait_mail(self, address: str, count: int, timeout: float = 60) -> list[ReceivedMessage]:
+        return wait_until(
+            f"{count} message(s) to {address}",
+            lambda: found if len(found := self.mail_to(address)) >= count else None,
+            timeout,
+        )
+
+
+def _postgres_database(base_url: str, name: str) -> tuple[str, Callable[[], None]]:
+    """Create database `name` on the server of `base_url`; return its URL and a dropper."""
+    url = make_url(normalise_database_url(base_url))
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    work = tmp_path_factory.mktemp(f"stack-{request.param}")
+    drop: Callable[[], None] | None = None
+    if request.param == "sqlite":
+        database_url = f"sqlite:///{work / 'app.db'}"
+    else:
+        if not POSTGRES_URL:
+            pytest.skip("LOVFLOW_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped")
+        database_url, drop = _postgres_database(
+            POSTGRES_URL, f"lovflow_stack_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        )
+    migrate(database_url)
+    seed_engine = make_engine(database_url)
+    with Session(seed_engine) as session:
+        sync_municipalities(session)
+        session.commit()
+    seed_engine.dispose()
+
+    smtp = SmtpServer()
+    smtp.start()
+    api_url = f"http://127.0.0.1:{free_port()}/api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOVFLOW_", "PREFECT_"))}
+    env |= {
+        "LOVFLOW_VAR_DIR": str(work / "var"),
+        "LOVFLOW_DATABASE_URL": database_url,
+        "LOVFLOW_SMTP_PORT": str(smtp.port),
+        "LOVFLOW_POLICY": "salem",
+        "PREFECT_HOME": str(work / "prefect"),
+        "PREFECT_API_URL": api_url,
+        "PREFECT_UI_URL": api_url.removesuffix("/api"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",  # start resumed runs within a second, not ten
+        "PREFECT_LOCAL_STORAGE_PATH": str(work / "prefect" / "storage"),
+    }
+    stack = Stack(
+        backend=request.param,
+        database_url=database_url,
+        api_url=api_url,
+        smtp=smtp,
+        env=env,
+        work=work,
+    )
+    try:
+        stack.start_server()
+        stack.start_serving()
+        yield stack
+    finally:
+        stack.stop()
+        smtp.stop()
+        for process in (stack.server, stack.serving):
+            if process is not None:
+                with suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+        if drop is not None:
+            drop()
