@@ -14,6 +14,7 @@ ours is mocked. The serving process can be restarted while runs wait.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -227,7 +228,8 @@ class Stack:
         def read() -> str | None:
             with self.client() as client:
                 try:
-                    return str(client.read_flow_run_input(run_id, f"suspended-{key}-description"))
+                    stored = client.read_flow_run_input(run_id, f"suspended-{key}-description")
+                    return str(json.loads(stored))  # inputs are stored as JSON
                 except ObjectNotFound:
                     return None
                 except httpx.HTTPStatusError as error:

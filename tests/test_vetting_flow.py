@@ -111,7 +111,9 @@ def test_application_with_completion_to_active_contract(stack: Stack) -> None:
         p for p in invitation.iter_attachments() if p.get_content_type() == "text/calendar"
     ]
     assert len(attachments) == 1
-    event = Calendar.from_ical(attachments[0].get_payload(decode=True)).walk("VEVENT")[0]
+    ics = attachments[0].get_payload(decode=True)
+    assert isinstance(ics, bytes)
+    event = Calendar.from_ical(ics).walk("VEVENT")[0]
     start = event.decoded("dtstart")
     assert isinstance(start, datetime)
     assert start.date().isoformat() == meeting["meeting_on"]
@@ -204,3 +206,128 @@ def test_application_with_completion_to_active_contract(stack: Stack) -> None:
         }
     )
     assert len(stack.mail_to(applicant)) == 6
+
+
+def test_failing_item_rejection_with_appeal_route_and_refused_answers(stack: Stack) -> None:
+    form = application_form()
+    received = date.fromisoformat(form["received_on"])
+    applicant = form["contact_email"]
+    run = register(stack, form)
+    stack.wait_paused(run, "step1-1")
+
+    # The server checks the schema: an answer without the items is refused and the run waits on.
+    reason = stack.refused(run, {"decided_by": "Handläggare Test"})
+    assert "required" in reason or "validation" in reason.lower()
+    assert stack.read(run).state.is_paused()  # type: ignore[union-attr]
+
+    # The flow checks what a schema cannot: a failing item needs a note.
+    answer = step1_answer(received, failing=("exclusion_unpaid_taxes",))
+    answer["exclusion_unpaid_taxes"]["note"] = ""
+    stack.resume(run, answer)
+    stack.wait_paused(run, "step1-1-forsok-2")
+    description = stack.form_description(run, "step1-1-forsok-2")
+    assert description.startswith("> **Svaret kunde inte sparas.**")
+    assert "obetalda skatter" in description and "anteckningen" in description
+
+    stack.resume(
+        run,
+        answer
+        | {"exclusion_unpaid_taxes": {"result": "Uppfylls inte", "note": "Skuld hos Kronofogden"}},
+    )
+    stack.wait_paused(run, "decision")
+    # An approval with a failing item is refused (LOV 9 kap.: reasons, requirements met).
+    stack.resume(run, decision_answer(approve=True))
+    stack.wait_paused(run, "decision-forsok-2")
+    ground = "Uteslutning: obetalda skatter eller socialförsäkringsavgifter"
+    stack.resume(
+        run,
+        decision_answer(
+            approve=False,
+            grounds=[ground],
+            motivation="Sökanden har skulder hos Kronofogden och uppfyller inte LOV 7 kap. 1 §.",
+        ),
+    )
+    final = stack.wait_final(run)
+    assert final.state is not None and final.state.is_completed()
+
+    letters = stack.wait_mail(applicant, 2)
+    rejection = _by_subject(letters, "eslut")[0]
+    for body in (_text(rejection), _html(rejection)):
+        assert ground in body and "Skuld hos Kronofogden" in body
+        assert "förvaltningsrätt" in body and "3 veckor" in body
+        assert "10 kap. 1 §" in body
+    with Session(stack.engine) as session:
+        stored = application_of(stack, form["org_number"])
+        assert stored.status is ApplicationStatus.rejected
+        assert stored.decision_reason and "Kronofogden" in stored.decision_reason
+        assert (
+            session.exec(select(Contract).where(Contract.application_id == stored.id)).first()
+            is None
+        )
+        deadline = session.exec(
+            select(Obligation).where(
+                Obligation.subject_id == stored.id,
+                Obligation.kind == ObligationKind.decision_deadline,
+            )
+        ).one()
+        assert deadline.status is ObligationStatus.fulfilled
+        decision = session.exec(
+            select(AuditEvent).where(
+                AuditEvent.entity_id == str(stored.id), AuditEvent.to_status == "rejected"
+            )
+        ).one()
+        assert decision.actor == "Handläggare Test"
+        assert decision.details["grounds"] == ["exclusion_unpaid_taxes"]
+    assert len(stack.mail_to(applicant)) == 2  # the receipt and the decision, nothing else
+
+
+def test_restart_lost_run_and_double_registration_send_nothing_twice(stack: Stack) -> None:
+    form = application_form()
+    received = date.fromisoformat(form["received_on"])
+    applicant = form["contact_email"]
+    run = register(stack, form)
+    stack.wait_paused(run, "step1-1")
+    stack.resume(run, step1_answer(received))
+    stack.wait_paused(run, "meeting-1")
+
+    # The serving process restarts while the run waits: nothing holds the wait.
+    stack.restart_serving()
+    meeting = meeting_answer()
+    stack.resume(run, meeting)
+    stack.wait_paused(run, "step2")
+    stack.wait_mail(applicant, 2)
+
+    # The same application registered again (a double click): same case, no new letter.
+    again = register(stack, form)
+    stack.wait_paused(again, "step2")
+    assert stack.wait_final(run).state.is_cancelled()  # type: ignore[union-attr]
+
+    # That run is lost (cancelled by hand); "Fortsätt ansökan" continues from the stored status.
+    with stack.client() as client:
+        from prefect.states import Cancelled
+
+        client.set_flow_run_state(again, Cancelled(), force=True)
+    number = case_no(application_of(stack, form["org_number"]).id)
+    resumed = stack.start("application-vetting", "Fortsätt ansökan", {"case_number": number})
+    stack.wait_paused(resumed, "step2")
+    assert stack.read(resumed).name == f"ansökan {number}"
+    stack.resume(resumed, step2_answer(date.fromisoformat(meeting["meeting_on"])))
+    stack.wait_paused(resumed, "decision")
+    stack.resume(resumed, decision_answer(approve=True))
+    stack.wait_final(resumed)
+    stack.wait_mail(applicant, 3)
+
+    templates = Counter(
+        str(m.message["Subject"]).split("]", 1)[1].split("(")[0].strip()
+        for m in stack.mail_to(applicant)
+    )
+    assert sum(templates.values()) == 3, templates  # receipt, invitation, approval
+    with Session(stack.engine) as session:
+        stored = application_of(stack, form["org_number"])
+        assert stored.flow_run_id == resumed
+        runs = session.exec(
+            select(AuditEvent).where(
+                AuditEvent.entity_id == str(stored.id), AuditEvent.action == "flow_run_attached"
+            )
+        ).all()
+        assert len(runs) == 3  # the first run, the double registration, "Fortsätt ansökan"
