@@ -28,6 +28,10 @@ class Service(StrEnum):
     omvardnad = "omvardnad"
 
 
+#: How a service is named in letters and the contract.
+SERVICE_LABELS: dict[Service, str] = {Service.service: "Service", Service.omvardnad: "Omvårdnad"}
+
+
 class ApplicationStatus(StrEnum):
     received = "received"
     step1_review = "step1_review"

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, select
 
 from flows.forms import SignatureForm
-from models.application import Application, Service
+from models.application import SERVICE_LABELS, Application, Service
 from models.audit import record_event
 from models.calendar import add_months, add_working_days
 from models.contract import Contract, ContractStatus
@@ -38,7 +38,6 @@ from tasks.email import Attachment, case_no, enqueue_email
 logger = logging.getLogger(__name__)
 
 C = ContractStatus
-SERVICE_LABELS = {Service.service: "Service", Service.omvardnad: "Omvårdnad"}
 
 STATUS_TEXT = {
     C.draft: "utkast",

@@ -32,7 +32,7 @@ from flows.forms import (
     Outcome,
     ServiceChoice,
 )
-from models.application import Application, ApplicationStatus, Service
+from models.application import SERVICE_LABELS, Application, ApplicationStatus, Service
 from models.audit import record_event
 from models.business_manager import BusinessManager, ManagerStatus
 from models.calendar import add_working_days
@@ -59,8 +59,6 @@ logger = logging.getLogger(__name__)
 
 S = ApplicationStatus
 
-#: Stored with each Service in the contract and shown in letters.
-SERVICE_LABELS = {Service.service: "Service", Service.omvardnad: "Omvårdnad"}
 _FROM_CHOICE = {ServiceChoice.service: Service.service, ServiceChoice.omvardnad: Service.omvardnad}
 
 #: What staff read about a case's status (form headers, reminders).

@@ -281,6 +281,24 @@ def test_failing_item_rejection_with_appeal_route_and_refused_answers(stack: Sta
     assert len(stack.mail_to(applicant)) == 2  # the receipt and the decision, nothing else
 
 
+def test_bad_registration_fails_naming_the_field_and_stores_nothing(stack: Stack) -> None:
+    form = application_form(org_number="556677-8890")  # the right shape, a wrong check digit
+    run = register(stack, form)
+    final = stack.wait_final(run)
+    assert final.state is not None and final.state.is_failed()
+    assert "Organisationsnummer: '556677-8890' är inte ett giltigt" in str(final.state.message)
+    with Session(stack.engine) as session:
+        assert (
+            session.exec(
+                select(Application).where(
+                    Application.case_officer_email == form["case_officer_email"]
+                )
+            ).first()
+            is None
+        )
+    assert stack.mail_to(form["contact_email"]) == []
+
+
 def test_restart_lost_run_and_double_registration_send_nothing_twice(stack: Stack) -> None:
     form = application_form()
     received = date.fromisoformat(form["received_on"])
