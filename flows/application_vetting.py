@@ -23,10 +23,12 @@ steps already stored are skipped and no letter is sent twice (the outbox keys).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.artifacts import acreate_markdown_artifact
 from prefect.deployments.flow_runs import arun_deployment
 
 from deployments.names import SIGN_CONTRACT, SIGNING_FLOW, VETTING_FLOW, full_name
@@ -40,7 +42,7 @@ from flows.forms import (
     Step1Form,
     Step2Form,
 )
-from flows.human_step import ask
+from flows.human_step import R, ask
 from flows.run_helpers import current_run_id, deliver_now, rename_run, retire_run, today
 from models.application import ApplicationStatus
 from models.calendar import is_working_day, working_days_between
@@ -58,7 +60,6 @@ from models.vetting import (
 )
 from tasks.email import sv_date
 from tasks.vetting_store import (
-    STATUS_TEXT,
     CaseView,
     book_meeting,
     load_case,
@@ -170,10 +171,12 @@ async def _step1(case: CaseView) -> None:
             problems.append("Datum: kan inte vara före dagen då ansökan kom in.")
         return problems
 
-    answer = await ask(
+    answer = await _form(
+        case,
+        f"Steg 1, omgång {round_no}: handlingar och behörighet",
+        intro,
         Step1Form,
         key=f"step1-{round_no}",
-        description=describe(case, f"Steg 1, omgång {round_no}: handlingar och behörighet", intro),
         check=check,
         defaults=defaults,
     )
@@ -201,10 +204,12 @@ async def _completion(case: CaseView) -> None:
                 ]
         return []
 
-    answer = await ask(
+    answer = await _form(
+        case,
+        "Väntar på komplettering",
+        intro,
         CompletionForm,
         key=f"completion-{case.step1_rounds}",
-        description=describe(case, "Väntar på komplettering", intro),
         check=check,
     )
     record_completion(case.id, case.step1_rounds, answer.model_dump(mode="json"))
@@ -232,10 +237,12 @@ async def _meeting(case: CaseView) -> None:
             problems.append("Starttid: mötet ska börja mellan 07:00 och 19:00.")
         return problems
 
-    answer = await ask(
+    answer = await _form(
+        case,
+        "Steg 2: boka möte",
+        intro,
         MeetingForm,
         key="meeting-1",
-        description=describe(case, "Steg 2: boka möte", intro),
         check=check,
     )
     starts = datetime.combine(answer.meeting_on, time.fromisoformat(answer.starts_at), tzinfo=tz)
@@ -263,10 +270,12 @@ async def _step2(case: CaseView) -> None:
             problems.append("Datum: kan inte vara före mötet.")
         return problems
 
-    answer = await ask(
+    answer = await _form(
+        case,
+        "Steg 2: ledningssystem och rutiner",
+        intro,
         Step2Form,
         key="step2",
-        description=describe(case, "Steg 2: ledningssystem och rutiner", intro),
         check=check,
         defaults={"decided_on": max(today(), meeting_day)},
     )
@@ -295,10 +304,12 @@ async def _decision(case: CaseView) -> None:
             problems.append("Datum: kan inte vara före dagen då ansökan kom in.")
         return problems
 
-    answer = await ask(
+    answer = await _form(
+        case,
+        "Beslut",
+        intro,
         DecisionForm,
         key="decision",
-        description=describe(case, "Beslut", intro),
         check=check,
         defaults={"grounds": [ITEMS[key].label for key in suggested], "decided_on": today()},
     )
@@ -342,7 +353,9 @@ def describe(case: CaseView, step: str, intro: str) -> str:
     """The Markdown above a form: the case, where it stands, the deadline, what to do.
 
     Ids, dates, statuses and item names only: no person's name and no free text,
-    because Prefect stores this with the run.
+    because Prefect stores this with the run. Lists, not tables, and findings
+    only for what is not approved: Prefect's default UI gives the description
+    whatever height the form leaves and cuts wide tables off on the right.
     """
     policy = load_policy(case.policy_name)
     now = today()
@@ -354,20 +367,21 @@ def describe(case: CaseView, step: str, intro: str) -> str:
     else:
         remaining = f"**försenat {abs(left)} arbetsdagar** (räknat {sv_date(now)})"
     lines = [
-        f"## Ansökan {case.case_no}: {step}",
+        f"### Ansökan {case.case_no}: {step}",
         "",
-        "| | |",
-        "|---|---|",
-        f"| Kommun | {policy.municipality} |",
-        f"| Status | {STATUS_TEXT[case.status]} |",
-        f"| Ansökan kom in | {sv_date(case.received_on)} |",
-        f"| Beslut senast | {sv_date(case.decision_due)}: {remaining} |",
+        f"- **Beslut senast:** {sv_date(case.decision_due)}, {remaining}",
+        f"- **Kommun:** {policy.municipality}; ansökan kom in {sv_date(case.received_on)}",
         "",
         intro,
     ]
     if case.step1:
-        lines += ["", "### Steg 1 hittills", "", "| Punkt | Bedömning |", "|---|---|"]
-        lines += [f"| {ITEMS[key].label} | {value} |" for key, value in case.step1.items()]
+        open_items = [
+            f"{ITEMS[key].label}: {value}"
+            for key, value in case.step1.items()
+            if value != Assessment.approved
+        ]
+        lines += ["", "**Steg 1:** " + ("allt godkänt." if not open_items else "")]
+        lines += [f"- {item}" for item in open_items]
     if case.step2:
         not_approved = [
             ITEMS[key].label
@@ -376,10 +390,37 @@ def describe(case: CaseView, step: str, intro: str) -> str:
         ]
         lines += [
             "",
-            "### Steg 2",
-            "",
-            "Alla rutiner godkända."
-            if not not_approved
-            else "Inte godkänt: " + ", ".join(not_approved) + ".",
+            "**Steg 2:** "
+            + ("alla rutiner godkända." if not not_approved else "inte godkänt: ")
+            + ", ".join(not_approved),
         ]
     return "\n".join(lines)
+
+
+async def _form(
+    case: CaseView,
+    step: str,
+    intro: str,
+    form: type[R],
+    *,
+    key: str,
+    check: Callable[[R], list[str]],
+    defaults: dict[str, Any] | None = None,
+) -> R:
+    """Describe the case above the form and on the run page, then wait for the answer."""
+    text = describe(case, step, intro)
+    await show_case(case, text)
+    return await ask(form, key=key, description=text, check=check, defaults=defaults)
+
+
+async def show_case(case: CaseView, description: str) -> None:
+    """Keep the case summary as an artifact on the run page as well.
+
+    Prefect's default UI squeezes the description of a long form (step 1 has
+    twenty items) to nothing; the run's Artifacts tab always shows it.
+    """
+    await acreate_markdown_artifact(
+        key=f"ansokan-{case.case_no.lower()}",
+        markdown=description,
+        description="Ärendet just nu: frist, status och bedömningar (inga namn).",
+    )

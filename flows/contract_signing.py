@@ -86,18 +86,16 @@ def describe(view: ContractView) -> str:
     def shown(value: date | None) -> str:
         return sv_date(value) if value is not None else "inte ännu"
 
+    # Lists, not tables: Prefect's default UI cuts wide tables off on the right.
     lines = [
-        f"## Avtal {view.case_no}: underskrifter",
+        f"### Avtal {view.case_no}: underskrifter",
         "",
-        "| | |",
-        "|---|---|",
-        f"| Kommun | {policy.municipality} |",
-        f"| Ansökan | {view.application_case_no or '-'} |",
-        f"| Status | {STATUS_TEXT[view.status]} |",
-        f"| Skickat för underskrift | {shown(view.sent_for_signature_on)} |",
-        f"| Utföraren ombeds skriva under senast | {shown(view.sign_by)} |",
-        f"| Utföraren skrev under | {shown(view.provider_signed_on)} |",
-        f"| Kommunen skrev under | {shown(view.municipality_signed_on)} |",
+        f"- **Kommun:** {policy.municipality}; ansökan {view.application_case_no or '-'}",
+        f"- **Status:** {STATUS_TEXT[view.status]}",
+        f"- **Skickat för underskrift:** {shown(view.sent_for_signature_on)}; "
+        f"utföraren ombeds skriva under senast {shown(view.sign_by)}",
+        f"- **Utföraren skrev under:** {shown(view.provider_signed_on)}",
+        f"- **Kommunen skrev under:** {shown(view.municipality_signed_on)}",
         "",
         "Registrera underskrifterna när de kommer in, en i taget eller båda på en gång. "
         "Avtalet börjar gälla först när båda parter har skrivit under; då skickas "

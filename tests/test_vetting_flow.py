@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import date, datetime
 from email.message import EmailMessage
 
+import httpx
 import pytest
 from icalendar import Calendar
 from sqlmodel import Session, col, select
@@ -80,6 +81,14 @@ def test_application_with_completion_to_active_contract(stack: Stack) -> None:
     }
     description = stack.form_description(run, "step1-1")
     assert number in description and "Beslut senast" in description
+    # The same summary is on the run page (Artifacts), which the UI always shows.
+    artifacts = httpx.post(
+        f"{stack.api_url}/artifacts/filter",
+        json={"artifacts": {"key": {"any_": [f"ansokan-{number.lower()}"]}}},
+        timeout=10,
+    ).json()
+    assert artifacts and "arbetsdagar kvar" in artifacts[0]["data"]
+    assert artifacts[0]["flow_run_id"] == str(run)
 
     # Step 1, round 1: two items missing -> completion request listing exactly them.
     stack.resume(run, step1_answer(received, missing=("f_tax", "staff_list")))
