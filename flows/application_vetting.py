@@ -43,7 +43,14 @@ from flows.forms import (
     Step2Form,
 )
 from flows.human_step import R, ask
-from flows.run_helpers import current_run_id, deliver_now, rename_run, retire_run, today
+from flows.run_helpers import (
+    current_run_id,
+    deliver_now,
+    rename_run,
+    retire_run,
+    today,
+    used_pause_keys,
+)
 from models.application import ApplicationStatus
 from models.calendar import is_working_day, working_days_between
 from models.policy import load_policy
@@ -370,7 +377,7 @@ def describe(case: CaseView, step: str, intro: str) -> str:
         f"### Ansökan {case.case_no}: {step}",
         "",
         f"- **Beslut senast:** {sv_date(case.decision_due)}, {remaining}",
-        f"- **Kommun:** {policy.municipality}; ansökan kom in {sv_date(case.received_on)}",
+        f"- **Kommun:** {policy.municipality}; ansökan kom in den {sv_date(case.received_on)}",
         "",
         intro,
     ]
@@ -409,7 +416,8 @@ async def _form(
 ) -> R:
     """Describe the case above the form and on the run page, then wait for the answer."""
     text = describe(case, step, intro)
-    await show_case(case, text)
+    if key not in used_pause_keys():  # on a replay the summary is already there
+        await show_case(case, text)
     return await ask(form, key=key, description=text, check=check, defaults=defaults)
 
 

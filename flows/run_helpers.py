@@ -22,6 +22,17 @@ def current_run_id() -> uuid.UUID:
     return context.flow_run.id
 
 
+def used_pause_keys() -> set[str]:
+    """Pause keys this run has already waited at (the server keeps them on the run).
+
+    A key in this set means the flow is replaying a step that has its answer.
+    """
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        return set()
+    return set(context.flow_run.empirical_policy.pause_keys or ())
+
+
 def today() -> date:
     """Today in the municipality's time zone (a run at 00:30 in Stockholm is not yesterday)."""
     return datetime.now(get_settings().tz).date()

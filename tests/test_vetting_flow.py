@@ -215,6 +215,13 @@ def test_application_with_completion_to_active_contract(stack: Stack) -> None:
         }
     )
     assert len(stack.mail_to(applicant)) == 6
+    # One case summary per form asked, none added by the replays after each resume.
+    summaries = httpx.post(
+        f"{stack.api_url}/artifacts/filter",
+        json={"artifacts": {"key": {"any_": [f"ansokan-{number.lower()}"]}}},
+        timeout=10,
+    ).json()
+    assert len(summaries) == 6  # step1-1, completion-1, step1-2, meeting-1, step2, decision
 
 
 def test_failing_item_rejection_with_appeal_route_and_refused_answers(stack: Stack) -> None:
