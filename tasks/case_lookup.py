@@ -1,4 +1,5 @@
-"""Find a case by the number people use: 8 hex digits ("A1B2C3D4") or the full id."""
+"""Cases by the number people use (8 hex digits, "A1B2C3D4", or the full id),
+and the flow run that drives each case."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import String, cast
 from sqlmodel import Session, select
+
+from models.audit import record_event
+from models.db import session_scope
 
 T = TypeVar("T")
 
@@ -46,3 +50,29 @@ def find_case(session: Session, table: type[T], reference: str) -> T:
             f"case number {text.upper()} matches {len(matches)} {what} rows; use the full id"
         )
     return matches[0]
+
+
+def attach_run(table: type[Any], case_id: uuid.UUID, flow_run_id: uuid.UUID) -> uuid.UUID | None:
+    """Make `flow_run_id` the run that drives the case; return the run it replaces, if any.
+
+    `table` is a case table with `flow_run_id` (Application, Contract). The
+    change is audited, so the log shows which run acted on the case when.
+    """
+    with session_scope() as session:
+        case = session.get(table, case_id)
+        if case is None:
+            raise CaseNotFound(f"no {table.ENTITY_TYPE} with id {case_id}")
+        previous: uuid.UUID | None = case.flow_run_id
+        if previous == flow_run_id:
+            return None
+        case.flow_run_id = flow_run_id
+        session.add(case)
+        record_event(
+            session,
+            actor="system:flow",
+            entity_type=table.ENTITY_TYPE,
+            entity_id=case.id,
+            action="flow_run_attached",
+            details={"flow_run_id": str(flow_run_id), "replaces": str(previous or "")},
+        )
+        return previous

@@ -21,7 +21,6 @@ from sqlmodel import Session, select
 
 from flows.forms import SignatureForm
 from models.application import SERVICE_LABELS, Application, Service
-from models.audit import record_event
 from models.calendar import add_months, add_working_days
 from models.contract import Contract, ContractStatus
 from models.db import session_scope
@@ -31,7 +30,7 @@ from models.policy import Policy, load_policy
 from models.provider import Provider
 from models.state_machine import change_status
 from models.vetting import Assessment
-from tasks.case_lookup import CaseNotFound, find_case
+from tasks.case_lookup import CaseNotFound, attach_run, find_case
 from tasks.documents import render_contract
 from tasks.email import Attachment, case_no, enqueue_email
 
@@ -131,24 +130,7 @@ def load_contract(contract_id: uuid.UUID) -> ContractView:
 @task(name="take-over-contract", cache_policy=NO_CACHE, persist_result=False)
 def take_over_contract(contract_id: uuid.UUID, flow_run_id: uuid.UUID) -> uuid.UUID | None:
     """Make `flow_run_id` the run that drives the contract; return the run it replaces."""
-    with session_scope() as session:
-        contract = session.get(Contract, contract_id)
-        if contract is None:
-            raise CaseNotFound(f"no contract with id {contract_id}")
-        previous = contract.flow_run_id
-        if previous == flow_run_id:
-            return None
-        contract.flow_run_id = flow_run_id
-        session.add(contract)
-        record_event(
-            session,
-            actor="system:flow",
-            entity_type=Contract.ENTITY_TYPE,
-            entity_id=contract.id,
-            action="flow_run_attached",
-            details={"flow_run_id": str(flow_run_id), "replaces": str(previous or "")},
-        )
-        return previous
+    return attach_run(Contract, contract_id, flow_run_id)
 
 
 def deviation_rule_text(policy: Policy) -> str:

@@ -52,7 +52,7 @@ from models.vetting import (
     step1_outcome,
 )
 from tasks.calendar_invite import meeting_invitation
-from tasks.case_lookup import CaseNotFound, find_case
+from tasks.case_lookup import CaseNotFound, attach_run, find_case
 from tasks.email import Attachment, case_no, enqueue_email
 
 logger = logging.getLogger(__name__)
@@ -117,6 +117,34 @@ def _letter_base(policy: Policy, company_name: str, reason: str) -> dict[str, An
     }
     base["contact_email"] = policy.mail.address_for("procurement")
     return base
+
+
+def _to_applicant(
+    session: Session,
+    application: Application,
+    provider: Provider,
+    policy: Policy,
+    *,
+    message: str,
+    template: str,
+    context: dict[str, Any],
+    attachments: list[Attachment] | None = None,
+) -> None:
+    """Queue a letter about `application` to the applicant, once per `message`."""
+    enqueue_email(
+        session,
+        key=f"application:{application.id}:{message}",
+        template=template,
+        context=_letter_base(policy, provider.name, _reason(policy))
+        | {"case_id": application.id}
+        | context,
+        recipients=[provider.email],
+        sender=policy.mail.sender,
+        case_type=Application.ENTITY_TYPE,
+        case_id=application.id,
+        municipality_id=application.municipality_id,
+        attachments=attachments or (),
+    )
 
 
 def _reason(policy: Policy) -> str:
@@ -197,23 +225,7 @@ def resolve_case(reference: str) -> uuid.UUID:
 @task(name="take-over-case", cache_policy=NO_CACHE, persist_result=False)
 def take_over(application_id: uuid.UUID, flow_run_id: uuid.UUID) -> uuid.UUID | None:
     """Make `flow_run_id` the run that drives the case; return the run it replaces, if any."""
-    with session_scope() as session:
-        application = session.get(Application, application_id)
-        if application is None:
-            raise CaseNotFound(f"no application with id {application_id}")
-        previous = application.flow_run_id
-        if previous != flow_run_id:
-            application.flow_run_id = flow_run_id
-            session.add(application)
-            record_event(
-                session,
-                actor="system:flow",
-                entity_type=Application.ENTITY_TYPE,
-                entity_id=application.id,
-                action="flow_run_attached",
-                details={"flow_run_id": str(flow_run_id), "replaces": str(previous or "")},
-            )
-        return previous if previous != flow_run_id else None
+    return attach_run(Application, application_id, flow_run_id)
 
 
 # --------------------------------------------------------------------------- registration
@@ -330,21 +342,17 @@ def register(form: ApplicationForm) -> uuid.UUID:
                     due_on=due,
                 )
             )
-        enqueue_email(
+        _to_applicant(
             session,
-            key=f"application:{application.id}:received",
+            application,
+            provider,
+            policy,
+            message="received",
             template="application-received",
-            context=_letter_base(policy, provider.name, _reason(policy))
-            | {
+            context={
                 "received_on": form.received_on,
                 "decision_by": decision_due,
-                "case_id": application.id,
             },
-            recipients=[provider.email],
-            sender=policy.mail.sender,
-            case_type=Application.ENTITY_TYPE,
-            case_id=application.id,
-            municipality_id=form.municipality,
         )
         logger.info("Registered application %s", case_no(application.id))
         return application.id
@@ -444,22 +452,18 @@ def record_step1(application_id: uuid.UUID, round_no: int, answer: dict[str, Any
                 for key, value in items.items()
                 if value["result"] == Assessment.missing
             ]
-            enqueue_email(
+            _to_applicant(
                 session,
-                key=f"application:{application.id}:completion-request:{round_no}",
+                application,
+                provider,
+                policy,
+                message=f"completion-request:{round_no}",
                 template="completion-request",
-                context=_letter_base(policy, provider.name, _reason(policy))
-                | {
-                    "case_id": application.id,
+                context={
                     "items": missing,
                     "reply_by": reply_by,
                     "submit_to": policy.mail.address_for("procurement"),
                 },
-                recipients=[provider.email],
-                sender=policy.mail.sender,
-                case_type=Application.ENTITY_TYPE,
-                case_id=application.id,
-                municipality_id=application.municipality_id,
             )
         elif outcome == "complete":
             change_status(
@@ -597,23 +601,19 @@ def book_meeting(application_id: uuid.UUID, answer: dict[str, Any], starts: date
             organizer=policy.mail.sender,
             attendee=provider.email,
         )
-        enqueue_email(
+        _to_applicant(
             session,
-            key=f"application:{application.id}:meeting-invitation:1",
+            application,
+            provider,
+            policy,
+            message="meeting-invitation:1",
             template="meeting-invitation",
-            context=_letter_base(policy, provider.name, _reason(policy))
-            | {
-                "case_id": application.id,
+            context={
                 "meeting_start": starts,
                 "meeting_end": starts + duration,
                 "place": form.place,
                 "routines": [item.label for item in STEP2_ITEMS[1:]],
             },
-            recipients=[provider.email],
-            sender=policy.mail.sender,
-            case_type=Application.ENTITY_TYPE,
-            case_id=application.id,
-            municipality_id=application.municipality_id,
             attachments=[
                 Attachment(
                     filename=f"mote-{number}.ics",
@@ -712,10 +712,7 @@ def record_decision(application_id: uuid.UUID, answer: dict[str, Any]) -> uuid.U
                 reason="prövad med ansökan",
                 decided_on=form.decided_on,
             )
-        base = _letter_base(policy, provider.name, _reason(policy)) | {
-            "case_id": application.id,
-            "decided_on": form.decided_on,
-        }
+        base = {"decided_on": form.decided_on}
         contract_id: uuid.UUID | None = None
         if approve:
             contract = Contract(
@@ -740,26 +737,27 @@ def record_decision(application_id: uuid.UUID, answer: dict[str, Any]) -> uuid.U
             if manager is not None:
                 manager.contract_id = contract.id
                 session.add(manager)
-            enqueue_email(
+            _to_applicant(
                 session,
-                key=f"application:{application.id}:approved",
+                application,
+                provider,
+                policy,
+                message="approved",
                 template="application-approved",
                 context=base
                 | {
                     "services": [SERVICE_LABELS[Service(s)] for s in application.services],
                     "capacity_hours_per_month": application.capacity_hours_per_month,
                 },
-                recipients=[provider.email],
-                sender=policy.mail.sender,
-                case_type=Application.ENTITY_TYPE,
-                case_id=application.id,
-                municipality_id=application.municipality_id,
             )
         else:
             notes = _ground_notes(application)
-            enqueue_email(
+            _to_applicant(
                 session,
-                key=f"application:{application.id}:rejected",
+                application,
+                provider,
+                policy,
+                message="rejected",
                 template="application-rejected",
                 context=base
                 | {
@@ -770,11 +768,6 @@ def record_decision(application_id: uuid.UUID, answer: dict[str, Any]) -> uuid.U
                     "appeal_weeks": policy.appeal_weeks,
                     "appeal_court": policy.appeal_court,
                 },
-                recipients=[provider.email],
-                sender=policy.mail.sender,
-                case_type=Application.ENTITY_TYPE,
-                case_id=application.id,
-                municipality_id=application.municipality_id,
             )
         logger.info(
             "Decision on %s: %s", case_no(application.id), "approved" if approve else "rejected"
