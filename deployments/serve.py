@@ -86,7 +86,8 @@ def build_deployments() -> list[RunnerDeployment]:
             sweep,
             name=COMPLIANCE_SWEEP,
             description=(
-                "Påminnelser om beslutsfrister och avtal som inte är underskrivna. "
+                "Påminnelser om beslutsfrister, avtal som inte är underskrivna och "
+                "månadens avvikelserapporter. "
                 "Körs vardagar 07:00; kan köras för ett valfritt datum."
             ),
             # Mon-Fri at 07:00 in Stockholm; a holiday run finds nothing new to send.

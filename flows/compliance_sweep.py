@@ -5,10 +5,11 @@ sleeps for weeks. `as_of` is a parameter: a missed day can be run again, and a
 past period can be swept day by day with the same result as running daily
 (every reminder has an outbox key per case and step).
 
-This first version covers the vetting and signing cases: the case officer's
-reminders before a decision deadline, the provider's reminder to sign and the
-escalation to staff of an unsigned contract. The monthly reports, inactivity
-and contract dates join it later.
+It covers the vetting and signing cases (the case officer's reminders before a
+decision deadline, the provider's reminder to sign and the escalation to staff
+of an unsigned contract) and the monthly deviation reports (this month's and
+last month's obligation per contract, and the reminder ladder around the due
+date). Inactivity and contract dates join it later.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.run_helpers import deliver_now, today
 from models.db import session_scope
+from tasks import deviation_reports
 from tasks.case_reminders import queue_decision_reminders, queue_signature_reminders
 from tasks.email import sv_date
 
@@ -31,6 +33,8 @@ def queue_case_reminders(as_of: date) -> dict[str, int]:
         return {
             "decision_reminders": queue_decision_reminders(session, as_of),
             "signature_reminders": queue_signature_reminders(session, as_of),
+            "deviation_obligations": deviation_reports.ensure_obligations(session, as_of),
+            "deviation_reminders": deviation_reports.queue_reminders(session, as_of),
         }
 
 
@@ -50,6 +54,8 @@ async def sweep(as_of: date | None = None) -> dict[str, int]:
                 f"- Påminnelser om beslutsfrist till handläggare: {counts['decision_reminders']}",
                 f"- Påminnelser och eskaleringar om avtal som inte är underskrivna: "
                 f"{counts['signature_reminders']}",
+                f"- Nya skyldigheter att lämna avvikelserapport: {counts['deviation_obligations']}",
+                f"- Påminnelser om avvikelserapporter: {counts['deviation_reminders']}",
             ]
         ),
         description="Vad den dagliga kontrollen gjorde (antal; inga namn).",

@@ -6,6 +6,7 @@ from models.application import Application
 from models.audit import AuditEvent
 from models.business_manager import BusinessManager
 from models.contract import Contract
+from models.monthly_report import MonthlyReport
 from models.municipality import Municipality
 from models.obligation import Obligation
 from models.outbox import OutgoingEmail
@@ -18,6 +19,7 @@ __all__ = [
     "AuditEvent",
     "BusinessManager",
     "Contract",
+    "MonthlyReport",
     "Municipality",
     "Obligation",
     "OutgoingEmail",

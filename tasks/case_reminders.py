@@ -117,7 +117,7 @@ def queue_decision_reminders(session: Session, as_of: date) -> int:
                 },
             )
         )
-    return _queue_new(session, letters)
+    return queue_new(session, letters)
 
 
 def queue_signature_reminders(session: Session, as_of: date) -> int:
@@ -185,10 +185,10 @@ def queue_signature_reminders(session: Session, as_of: date) -> int:
                         },
                     )
                 )
-    return _queue_new(session, letters)
+    return queue_new(session, letters)
 
 
-def _queue_new(session: Session, letters: list[Letter]) -> int:
+def queue_new(session: Session, letters: list[Letter]) -> int:
     """Queue the letters whose key is not in the outbox yet (one query to find them)."""
     if not letters:
         return 0

@@ -79,6 +79,14 @@ SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
         "submit_to": "saf-kundval@huddinge.se",
         "case_id": CASE_ID,
     },
+    "deviation-report-reminder": {
+        "company_name": "Omsorg i Söder AB",
+        "month": "maj 2026",
+        "due_on": date(2026, 6, 1),
+        "working_days_late": 0,
+        "submit_to": "kundfaktura@huddinge.se",
+        "case_id": CASE_ID,
+    },
     "outbox-test": {},
     "completion-request": {
         "company_name": "Omsorg i Söder AB",

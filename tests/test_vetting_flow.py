@@ -365,3 +365,20 @@ def test_restart_lost_run_and_double_registration_send_nothing_twice(stack: Stac
             )
         ).all()
         assert len(runs) == 3  # the first run, the double registration, "Fortsätt ansökan"
+
+
+def test_daily_sweep_reminds_the_case_officer_on_the_deadline(stack: Stack) -> None:
+    form = application_form()
+    run = register(stack, form)
+    stack.wait_paused(run, "step1-1")
+    due = load_policy("salem").decision_due(date.fromisoformat(form["received_on"]))
+    sweep = stack.start("compliance-sweep", "Daglig kontroll", {"as_of": due.isoformat()})
+    final = stack.wait_final(sweep)
+    assert final.state is not None and final.state.is_completed()
+    reminder = stack.wait_mail(form["case_officer_email"], 1)[0].message
+    number = case_no(application_of(stack, form["org_number"]).id)
+    assert number in str(reminder["Subject"])
+    assert "i dag" in _text(reminder) or "idag" in _text(reminder)
+    again = stack.start("compliance-sweep", "Daglig kontroll", {"as_of": due.isoformat()})
+    stack.wait_final(again)
+    assert len(stack.mail_to(form["case_officer_email"])) == 1  # the same day again: nothing

@@ -1,0 +1,246 @@
+"""Monthly deviation reports: the month's obligation per contract, its reminders, its receipt.
+
+Rules (domain.md §4): Huddinge wants the report "senast första vardagen varje
+månad" (seed 000), Salem "senast den 10:e varje månad" (seed 002 §6.8); the
+policy's `deviation_report_due` gives the date, and its
+`reminder_offsets_working_days` (default -5, 0, +1, +5) the reminder ladder.
+
+Set-based: creating a month's obligations is one INSERT ... SELECT per
+municipality (the due date depends on its policy), and finding the reminders
+is one query, however many contracts there are. Each reminder has an outbox
+key per contract, month and step, so sweeping twice, re-running a day or two
+sweeps at once send it once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any, cast
+
+from sqlalchemy import Table, func, literal, or_
+from sqlalchemy import select as core_select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from models.base import utcnow
+from models.calendar import add_months, add_working_days, working_days_between
+from models.contract import Contract, ContractStatus
+from models.monthly_report import MonthlyReport
+from models.municipality import Municipality
+from models.obligation import Obligation, ObligationKind, ObligationStatus
+from models.policy import Policy, load_policy
+from models.provider import Provider
+from models.state_machine import change_status
+from tasks.case_reminders import Letter, Step, current_step, queue_new
+
+OBLIGATION = cast(Table, Obligation.__table__)  # type: ignore[attr-defined]
+
+#: Contracts that owe a report for a month they were in force.
+REPORTING = (ContractStatus.active, ContractStatus.notice_given, ContractStatus.interim_terminated)
+
+_SV_MONTHS = (
+    "januari", "februari", "mars", "april", "maj", "juni",
+    "juli", "augusti", "september", "oktober", "november", "december",
+)  # fmt: skip
+
+
+def period_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def previous_period(day: date) -> tuple[int, int]:
+    """(year, month) of the month before `day`'s month: the report that falls due in it."""
+    before = add_months(day.replace(day=1), -1)
+    return before.year, before.month
+
+
+def month_name(period: str) -> str:
+    """ "2026-05" -> "maj 2026"."""
+    year, month = (int(part) for part in period.split("-"))
+    return f"{_SV_MONTHS[month - 1]} {year}"
+
+
+def ensure_obligations(session: Session, as_of: date) -> int:
+    """Create the deviation-report obligations of this month and last for every reporting contract.
+
+    This month's exists from its first day, so the reminder before the due date
+    (which falls in the month itself when the report is due early in the next,
+    as in Huddinge) has an obligation to hang on; last month's is made too in case
+    the sweep did not run on the first days of the month. A contract owes the
+    report for a month if it had started by the month's last day and had not
+    ended before its first. Idempotent (the obligation's unique key); returns
+    how many rows were added.
+    """
+    this_month = (as_of.year, as_of.month)
+    return sum(
+        _ensure_month(session, year, month) for year, month in (previous_period(as_of), this_month)
+    )
+
+
+def _ensure_month(session: Session, year: int, month: int) -> int:
+    first = date(year, month, 1)
+    last = add_months(first, 1).replace(day=1).toordinal() - 1
+    last_day = date.fromordinal(last)
+    period = f"{year:04d}-{month:02d}"
+    dialect = session.get_bind().dialect.name
+    # Ids made by the database: gen_random_uuid() on PostgreSQL (13+); on SQLite,
+    # 32 random hex digits, the form SQLAlchemy stores a UUID in there.
+    new_uuid: Any = (
+        func.gen_random_uuid()
+        if dialect == "postgresql"
+        else func.lower(func.hex(func.randomblob(16)))
+    )
+    now = utcnow()
+    added = 0
+    for municipality in session.exec(select(Municipality)).all():
+        policy = load_policy(municipality.policy_name)
+        due = policy.deviation_report_due(year, month)
+        source = core_select(
+            new_uuid,
+            literal(ObligationKind.deviation_report.value),
+            col(Contract.municipality_id),
+            col(Contract.provider_id),
+            literal(Contract.ENTITY_TYPE),
+            col(Contract.id),
+            literal(period),
+            literal(due),
+            literal(ObligationStatus.open.value),
+            literal(now),
+            literal(now),
+        ).where(
+            col(Contract.municipality_id) == municipality.id,
+            col(Contract.status).in_([status.value for status in REPORTING]),
+            col(Contract.starts_on) <= last_day,
+            or_(col(Contract.ended_on).is_(None), col(Contract.ended_on) >= first),
+        )
+        columns = [
+            "id", "kind", "municipality_id", "provider_id", "subject_type", "subject_id",
+            "period", "due_on", "status", "created_at", "updated_at",
+        ]  # fmt: skip
+        insert: Any = (postgresql if dialect == "postgresql" else sqlite).insert(OBLIGATION)
+        statement = insert.from_select(columns, source).on_conflict_do_nothing(
+            index_elements=["kind", "subject_type", "subject_id", "period"]
+        )
+        result = session.execute(statement)
+        added += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+    return added
+
+
+def reminder_steps(policy: Policy, due: date) -> list[Step]:
+    """The ladder around the due date, in working days (policy; default -5, 0, +1, +5)."""
+    steps = []
+    for offset in policy.deviation_report.reminder_offsets_working_days:
+        name = "due" if offset == 0 else (f"before-{-offset}" if offset < 0 else f"after-{offset}")
+        steps.append(Step(name, add_working_days(due, offset) if offset else due))
+    return steps
+
+
+def queue_reminders(session: Session, as_of: date) -> int:
+    """Queue the day's reminders about deviation reports not yet received; return how many."""
+    rows = session.exec(
+        select(Obligation, Provider, Municipality)
+        .join(Provider, col(Provider.id) == col(Obligation.provider_id))
+        .join(Municipality, col(Municipality.id) == col(Obligation.municipality_id))
+        .where(
+            Obligation.kind == ObligationKind.deviation_report,
+            Obligation.status == ObligationStatus.open,
+            # The ladder reaches at most a few weeks either side of the due date.
+            col(Obligation.due_on) >= date.fromordinal(as_of.toordinal() - 40),
+            col(Obligation.due_on) <= date.fromordinal(as_of.toordinal() + 40),
+        )
+    ).all()
+    letters: list[Letter] = []
+    for obligation, provider, municipality in rows:
+        policy = load_policy(municipality.policy_name)
+        step = current_step(reminder_steps(policy, obligation.due_on), as_of)
+        if step is None:
+            continue
+        late = working_days_between(obligation.due_on, as_of)
+        letters.append(
+            Letter(
+                key=f"deviation-report:{obligation.subject_id}:{obligation.period}:{step.name}",
+                template="deviation-report-reminder",
+                policy=policy,
+                recipient=provider.email,
+                case_type=Contract.ENTITY_TYPE,
+                case_id=obligation.subject_id,
+                context={
+                    "company_name": provider.name,
+                    "month": month_name(obligation.period),
+                    "due_on": obligation.due_on,
+                    "working_days_late": max(late, 0),
+                    "submit_to": policy.mail.address_for("deviation_report"),
+                    "reason": (
+                        f"ni har avtal om hemtjänst med {policy.municipality} och ska "
+                        "rapportera avvikelser varje månad"
+                    ),
+                },
+            )
+        )
+    return queue_new(session, letters)
+
+
+def register_report(
+    session: Session,
+    *,
+    contract_id: uuid.UUID,
+    period: str,
+    received_on: date,
+    days_without_help: int,
+    missed_visit_minutes: int,
+    meals_delivered: int,
+    registered_by: str,
+) -> MonthlyReport:
+    """Store a received report and fulfil the month's obligation (reminders stop).
+
+    A report after the due date is stored as late, with the number of working
+    days (lag 1930:173 counting: received the working day after = 1). The same
+    month registered twice is refused, naming the month: nothing is overwritten.
+    """
+    contract = session.get(Contract, contract_id)
+    if contract is None:
+        raise ValueError(f"contract: no contract with id {contract_id}")
+    year, month = (int(part) for part in period.split("-"))
+    municipality = session.get(Municipality, contract.municipality_id)
+    assert municipality is not None  # foreign key
+    due = load_policy(municipality.policy_name).deviation_report_due(year, month)
+    existing = session.exec(
+        select(MonthlyReport).where(
+            MonthlyReport.contract_id == contract_id, MonthlyReport.period == period
+        )
+    ).first()
+    if existing is not None:
+        raise ValueError(f"period: the report for {period} is already registered")
+    report = MonthlyReport(
+        contract_id=contract_id,
+        provider_id=contract.provider_id,
+        municipality_id=contract.municipality_id,
+        period=period,
+        received_on=received_on,
+        due_on=due,
+        late_working_days=max(working_days_between(due, received_on), 0),
+        days_without_help=days_without_help,
+        missed_visit_minutes=missed_visit_minutes,
+        meals_delivered=meals_delivered,
+        registered_by=registered_by,
+    )
+    session.add(report)
+    obligation = session.exec(
+        select(Obligation).where(
+            Obligation.kind == ObligationKind.deviation_report,
+            Obligation.subject_id == contract_id,
+            Obligation.period == period,
+        )
+    ).first()
+    if obligation is not None and obligation.status is ObligationStatus.open:
+        change_status(
+            session,
+            obligation,
+            ObligationStatus.fulfilled,
+            actor=registered_by,
+            reason="avvikelserapport inkommen" + (" (sen)" if report.late_working_days else ""),
+            details={"late_working_days": report.late_working_days},
+            fulfilled_on=received_on,
+        )
+    return report
