@@ -15,7 +15,7 @@ sweeps at once send it once.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, func, literal, or_
@@ -45,8 +45,9 @@ _SV_MONTHS = (
 )  # fmt: skip
 
 
-def period_of(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
+#: How far from its due date a reminder can fall: 5 working days, plus a holiday
+#: season, is well inside this.
+_LADDER_REACH = timedelta(days=40)
 
 
 def previous_period(day: date) -> tuple[int, int]:
@@ -80,8 +81,7 @@ def ensure_obligations(session: Session, as_of: date) -> int:
 
 def _ensure_month(session: Session, year: int, month: int) -> int:
     first = date(year, month, 1)
-    last = add_months(first, 1).replace(day=1).toordinal() - 1
-    last_day = date.fromordinal(last)
+    last_day = add_months(first, 1) - timedelta(days=1)
     period = f"{year:04d}-{month:02d}"
     dialect = session.get_bind().dialect.name
     # Ids made by the database: gen_random_uuid() on PostgreSQL (13+); on SQLite,
@@ -146,8 +146,8 @@ def queue_reminders(session: Session, as_of: date) -> int:
             Obligation.kind == ObligationKind.deviation_report,
             Obligation.status == ObligationStatus.open,
             # The ladder reaches at most a few weeks either side of the due date.
-            col(Obligation.due_on) >= date.fromordinal(as_of.toordinal() - 40),
-            col(Obligation.due_on) <= date.fromordinal(as_of.toordinal() + 40),
+            col(Obligation.due_on) >= as_of - _LADDER_REACH,
+            col(Obligation.due_on) <= as_of + _LADDER_REACH,
         )
     ).all()
     letters: list[Letter] = []

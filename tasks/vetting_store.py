@@ -154,10 +154,6 @@ def _reason(policy: Policy) -> str:
 # --------------------------------------------------------------------------- lookups
 
 
-def find_application(session: Session, reference: str) -> Application:
-    return find_case(session, Application, reference)
-
-
 def case_view(session: Session, application: Application) -> CaseView:
     policy = _policy_for(session, application.municipality_id)
     checklist = application.checklist or {}
@@ -219,7 +215,7 @@ def load_case(application_id: uuid.UUID) -> CaseView:
 @task(name="find-application", cache_policy=NO_CACHE, persist_result=False)
 def resolve_case(reference: str) -> uuid.UUID:
     with session_scope() as session:
-        return find_application(session, reference).id
+        return find_case(session, Application, reference).id
 
 
 @task(name="take-over-case", cache_policy=NO_CACHE, persist_result=False)
@@ -417,7 +413,6 @@ def record_step1(application_id: uuid.UUID, round_no: int, answer: dict[str, Any
             "outcome": outcome,
         }
         checklist["step1"] = [*rounds, record]
-        application.checklist = checklist
         summary = {
             "round": round_no,
             "outcome": outcome,
@@ -476,6 +471,7 @@ def record_step1(application_id: uuid.UUID, round_no: int, answer: dict[str, Any
                 checklist=checklist,
             )
         else:
+            application.checklist = checklist
             session.add(application)
             record_event(
                 session,
