@@ -6,10 +6,12 @@ from models.application import Application
 from models.audit import AuditEvent
 from models.business_manager import BusinessManager
 from models.contract import Contract
+from models.customer_count import CustomerCount
 from models.monthly_report import MonthlyReport
 from models.municipality import Municipality
 from models.obligation import Obligation
 from models.outbox import OutgoingEmail
+from models.proposal import Proposal
 from models.provider import Provider
 
 metadata = SQLModel.metadata
@@ -19,10 +21,12 @@ __all__ = [
     "AuditEvent",
     "BusinessManager",
     "Contract",
+    "CustomerCount",
     "MonthlyReport",
     "Municipality",
     "Obligation",
     "OutgoingEmail",
+    "Proposal",
     "Provider",
     "metadata",
 ]

@@ -1,0 +1,88 @@
+"""A proposal (förslag) the system makes and a person decides: the system proposes, staff decide.
+
+The daily sweep and the registrations find the grounds (repeated late reports,
+12 months without customers, few customers after 24 months, a contract term
+that ends); a proposal records the ground once, and staff accept or dismiss it
+in a form. Accepting is what changes a contract, never the proposal itself.
+One row per (kind, contract, ground): the unique key makes proposing
+idempotent across re-runs and concurrent sweeps.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.base import StrEnumType, UTCDateTime, new_id, utcnow
+
+
+class ProposalKind(StrEnum):
+    #: policy `late_reports_for_warning` late deviation reports within `late_window_months`
+    warning_late_reports = "warning_late_reports"
+    #: no customers for `months_without_customers` (Salem hävs 002 §4.5; Stockholm upphör 003)
+    end_inactivity = "end_inactivity"
+    #: at most `low_volume_max_customers` after `low_volume_after_months` (Stockholm, 003)
+    notice_low_volume = "notice_low_volume"
+    #: the term ends within `end_reminder_months_before`: extend or let end (Salem 002 §4.1)
+    contract_term = "contract_term"
+
+
+#: What staff see for each kind (Swedish: UI and letters).
+PROPOSAL_TITLES: dict[ProposalKind, str] = {
+    ProposalKind.warning_late_reports: "Varning för upprepat sena avvikelserapporter",
+    ProposalKind.end_inactivity: "Avtalet avslutas: inga kunder under 12 månader",
+    ProposalKind.notice_low_volume: "Uppsägning: få kunder efter 24 månader",
+    ProposalKind.contract_term: "Avtalstiden löper ut: förläng eller låt avtalet upphöra",
+}
+
+
+class ProposalStatus(StrEnum):
+    open = "open"
+    accepted = "accepted"
+    dismissed = "dismissed"
+
+
+_S = ProposalStatus
+PROPOSAL_TRANSITIONS: dict[ProposalStatus, frozenset[ProposalStatus]] = {
+    _S.open: frozenset({_S.accepted, _S.dismissed}),
+    _S.accepted: frozenset(),
+    _S.dismissed: frozenset(),
+}
+
+
+class Proposal(SQLModel, table=True):
+    __tablename__ = "proposal"
+    __table_args__ = (
+        UniqueConstraint("kind", "contract_id", "ground", name="uq_proposal_ground"),
+    )
+    ENTITY_TYPE: ClassVar[str] = "proposal"
+    TRANSITIONS: ClassVar[Mapping[ProposalStatus, frozenset[ProposalStatus]]] = (
+        PROPOSAL_TRANSITIONS
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    kind: ProposalKind = Field(sa_type=StrEnumType(ProposalKind), index=True)
+    municipality_id: str = Field(foreign_key="municipality.id", index=True, max_length=40)
+    provider_id: uuid.UUID = Field(foreign_key="provider.id", index=True)
+    contract_id: uuid.UUID = Field(foreign_key="contract.id", index=True)
+    #: What makes this proposal one of a kind: the first month of a streak without
+    #: customers ("2026-01"), the term's end date ("2027-05-31"), the latest late month.
+    ground: str = Field(max_length=40)
+    #: Counts and dates behind the proposal (no personal data), shown to staff.
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    proposed_on: date
+    status: ProposalStatus = Field(
+        default=ProposalStatus.open, sa_type=StrEnumType(ProposalStatus), index=True
+    )
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_on: date | None = None
+    decision_note: str | None = Field(default=None, sa_type=Text)
+    flow_run_id: uuid.UUID | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
