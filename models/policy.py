@@ -323,6 +323,15 @@ class ContractPolicy(_Section):
             "003). Default None: no such follow-up in the other seeds."
         ),
     )
+    basis: str = Field(
+        default="avtalet",
+        min_length=1,
+        max_length=200,
+        description=(
+            "Where the term, extension and notice rules stand, as letters cite it (Swedish), "
+            'e.g. "förfrågningsunderlaget §4.1". Default "avtalet": the contract itself.'
+        ),
+    )
     end_reminder_months_before: int = Field(
         default=6,
         ge=0,
@@ -360,6 +369,15 @@ class InactivityPolicy(_Section):
             'upphor: it ends by itself without notice (Stockholm "upphör", seed 003). Default '
             "havning: it needs a staff decision, which is the safe choice when the contract "
             "terms are not in the seeds."
+        ),
+    )
+    basis: str = Field(
+        default="avtalet",
+        min_length=1,
+        max_length=200,
+        description=(
+            "Where the rule on providers without customers stands, as letters cite it "
+            '(Swedish), e.g. "förfrågningsunderlaget §4.5". Default "avtalet".'
         ),
     )
     warning_at_months: tuple[int, ...] = Field(

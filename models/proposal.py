@@ -58,13 +58,9 @@ PROPOSAL_TRANSITIONS: dict[ProposalStatus, frozenset[ProposalStatus]] = {
 
 class Proposal(SQLModel, table=True):
     __tablename__ = "proposal"
-    __table_args__ = (
-        UniqueConstraint("kind", "contract_id", "ground", name="uq_proposal_ground"),
-    )
+    __table_args__ = (UniqueConstraint("kind", "contract_id", "ground", name="uq_proposal_ground"),)
     ENTITY_TYPE: ClassVar[str] = "proposal"
-    TRANSITIONS: ClassVar[Mapping[ProposalStatus, frozenset[ProposalStatus]]] = (
-        PROPOSAL_TRANSITIONS
-    )
+    TRANSITIONS: ClassVar[Mapping[ProposalStatus, frozenset[ProposalStatus]]] = PROPOSAL_TRANSITIONS
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     kind: ProposalKind = Field(sa_type=StrEnumType(ProposalKind), index=True)

@@ -33,7 +33,7 @@ from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.outbox import OutgoingEmail
 from models.policy import Policy, load_policy
 from models.provider import Provider
-from tasks.email import enqueue_email
+from tasks.email import enqueue_many, outbox_values
 from tasks.vetting_store import STATUS_TEXT
 
 
@@ -189,7 +189,12 @@ def queue_signature_reminders(session: Session, as_of: date) -> int:
 
 
 def queue_new(session: Session, letters: list[Letter]) -> int:
-    """Queue the letters whose key is not in the outbox yet (one query to find them)."""
+    """Queue the letters whose key is not in the outbox yet; return how many were added.
+
+    One query finds the keys already queued (so known letters are not rendered
+    again) and one multi-row insert adds the rest; its ON CONFLICT still guards
+    against a sweep running at the same time.
+    """
     if not letters:
         return 0
     known = set(
@@ -199,11 +204,8 @@ def queue_new(session: Session, letters: list[Letter]) -> int:
             )
         ).all()
     )
-    new = [letter for letter in letters if letter.key not in known]
-    for letter in new:
-        # enqueue_email's ON CONFLICT still guards against a sweep running at the same time.
-        enqueue_email(
-            session,
+    rows = {
+        letter.key: outbox_values(
             key=letter.key,
             template=letter.template,
             context={"municipality": letter.policy.municipality, "case_id": letter.case_id}
@@ -213,4 +215,7 @@ def queue_new(session: Session, letters: list[Letter]) -> int:
             case_type=letter.case_type,
             case_id=letter.case_id,
         )
-    return len(new)
+        for letter in letters
+        if letter.key not in known
+    }
+    return enqueue_many(session, list(rows.values()))

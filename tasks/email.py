@@ -252,6 +252,46 @@ def enqueue_email(
     Raises:
         ValueError: bad key, template, address or attachment type.
     """
+    values = outbox_values(
+        key=key,
+        template=template,
+        context=context,
+        recipients=recipients,
+        sender=sender,
+        case_type=case_type,
+        case_id=case_id,
+        municipality_id=municipality_id,
+        attachments=attachments,
+    )
+    stored_id = outbox_sql.insert_if_absent(session, values)
+    if stored_id != values["id"]:
+        logger.info("Outbox key already queued as %s; nothing added", stored_id)
+    return stored_id
+
+
+def enqueue_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Queue many rendered letters (from `outbox_values`) in one statement; skip known keys.
+
+    The daily sweep's path: one INSERT ... ON CONFLICT DO NOTHING for the whole
+    day, however many letters, in the caller's transaction. Returns how many
+    rows the database added (a concurrent sweep's rows are not counted twice).
+    """
+    return outbox_sql.insert_many_if_absent(session, rows)
+
+
+def outbox_values(
+    *,
+    key: str,
+    template: str,
+    context: Mapping[str, Any],
+    recipients: Sequence[str],
+    sender: str,
+    case_type: str,
+    case_id: uuid.UUID | None,
+    municipality_id: str | None = None,
+    attachments: Sequence[Attachment] = (),
+) -> dict[str, Any]:
+    """Validate and render one letter into an outbox row (not stored). See `enqueue_email`."""
     key = key.strip()
     if not key or len(key) > 300:
         raise ValueError("idempotency key must be 1 to 300 characters")
@@ -272,7 +312,7 @@ def enqueue_email(
 
     row_id = new_id()
     now = utcnow()
-    values: dict[str, Any] = {
+    return {
         "id": row_id,
         "idempotency_key": key,
         "case_type": case_type,
@@ -293,10 +333,6 @@ def enqueue_email(
         "next_attempt_at": now,
         "queued_at": now,
     }
-    stored_id = outbox_sql.insert_if_absent(session, values)
-    if stored_id != row_id:
-        logger.info("Outbox key already queued as %s; nothing added", stored_id)
-    return stored_id
 
 
 def _attachment_record(item: Attachment) -> dict[str, Any]:

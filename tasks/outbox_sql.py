@@ -57,6 +57,28 @@ def insert_if_absent(session: Session, values: Mapping[str, Any]) -> uuid.UUID:
     return cast(uuid.UUID, row_id)
 
 
+def insert_many_if_absent(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert many outbox rows in one statement, skipping keys already queued; return how many.
+
+    The same ON CONFLICT DO NOTHING as `insert_if_absent`, sent as one
+    multi-row INSERT (SQLAlchemy batches very large lists itself).
+    """
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(OUTBOX)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(OUTBOX)
+    else:
+        raise NotImplementedError(f"outbox insert is not written for the {dialect} dialect")
+    stmt = stmt.on_conflict_do_nothing(index_elements=[OUTBOX.c.idempotency_key]).returning(
+        OUTBOX.c.id
+    )
+    result = session.execute(stmt, [dict(row) for row in rows])
+    return len(result.all())
+
+
 def claim_batch(engine: Engine, *, limit: int, lease: timedelta, now: datetime) -> Claim:
     """Claim up to `limit` ready rows for one delivery run, in queue order, and commit.
 

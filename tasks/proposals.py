@@ -1,0 +1,200 @@
+"""Proposals (förslag): the grounds the sweep finds, stored once, for a person to decide.
+
+`propose` adds many proposals in one INSERT ... ON CONFLICT DO NOTHING on the
+(kind, contract, ground) key, so a second sweep, a re-run or two sweeps at once
+propose each ground once. `decide` records the person's decision with its
+audit event; what the decision does to the contract is up to the caller
+(tasks/contract_end.py), in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, cast
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from models.base import new_id, utcnow
+from models.contract import Contract
+from models.municipality import Municipality
+from models.policy import load_policy
+from models.proposal import PROPOSAL_TITLES, Proposal, ProposalKind, ProposalStatus
+from models.provider import Provider
+from models.state_machine import change_status
+from tasks.case_reminders import Letter, queue_new, run_url
+from tasks.email import case_no
+
+PROPOSAL = cast(Table, Proposal.__table__)  # type: ignore[attr-defined]
+
+#: Kinds decided in the "Pröva förslag" flow; a warning proposal is taken up by
+#: the warnings flow instead (issue 5), so no review run is started for it.
+REVIEWED_KINDS = (
+    ProposalKind.end_inactivity,
+    ProposalKind.notice_low_volume,
+    ProposalKind.contract_term,
+)
+
+
+@dataclass(frozen=True)
+class Ground:
+    """A reason to propose something about one contract, found by a check."""
+
+    kind: ProposalKind
+    contract_id: uuid.UUID
+    provider_id: uuid.UUID
+    municipality_id: str
+    #: Makes the proposal one of a kind (see Proposal.ground).
+    ground: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def propose(session: Session, grounds: Sequence[Ground], as_of: date) -> int:
+    """Store the proposals not made before; return how many are new."""
+    if not grounds:
+        return 0
+    now = utcnow()
+    rows = [
+        {
+            "id": new_id(),
+            "kind": ground.kind.value,
+            "municipality_id": ground.municipality_id,
+            "provider_id": ground.provider_id,
+            "contract_id": ground.contract_id,
+            "ground": ground.ground,
+            "details": ground.details,
+            "proposed_on": as_of,
+            "status": ProposalStatus.open.value,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for ground in grounds
+    ]
+    dialect = session.get_bind().dialect.name
+    insert: Any = (postgresql if dialect == "postgresql" else sqlite).insert(PROPOSAL)
+    statement = insert.on_conflict_do_nothing(
+        index_elements=["kind", "contract_id", "ground"]
+    ).returning(PROPOSAL.c.id)
+    return len(session.execute(statement, rows).all())
+
+
+def awaiting_review_run(session: Session) -> list[Proposal]:
+    """Open proposals of the reviewed kinds that no review run has been started for."""
+    return list(
+        session.exec(
+            select(Proposal).where(
+                Proposal.status == ProposalStatus.open,
+                col(Proposal.kind).in_([kind.value for kind in REVIEWED_KINDS]),
+                col(Proposal.flow_run_id).is_(None),
+            )
+        ).all()
+    )
+
+
+def attach_review_run(session: Session, proposal_id: uuid.UUID, flow_run_id: uuid.UUID) -> None:
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is not None and proposal.flow_run_id != flow_run_id:
+        proposal.flow_run_id = flow_run_id
+        session.add(proposal)
+
+
+def queue_staff_letters(session: Session, as_of: date) -> int:
+    """Tell staff once about each open proposal (with a link to its review run, if any).
+
+    A reviewed kind waits until its run exists, so the letter can link to it;
+    one query for all open proposals.
+    """
+    rows = session.exec(
+        select(Proposal, Contract, Provider, Municipality)
+        .join(Contract, col(Contract.id) == col(Proposal.contract_id))
+        .join(Provider, col(Provider.id) == col(Proposal.provider_id))
+        .join(Municipality, col(Municipality.id) == col(Proposal.municipality_id))
+        .where(Proposal.status == ProposalStatus.open)
+    ).all()
+    letters = []
+    for proposal, contract, provider, municipality in rows:
+        if proposal.kind in REVIEWED_KINDS and proposal.flow_run_id is None:
+            continue
+        policy = load_policy(municipality.policy_name)
+        reviewed = proposal.kind in REVIEWED_KINDS
+        letters.append(
+            Letter(
+                key=f"proposal:{proposal.id}:staff",
+                template="proposal-for-staff",
+                policy=policy,
+                recipient=policy.mail.staff_recipient,
+                case_type=Contract.ENTITY_TYPE,
+                case_id=contract.id,
+                context={
+                    "title": PROPOSAL_TITLES[proposal.kind],
+                    "proposal_no": case_no(proposal.id),
+                    "company_name": provider.name,
+                    "facts": facts(proposal),
+                    "action": (
+                        "Öppna körningen och besluta: bekräfta eller avvisa förslaget."
+                        if reviewed
+                        else "Pröva om en varning ska utfärdas (se den dagliga kontrollens "
+                        "tabell Efterlevnad)."
+                    ),
+                    "run_link": run_url(proposal.flow_run_id) if reviewed else None,
+                    "reason": "du handlägger avtal i valfrihetssystemet i lovflow",
+                },
+            )
+        )
+    return queue_new(session, letters)
+
+
+_FACT_LABELS = {
+    "since_month": "Inga kunder sedan",
+    "months_without": "Månader utan kunder",
+    "judged_month": "Senaste månad med kundantal",
+    "customers": "Antal kunder",
+    "contract_months": "Avtalets ålder (månader)",
+    "ends_on": "Avtalet löper ut",
+    "late_reports": "Sena avvikelserapporter",
+    "window_months": "Under de senaste (månader)",
+    "latest_late_period": "Senast sena rapporten avsåg",
+    "consequence": "Följd enligt avtalet",
+}
+
+_CONSEQUENCE_TEXT = {"havning": "avtalet hävs", "upphor": "avtalet upphör utan uppsägning"}
+
+
+def facts(proposal: Proposal) -> list[list[str]]:
+    """The proposal's details as [label, value] pairs in Swedish (ids, counts, dates)."""
+    pairs = []
+    for key, label in _FACT_LABELS.items():
+        if key not in proposal.details:
+            continue
+        value = proposal.details[key]
+        text = _CONSEQUENCE_TEXT.get(str(value), str(value)) if key == "consequence" else str(value)
+        pairs.append([label, text])
+    return pairs
+
+
+def decide(
+    session: Session,
+    proposal: Proposal,
+    *,
+    accept: bool,
+    decided_by: str,
+    decided_on: date,
+    note: str | None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Record a person's decision on a proposal (audited); the caller acts on the contract."""
+    change_status(
+        session,
+        proposal,
+        ProposalStatus.accepted if accept else ProposalStatus.dismissed,
+        actor=decided_by,
+        reason=note,
+        details=details,
+        decided_by=decided_by,
+        decided_on=decided_on,
+        decision_note=note,
+    )
