@@ -1,63 +1,138 @@
-"""Flow `compliance-sweep`: every working morning, find what is due and send the reminders.
+"""Flow `compliance-sweep`: every working morning, find what is due and act on it.
 
 Deadlines are data (obligations); this sweep is the only timer, so no run
 sleeps for weeks. `as_of` is a parameter: a missed day can be run again, and a
 past period can be swept day by day with the same result as running daily
-(every reminder has an outbox key per case and step).
+(every letter has an outbox key per case and step, every proposal a unique
+ground).
 
-It covers the vetting and signing cases (the case officer's reminders before a
-decision deadline, the provider's reminder to sign and the escalation to staff
-of an unsigned contract) and the monthly deviation reports (this month's and
-last month's obligation per contract, and the reminder ladder around the due
-date). Inactivity and contract dates join it later.
+What it checks (tasks/compliance_checks.py): contracts whose term has run out
+are ended; the case officer's reminders before a decision deadline; the
+provider's reminder to sign and the escalation to staff; the monthly
+deviation reports (obligations and their reminder ladder); the copies due at
+start and the follow-ups; providers without customers (warnings at 9 and 11
+months, a proposal at 12), few customers after 24 months (Stockholm), three
+late reports in a year, and terms that end within 6 months. A proposal that
+needs a decision gets its own run of "Pröva förslag", waiting for staff.
+
+Two artifacts: "daglig-kontroll" (Markdown, what the day's sweep did) and
+"efterlevnad" (a table per provider, titled "Efterlevnad <date>"). Counts,
+dates and organisation numbers of companies only; no names.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
+from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import acreate_markdown_artifact
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.deployments.flow_runs import arun_deployment
 
+from deployments.names import PROPOSAL_FLOW, REVIEW_PROPOSAL, full_name
 from flows.run_helpers import deliver_now, today
 from models.db import session_scope
-from tasks import deviation_reports
-from tasks.case_reminders import queue_decision_reminders, queue_signature_reminders
-from tasks.email import sv_date
+from tasks import compliance_overview, proposals
+from tasks.compliance_checks import run_checks
+from tasks.email import case_no, sv_date
 
 
-@task(name="queue-case-reminders", cache_policy=NO_CACHE, persist_result=False)
-def queue_case_reminders(as_of: date) -> dict[str, int]:
+@task(name="run-compliance-checks", cache_policy=NO_CACHE, persist_result=False)
+def queue_checks(as_of: date) -> dict[str, int]:
     with session_scope() as session:
-        return {
-            "decision_reminders": queue_decision_reminders(session, as_of),
-            "signature_reminders": queue_signature_reminders(session, as_of),
-            "deviation_obligations": deviation_reports.ensure_obligations(session, as_of),
-            "deviation_reminders": deviation_reports.queue_reminders(session, as_of),
-        }
+        return run_checks(session, as_of)
+
+
+@task(name="proposals-awaiting-review", cache_policy=NO_CACHE, persist_result=False)
+def awaiting_review() -> list[str]:
+    with session_scope() as session:
+        return [str(proposal.id) for proposal in proposals.awaiting_review_run(session)]
+
+
+@task(name="attach-review-run", cache_policy=NO_CACHE, persist_result=False)
+def attach_review(proposal_id: str, flow_run_id: str) -> None:
+    with session_scope() as session:
+        proposals.attach_review_run(session, uuid.UUID(proposal_id), uuid.UUID(flow_run_id))
+
+
+@task(name="queue-proposal-letters", cache_policy=NO_CACHE, persist_result=False)
+def queue_proposal_letters(as_of: date) -> int:
+    with session_scope() as session:
+        return proposals.queue_staff_letters(session, as_of)
+
+
+@task(name="compliance-overview", cache_policy=NO_CACHE, persist_result=False)
+def overview(as_of: date) -> list[dict[str, Any]]:
+    with session_scope() as session:
+        return compliance_overview.rows(session, as_of)
+
+
+async def start_reviews() -> int:
+    """Start "Pröva förslag" once per proposal; a failure is retried by the next sweep."""
+    logger = get_run_logger()
+    started = 0
+    for proposal_id in awaiting_review():
+        try:
+            run = await arun_deployment(
+                name=full_name(PROPOSAL_FLOW, REVIEW_PROPOSAL),
+                parameters={"proposal": case_no(proposal_id)},
+                timeout=0,
+                idempotency_key=f"proposal-review:{proposal_id}",
+                as_subflow=False,
+            )
+        except Exception as error:  # the server or deployment is away: try tomorrow
+            logger.warning("Could not start the review of proposal %s: %s", proposal_id, error)
+            continue
+        attach_review(proposal_id, str(run.id))
+        started += 1
+    return started
 
 
 @flow(name="compliance-sweep", flow_run_name="kontroll {as_of}")
 async def sweep(as_of: date | None = None) -> dict[str, int]:
-    """Queue every reminder due `as_of` (default: today in Stockholm) and send them."""
+    """Check everything due `as_of` (default: today in Stockholm), propose, remind, send."""
     day = as_of or today()
-    counts = queue_case_reminders(day)
-    get_run_logger().info("Sweep for %s queued %s", day.isoformat(), counts)
+    counts = queue_checks(day)
+    counts["reviews_started"] = await start_reviews()
+    counts["proposal_letters"] = queue_proposal_letters(day)
+    get_run_logger().info("Sweep for %s: %s", day.isoformat(), counts)
     await deliver_now()
+    table = overview(day)
+    await acreate_table_artifact(
+        key="efterlevnad",
+        table=table,
+        description=f"Efterlevnad {day.isoformat()}: per utförare och kommun, öppna, försenade "
+        "och klara skyldigheter (inga namn).",
+    )
     await acreate_markdown_artifact(
         key="daglig-kontroll",
-        markdown="\n".join(
-            [
-                f"## Daglig kontroll {sv_date(day)}",
-                "",
-                f"- Påminnelser om beslutsfrist till handläggare: {counts['decision_reminders']}",
-                f"- Påminnelser och eskaleringar om avtal som inte är underskrivna: "
-                f"{counts['signature_reminders']}",
-                f"- Nya skyldigheter att lämna avvikelserapport: {counts['deviation_obligations']}",
-                f"- Påminnelser om avvikelserapporter: {counts['deviation_reminders']}",
-            ]
-        ),
+        markdown=summary(day, counts, table),
         description="Vad den dagliga kontrollen gjorde (antal; inga namn).",
     )
     return counts
+
+
+def summary(day: date, counts: dict[str, int], table: list[dict[str, Any]]) -> str:
+    overdue = sum(1 for row in table if row["Försenade"])
+    lines = [
+        f"## Daglig kontroll {sv_date(day)}",
+        "",
+        f"- Avtal som upphört i dag (avtalstiden eller uppsägningstiden har gått ut): "
+        f"{counts['contracts_ended']}",
+        f"- Påminnelser om beslutsfrist till handläggare: {counts['decision_reminders']}",
+        f"- Påminnelser och eskaleringar om avtal som inte är underskrivna: "
+        f"{counts['signature_reminders']}",
+        f"- Nya skyldigheter att lämna avvikelserapport: {counts['deviation_obligations']}",
+        f"- Påminnelser om avvikelserapporter: {counts['deviation_reminders']}",
+        f"- Påminnelser om försäkring, tillstånd och uppföljning: {counts['other_reminders']}",
+        f"- Varningar till utförare utan kunder: {counts['inactivity_warnings']}",
+        f"- Nya förslag att besluta: {counts['new_proposals']} "
+        f"(körningar startade: {counts['reviews_started']}, brev till handläggare: "
+        f"{counts['proposal_letters']})",
+        "",
+        f"Utförare med något försenat: {overdue} av {len(table)}. Se tabellen "
+        f"**Efterlevnad {day.isoformat()}** under Artifacts.",
+    ]
+    return "\n".join(lines)

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from jinja2 import UndefinedError
+from jinja2 import UndefinedError, meta, nodes
 
 from tasks.email import (
     EMAIL_TEMPLATES,
@@ -675,3 +675,362 @@ def test_new_letters_escape_provider_text_in_html(name: str) -> None:
     assert "<b>A&O</b>" not in html
     assert "&lt;b&gt;A&amp;O&lt;/b&gt; Omsorg" in html
     assert hostile in text
+
+
+# --------------------------------------------------------------------------- contract life cycle
+
+#: The context each contract-life-cycle letter is promised, besides the base context.
+#: Flows fill these names; a template that reads any other name fails here.
+CONTRACT_LETTER_VARIABLES: dict[str, set[str]] = {
+    "inactivity-warning": {
+        "company_name",
+        "case_id",
+        "since_month",
+        "months_without",
+        "limit",
+        "consequence",
+        "source",
+    },
+    "proposal-for-staff": {
+        "title",
+        "proposal_no",
+        "case_id",
+        "company_name",
+        "facts",
+        "action",
+        "run_link",
+    },
+    "obligation-reminder": {
+        "company_name",
+        "case_id",
+        "what",
+        "due_on",
+        "working_days_late",
+        "submit_to",
+    },
+    "staff-obligation-reminder": {
+        "what",
+        "obligation_no",
+        "case_id",
+        "company_name",
+        "due_on",
+        "working_days_late",
+        "provider_owes",
+    },
+    "contract-ended": {
+        "company_name",
+        "case_id",
+        "ended_on",
+        "ground",
+        "basis",
+        "decision",
+        "end_kind",
+    },
+    "contract-extended": {
+        "company_name",
+        "case_id",
+        "old_ends_on",
+        "new_ends_on",
+        "extension_years",
+        "basis",
+    },
+    "contract-notice": {
+        "company_name",
+        "case_id",
+        "ends_on",
+        "notice_months",
+        "ground",
+        "basis",
+        "decision",
+    },
+    "contract-ended-staff": {"company_name", "case_id", "ended_on", "end_kind", "customers"},
+}
+#: Keys a caller may leave out altogether (or set to None).
+OPTIONAL_VARIABLES = {"run_link", "decision"}
+END_KINDS = ["expiry", "havning", "upphor", "uppsagning_municipality", "uppsagning_provider"]
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACT_LETTER_VARIABLES))
+def test_contract_letter_reads_only_its_promised_variables(name: str) -> None:
+    assert set(SAMPLE_CONTEXTS[name]) == CONTRACT_LETTER_VARIABLES[name]
+    env = email_environment()
+    allowed = CONTRACT_LETTER_VARIABLES[name] | set(BASE_CONTEXT) | {"signature_name"}
+    for part in ("subject.txt", "body.txt", "body.html"):
+        tree = env.parse((EMAIL_TEMPLATES / name / part).read_text(encoding="utf-8"))
+        # A top-level {% set %} reaches the blocks through the context, so meta
+        # reports it as undeclared there: it is the template's own, not the caller's.
+        own = {
+            node.target.name
+            for node in tree.find_all(nodes.Assign)
+            if isinstance(node.target, nodes.Name)
+        }
+        used = meta.find_undeclared_variables(tree) - own
+        assert used <= allowed, f"{name}/{part} reads {sorted(used - allowed)}"
+
+
+@pytest.mark.parametrize(
+    ("name", "missing"),
+    [
+        (name, key)
+        for name, keys in sorted(CONTRACT_LETTER_VARIABLES.items())
+        for key in sorted(keys - OPTIONAL_VARIABLES)
+    ],
+)
+def test_contract_letter_needs_each_required_variable(name: str, missing: str) -> None:
+    context = sample(name)
+    del context[missing]
+    with pytest.raises(UndefinedError, match=missing):
+        render_email(name, context)
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [("proposal-for-staff", "run_link")]
+    + [(name, "decision") for name in ("contract-ended", "contract-notice")],
+)
+def test_optional_variables_may_be_none_or_left_out(name: str, key: str) -> None:
+    context = sample(name, **{key: None})
+    as_none = render_email(name, context)
+    del context[key]
+    assert render_email(name, context) == as_none
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACT_LETTER_VARIABLES))
+def test_contract_letters_escape_every_text_value_in_html(name: str) -> None:
+    hostile = "<b>A&O</b>"
+    overrides: dict[str, Any] = {
+        key: f"{hostile} {value}"
+        for key, value in SAMPLE_CONTEXTS[name].items()
+        if isinstance(value, str) and key not in {"consequence", "end_kind", "run_link"}
+    }
+    if "facts" in SAMPLE_CONTEXTS[name]:
+        overrides["facts"] = [[hostile, hostile]]
+    _, text, html = _parts(name, **overrides)
+    assert "<b>" not in html
+    assert "&lt;b&gt;A&amp;O&lt;/b&gt;" in html
+    assert hostile in text
+
+
+@pytest.mark.parametrize(
+    ("consequence", "subject_end", "sentence"),
+    [
+        ("havning", "avtalet kan komma att hävas", "hävs avtalet om utföraren saknar kunder"),
+        ("upphor", "avtalet kan komma att upphöra", "upphör avtalet utan uppsägning om"),
+    ],
+)
+def test_inactivity_warning_names_the_consequence_and_the_clause(
+    consequence: str, subject_end: str, sentence: str
+) -> None:
+    subject, text, html = _parts("inactivity-warning", consequence=consequence)
+    assert subject == f"[Huddinge kommun] Inga kunder sedan januari 2026: {subject_end}"
+    assert "Avtal:                 5E6F7A8B" in text
+    for part in (text, _visible(html)):
+        assert f"Enligt förfrågningsunderlaget §4.5 {sentence}" in part
+        assert "sedan januari 2026" in part
+        assert "Det är nu 9 månader i följd utan kunder." in part
+        assert "under 12 månader i följd" in part
+        assert "kontakta oss" in part
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("inactivity-warning", "consequence"),
+        ("contract-ended", "end_kind"),
+        ("contract-ended-staff", "end_kind"),
+    ],
+)
+def test_an_unknown_kind_fails_rather_than_picking_a_wording(name: str, key: str) -> None:
+    with pytest.raises(UndefinedError):
+        render_email(name, sample(name, **{key: "hävning"}))
+
+
+def test_proposal_for_staff_lines_up_the_facts_and_links_the_run() -> None:
+    subject, text, html = _parts("proposal-for-staff")
+    assert subject == (
+        "[Huddinge kommun] Förslag att besluta:"
+        " Avtalet avslutas: inga kunder under 12 månader (5E6F7A8B)"
+    )
+    assert (
+        "Förslag:              3F9A1C2E\n"
+        "Avtal:                5E6F7A8B\n"
+        "Företag:              Omsorg i Söder AB\n"
+        "Utan kunder sedan:    januari 2026\n"
+        "Månader utan kunder:  12\n"
+        "Grund:                förfrågningsunderlaget §4.5\n"
+    ) in text
+    url = SAMPLE_CONTEXTS["proposal-for-staff"]["run_link"]
+    assert f"Öppna ärendet i Prefect: {url}" in text
+    assert f'<a href="{url}" style="color:#1f4e79;">Öppna ärendet i Prefect</a>' in html
+    for part in (text, html):
+        assert "Öppna körningen och bekräfta eller avvisa förslaget." in part
+
+    _, text, html = _parts("proposal-for-staff", facts=[], run_link=None)
+    assert "Förslag:       3F9A1C2E\nAvtal:         5E6F7A8B\n" in text
+    assert "Prefect" not in text and "Prefect" not in html
+
+
+@pytest.mark.parametrize(
+    ("late", "subject", "sentence"),
+    [
+        (
+            0,
+            "Påminnelse: Kopia på gällande ansvarsförsäkring senast 2 november 2026",
+            "ska Omsorg i Söder AB skicka in följande till oss senast måndag 2 november 2026.",
+        ),
+        (
+            1,
+            "Försenat: Kopia på gällande ansvarsförsäkring skulle ha kommit in"
+            " senast 2 november 2026",
+            "det är nu 1 arbetsdag försenat. Skicka det så snart som möjligt.",
+        ),
+        (
+            4,
+            "Försenat: Kopia på gällande ansvarsförsäkring skulle ha kommit in"
+            " senast 2 november 2026",
+            "det är nu 4 arbetsdagar försenat. Skicka det så snart som möjligt.",
+        ),
+    ],
+)
+def test_obligation_reminder_counts_working_days(late: int, subject: str, sentence: str) -> None:
+    rendered_subject, text, html = _parts("obligation-reminder", working_days_late=late)
+    assert rendered_subject == f"[Huddinge kommun] {subject}"
+    assert f"{sentence}\n\nVad:           Kopia på gällande ansvarsförsäkring\n" in text
+    assert "Skicka till:   saf-kundval@huddinge.se\nAvtal:         5E6F7A8B\n" in text
+    assert sentence in _visible(html)
+
+
+@pytest.mark.parametrize(
+    ("owes", "late", "sentence"),
+    [
+        (True, 0, "ska enligt avtalet skicka in följande senast måndag 2 november 2026."),
+        (True, 1, "är nu 1 arbetsdag försenat. Kontakta företaget och begär in det."),
+        (True, 3, "är nu 3 arbetsdagar försenat. Kontakta företaget och begär in det."),
+        (False, 0, "Följande uppgift för Omsorg i Söder AB ska vara klar senast måndag"),
+        (False, 2, "skulle ha varit klar senast måndag 2 november 2026 och är nu 2 arbetsdagar"),
+    ],
+)
+def test_staff_obligation_reminder_says_who_acts_and_how_to_acknowledge(
+    owes: bool, late: int, sentence: str
+) -> None:
+    subject, text, html = _parts(
+        "staff-obligation-reminder",
+        provider_owes=owes,
+        working_days_late=late,
+        what="Uppföljning av ny utförare" if not owes else "Kopia på gällande ansvarsförsäkring",
+    )
+    assert subject.startswith("[Huddinge kommun] Försenat: " if late else "[Huddinge kommun] Påm")
+    assert subject.endswith(" senast 2 november 2026 (Omsorg i Söder AB, skyldighet 7D2E4B1A)")
+    assert "Skyldighet:    7D2E4B1A\n" in text
+    for part in (text, _visible(html)):
+        assert sentence in part
+        assert "Kör ”Kvittera skyldighet” under Deployments och ange nummer 7D2E4B1A." in part
+        assert ("När det har kommit in" in part) is owes
+
+
+@pytest.mark.parametrize(
+    ("end_kind", "opening"),
+    [
+        ("expiry", "Avtalet har löpt ut"),
+        ("havning", "Avtalet hävs"),
+        ("upphor", "Avtalet upphör utan uppsägning"),
+        ("uppsagning_municipality", "Avtalet upphör efter vår uppsägning"),
+        ("uppsagning_provider", "Avtalet upphör efter er uppsägning"),
+    ],
+)
+def test_contract_ended_words_the_first_sentence_by_kind(end_kind: str, opening: str) -> None:
+    subject, text, html = _parts("contract-ended", end_kind=end_kind, decision=None)
+    assert subject == f"[Huddinge kommun] {opening} (avtal 5E6F7A8B)"
+    assert f"Hej!\n\n{opening}. Skälet är att ni inte har haft några kunder" in text
+    assert "Slutdatum:     31 januari 2027\nGrund:         förfrågningsunderlaget §4.5\n\n" in text
+    for part in (text, _visible(html)):
+        assert "(förfrågningsunderlaget §4.5)" in part
+        assert "välja en ny utförare (omval)" in part
+        assert "samarbeta med oss och med de nya utförarna vid överlämningen" in part
+        assert "Socialnämnden" not in part
+
+
+@pytest.mark.parametrize("name", ["contract-ended", "contract-notice"])
+def test_termination_letters_cite_the_board_decision_when_given(name: str) -> None:
+    _, text, html = _parts(name)
+    meeting = SAMPLE_CONTEXTS[name]["decision"]
+    when = sv_date(meeting["meeting_on"])
+    assert f"Socialnämnden beslutade detta vid sammanträdet {when} ({meeting['paragraph']})." in (
+        text
+    )
+    assert f"Socialnämnden {when}, {meeting['paragraph']}\n" in text
+    assert f"Socialnämnden {when}, {meeting['paragraph']}</td>" in html
+
+
+def test_contract_extended_gives_old_and_new_end() -> None:
+    subject, text, html = _parts("contract-extended")
+    assert (
+        subject
+        == "[Huddinge kommun] Avtalet förlängs till och med 1 november 2029 (avtal 5E6F7A8B)"
+    )
+    assert "Tidigare slutdatum:   1 november 2028\nNytt slutdatum:       1 november 2029\n" in text
+    for part in (text, _visible(html)):
+        assert "förlängs med 1 år (avtalet §8.3)" in part
+        assert (
+            "gällde till och med 1 november 2028 och gäller nu till och med 1 november 2029" in part
+        )
+
+
+def test_contract_notice_with_a_notice_period_or_at_the_end_of_term() -> None:
+    subject, text, html = _parts("contract-notice")
+    assert subject == (
+        "[Huddinge kommun] Uppsägning av avtalet: det gäller till och med 30 april 2029"
+        " (avtal 5E6F7A8B)"
+    )
+    assert "Uppsägningstid:       6 månader\nGäller till och med:  30 april 2029\n" in text
+    for part in (text, _visible(html)):
+        assert "Vi säger upp avtalet" in part
+        assert "Uppsägningstiden är 6 månader, och avtalet gäller till och med 30 april 2029." in (
+            part
+        )
+        assert "Skälet är att ni har haft fem eller färre kunder efter 24 månader" in part
+        assert "välja en ny utförare (omval)" in part
+
+    subject, text, html = _parts("contract-notice", notice_months=None, decision=None)
+    assert subject.startswith("[Huddinge kommun] Avtalet förlängs inte: det gäller till och med")
+    for part in (text, _visible(html)):
+        assert "Vi har beslutat att inte förlänga avtalet" in part
+        assert "Uppsägning" not in part
+        assert "Socialnämnden" not in part
+    _, text, _ = _parts("contract-notice", notice_months=1)
+    assert "Uppsägningstiden är 1 månad," in text
+
+
+@pytest.mark.parametrize(
+    ("customers", "shown", "sentence"),
+    [
+        (14, "14 enligt senaste räkningen", "gäller det 14 kunder."),
+        (1, "1 enligt senaste räkningen", "gäller det 1 kund."),
+        (0, "0 enligt senaste räkningen", "har företaget inga kunder; kontrollera"),
+        (None, "okänt antal", "Antalet kunder är okänt"),
+    ],
+)
+def test_contract_ended_staff_lists_omval_and_the_lists_to_update(
+    customers: int | None, shown: str, sentence: str
+) -> None:
+    subject, text, html = _parts("contract-ended-staff", customers=customers)
+    assert (
+        subject
+        == "[Huddinge kommun] Avtalet med Omsorg i Söder AB hävs: ordna omval (avtal 5E6F7A8B)"
+    )
+    assert f"Kunder:        {shown}\n\nDet här behöver göras:\n\n1. Informera kunderna" in text
+    for part in (text, _visible(html)):
+        assert sentence in part
+        assert "välja en ny utförare (omval)" in part
+        assert "Ta bort Omsorg i Söder AB ur ickevalsordningen." in part
+        assert "Ta bort Omsorg i Söder AB från den offentliga listan över utförare." in part
+
+
+@pytest.mark.parametrize(
+    ("end_kind", "how"),
+    [("expiry", "har löpt ut"), ("uppsagning_provider", "upphör efter företagets uppsägning")],
+)
+def test_contract_ended_staff_says_how_the_contract_ended(end_kind: str, how: str) -> None:
+    subject, text, _ = _parts("contract-ended-staff", end_kind=end_kind)
+    assert f"Avtalet med Omsorg i Söder AB {how}: ordna omval" in subject
+    assert f"Avtalet med Omsorg i Söder AB {how}. Slutdatum är söndag 31 januari 2027." in text

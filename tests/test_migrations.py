@@ -6,7 +6,7 @@ constraint that a model has and no migration made (or the other way round).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -42,7 +42,7 @@ def test_upgrade_from_0003_keeps_rows(tmp_path: Path) -> None:
                 "insert into municipality (id, name, policy_name, created_at) "
                 "values ('salem', 'Salems kommun', 'salem', :now)"
             ),
-            {"now": datetime(2026, 1, 1, tzinfo=timezone.utc)},
+            {"now": datetime(2026, 1, 1, tzinfo=UTC)},
         )
     engine.dispose()
     migrate(url)

@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +37,7 @@ from tasks.email import (
     retry_delay,
 )
 from tasks.outbox_sql import OUTBOX
+from tests.concurrency import run_at_once
 from tests.smtp_fixtures import SmtpServer, free_port
 
 T = TypeVar("T")
@@ -254,28 +254,6 @@ def test_same_key_twice_gives_one_row_and_one_message(
     queue(engine, 1, prefix="reminder:2026-08")  # and after it was sent
     assert deliver(smtp_settings, engine).claimed == 0
     assert [m.recipients for m in smtp_server.messages] == [["utforare0@omsorg.example"]]
-
-
-def run_at_once(work: Callable[[], T], *, times: int = 2, timeout: float = 60) -> list[T]:
-    """Run `work` in `times` threads released together; return what each returned."""
-    start = threading.Barrier(times)
-    results: list[T] = []
-    errors: list[BaseException] = []
-
-    def runner() -> None:
-        try:
-            start.wait(timeout=10)
-            results.append(work())
-        except BaseException as exc:  # reported below, with the thread's own traceback
-            errors.append(exc)
-
-    threads = [threading.Thread(target=runner) for _ in range(times)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=timeout)
-    assert errors == []
-    return results
 
 
 def test_two_writers_enqueue_the_same_key_at_once(engine: Engine) -> None:

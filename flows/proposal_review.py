@@ -1,0 +1,107 @@
+"""Flow `proposal-review`: staff decide a proposal the daily sweep made (the system proposes).
+
+The sweep starts one run per proposal (deployment "Pröva förslag", once per
+proposal through an idempotency key) for: a contract without customers for 12
+months (Salem: hävs, seed 002 §4.5, decided by the committee or its chair;
+Stockholm: upphör, seed 003, staff confirm the facts), few customers after 24
+months (Stockholm, seed 003: notice), and a term that ends within 6 months
+(Salem §4.1: extend a year or let it end). The run waits in a form; the
+decision is stored, audited and sent to the provider in one transaction. Staff
+can also start the deployment by hand with the proposal's number.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+
+from deployments.names import PROPOSAL_FLOW
+from flows.human_step import ask
+from flows.proposal_forms import EndForm, NoticeForm, TermForm
+from flows.run_helpers import deliver_now, today
+from models.proposal import ProposalKind, ProposalStatus
+from tasks.email import sv_date
+from tasks.proposal_store import (
+    ProposalView,
+    apply_decision,
+    close_if_moot,
+    end_problems,
+    load_proposal,
+    notice_problems,
+    term_problems,
+)
+
+
+def describe(view: ProposalView) -> str:
+    """The proposal above the form: facts only (numbers, dates), no names."""
+    lines = [
+        f"## {view.title}",
+        "",
+        f"Förslag **{view.case_no}**, avtal **{view.contract_no}**.",
+        "",
+    ]
+    lines += [f"- {label}: {value}" for label, value in view.facts]
+    if view.contract_ends_on is not None:
+        lines.append(f"- Avtalet gäller till: {sv_date(view.contract_ends_on)}")
+    lines.append("")
+    if view.kind is ProposalKind.end_inactivity:
+        if view.consequence == "havning":
+            lines.append(
+                "Enligt avtalet hävs det när utföraren saknar uppdrag i 12 månader. Hävning "
+                "beslutas av nämnden eller dess ordförande: fyll i organ, datum och paragraf."
+            )
+        else:
+            lines.append(
+                "Enligt avtalet upphör det utan uppsägning när utföraren saknar kunder i 12 "
+                "månader. Kontrollera kundantalen och bekräfta sista dagen."
+            )
+    elif view.kind is ProposalKind.notice_low_volume:
+        lines.append(
+            f"Kommunens uppsägningstid är {view.notice_months} månader. Uppsägning beslutas av "
+            "nämnden eller dess ordförande: fyll i organ, datum och paragraf."
+        )
+    else:
+        lines.append(
+            f"Välj om avtalet ska förlängas med {view.extension_years} år eller löpa ut. "
+            "Utföraren får ett brev om beslutet."
+        )
+    return "\n".join(lines) + "\n"
+
+
+@flow(name=PROPOSAL_FLOW, flow_run_name="förslag {proposal}", persist_result=True)
+async def review_proposal(proposal: str) -> str:
+    """Ask staff to decide the proposal `proposal` (its 8-character number or id)."""
+    logger = get_run_logger()
+    view = load_proposal(proposal)
+    if view.status is not ProposalStatus.open:
+        logger.info("Proposal %s was decided already (%s)", view.case_no, view.status.value)
+        return view.status.value
+    day = today()
+    if close_if_moot(view.id, day):
+        logger.info("Proposal %s closed: its contract is no longer active", view.case_no)
+        return ProposalStatus.dismissed.value
+    text = describe(view)
+    answer: EndForm | NoticeForm | TermForm
+    if view.kind is ProposalKind.end_inactivity:
+        answer = await ask(
+            EndForm,
+            key="beslut",
+            description=text,
+            check=lambda a: end_problems(view, a),
+            defaults={"last_day": day},
+        )
+    elif view.kind is ProposalKind.notice_low_volume:
+        answer = await ask(
+            NoticeForm,
+            key="beslut",
+            description=text,
+            check=lambda a: notice_problems(view, a),
+            defaults={"given_on": day},
+        )
+    else:
+        answer = await ask(
+            TermForm, key="beslut", description=text, check=lambda a: term_problems(view, a)
+        )
+    status = apply_decision(view.id, answer.model_dump(mode="json"), day)
+    logger.info("Proposal %s is %s", view.case_no, status)
+    await deliver_now()
+    return status
