@@ -12,10 +12,21 @@ REGISTER_APPLICATION = "Registrera ansökan"
 CONTINUE_APPLICATION = "Fortsätt ansökan"
 SIGN_CONTRACT = "Teckna avtal"
 COMPLIANCE_SWEEP = "Daglig kontroll"
+REGISTER_MONTHLY_REPORT = "Registrera månadsrapport"
+REGISTER_CUSTOMER_COUNT = "Registrera kundantal"
+IMPORT_MONTHLY_REPORTS = "Importera månadsrapporter"
+IMPORT_CUSTOMER_COUNTS = "Importera kundantal"
+REVIEW_PROPOSAL = "Pröva förslag"
+FULFIL_OBLIGATION = "Kvittera skyldighet"
 
 #: Flow names (kebab-case, English) as the API knows them.
 VETTING_FLOW = "application-vetting"
 SIGNING_FLOW = "contract-signing"
+REGISTER_REPORT_FLOW = "register-monthly-report"
+REGISTER_COUNT_FLOW = "register-customer-count"
+IMPORT_REPORTS_FLOW = "import-monthly-reports"
+IMPORT_COUNTS_FLOW = "import-customer-counts"
+PROPOSAL_FLOW = "proposal-review"
 
 
 def full_name(flow: str, deployment: str) -> str:

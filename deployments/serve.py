@@ -17,16 +17,30 @@ from prefect.schedules import Cron
 from deployments.names import (
     COMPLIANCE_SWEEP,
     CONTINUE_APPLICATION,
+    FULFIL_OBLIGATION,
+    IMPORT_CUSTOMER_COUNTS,
+    IMPORT_MONTHLY_REPORTS,
     MAIL_CHECK,
     OUTBOX_DELIVERY,
     REGISTER_APPLICATION,
+    REGISTER_CUSTOMER_COUNT,
+    REGISTER_MONTHLY_REPORT,
+    REVIEW_PROPOSAL,
     SIGN_CONTRACT,
 )
 from flows.application_vetting import continue_application, register_application
 from flows.compliance_sweep import sweep
 from flows.contract_signing import sign_contract
 from flows.mail_check import send_test_letter
+from flows.monthly_registration import (
+    import_customer_counts,
+    import_monthly_reports,
+    register_customer_count,
+    register_monthly_report,
+)
+from flows.obligation_receipt import receive
 from flows.outbox_delivery import deliver_queued_email
+from flows.proposal_review import review_proposal
 from models.settings import get_settings
 
 __all__ = ["MAIL_CHECK", "OUTBOX_DELIVERY", "build_deployments", "serve_all"]
@@ -86,13 +100,80 @@ def build_deployments() -> list[RunnerDeployment]:
             sweep,
             name=COMPLIANCE_SWEEP,
             description=(
-                "Påminnelser om beslutsfrister, avtal som inte är underskrivna och "
-                "månadens avvikelserapporter. "
+                "Påminnelser om beslutsfrister, avtal som inte är underskrivna, månadens "
+                "avvikelserapporter, försäkrings- och tillståndskopior och uppföljningar; "
+                "varningar till utförare utan kunder och förslag att besluta (avsluta, säga "
+                "upp eller förlänga avtal). Tabellen Efterlevnad finns under Artifacts. "
                 "Körs vardagar 07:00; kan köras för ett valfritt datum."
             ),
             # Mon-Fri at 07:00 in Stockholm; a holiday run finds nothing new to send.
             schedules=[Cron("0 7 * * 1-5", timezone=tz)],
             tags=["påminnelser"],
+        ),
+        _deployment(
+            review_proposal,
+            name=REVIEW_PROPOSAL,
+            description=(
+                "Ett förslag från den dagliga kontrollen som väntar på ditt beslut: avsluta ett "
+                "avtal utan kunder, säga upp ett avtal med få kunder, eller förlänga ett avtal "
+                "vars avtalstid löper ut. Startas av sig själv; ange förslagets nummer för att "
+                "starta om."
+            ),
+            tags=["påminnelser"],
+        ),
+        _deployment(
+            receive,
+            name=FULFIL_OBLIGATION,
+            description=(
+                "Markera att en skyldighet är uppfylld (t.ex. kopia på försäkring eller "
+                "IVO-tillstånd har kommit in, uppföljningen är gjord). Ange numret från "
+                "påminnelsebrevet; påminnelserna upphör."
+            ),
+            tags=["påminnelser"],
+        ),
+        _deployment(
+            register_monthly_report,
+            name=REGISTER_MONTHLY_REPORT,
+            description=(
+                "Registrera en utförares avvikelserapport för en månad: dagar utan hjälp, "
+                "missade besök och levererade matportioner. Ange utföraren med "
+                "organisationsnummer eller avtalsnummer. Månadens påminnelser upphör; en "
+                "rapport efter förfallodagen sparas som försenad."
+            ),
+            tags=["uppföljning"],
+        ),
+        _deployment(
+            register_customer_count,
+            name=REGISTER_CUSTOMER_COUNT,
+            description=(
+                "Registrera en utförares antal kunder och utförda timmar för en månad. Ange "
+                "utföraren med organisationsnummer eller avtalsnummer."
+            ),
+            tags=["uppföljning"],
+        ),
+        _deployment(
+            import_monthly_reports,
+            name=IMPORT_MONTHLY_REPORTS,
+            description=(
+                "Registrera många avvikelserapporter på en gång: klistra in rader från Excel "
+                "eller en CSV-fil, med rubrikraden först: utförare;månad;inkom;"
+                "dagar_utan_hjälp;missade_besök_minuter;matportioner (eller missade_besök "
+                "som tim:min). Tabb, semikolon eller komma. Felaktiga rader sparas inte; de "
+                "listas under Artifacts med radnummer och skäl."
+            ),
+            tags=["uppföljning"],
+        ),
+        _deployment(
+            import_customer_counts,
+            name=IMPORT_CUSTOMER_COUNTS,
+            description=(
+                "Registrera många kundantal på en gång: klistra in rader från Excel eller en "
+                "CSV-fil, med rubrikraden först: utförare;månad;antal_kunder;utförda_timmar "
+                "(timmar med decimalkomma, t.ex. 1234,5, eller som tim:min). Tabb, semikolon "
+                "eller komma. Felaktiga rader sparas inte; de listas under Artifacts med "
+                "radnummer och skäl."
+            ),
+            tags=["uppföljning"],
         ),
     ]
 

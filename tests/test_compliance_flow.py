@@ -25,10 +25,17 @@ from models.policy import load_policy
 from models.proposal import Proposal, ProposalStatus
 from tests.factories import make_provider
 from tests.prefect_stack import Stack
+from tests.smtp_fixtures import ReceivedMessage
 
 pytestmark = pytest.mark.prefect
 
 AS_OF = date(2026, 1, 5)
+
+
+def _plain(received: ReceivedMessage) -> str:
+    part = received.message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
 
 
 def test_sweep_proposes_and_staff_end_a_contract_without_customers(stack: Stack) -> None:
@@ -73,7 +80,7 @@ def test_sweep_proposes_and_staff_end_a_contract_without_customers(stack: Stack)
     assert "inga kunder" in description and "nämnden" in description
     assert "Utförare utan kunder" not in description  # ids and facts, no names
     [letter] = stack.wait_mail(staff, 1)
-    assert f"/runs/flow-run/{review}" in letter.message.get_body(("plain",)).get_content()
+    assert f"/runs/flow-run/{review}" in _plain(letter)
 
     # The officer alone may not end a Salem contract (seed 002 §4.5): asked again.
     officer_alone = {"outcome": "Avsluta avtalet", "last_day": "2026-01-31", "decided_by": "Eva"}
@@ -101,7 +108,7 @@ def test_sweep_proposes_and_staff_end_a_contract_without_customers(stack: Stack)
     # The provider also got the December deviation report's reminder (due 12 January).
     stack.wait_mail(provider.email, 2)
     [ended] = [m for m in stack.mail_to(provider.email) if "hävs" in str(m.message["Subject"])]
-    text = ended.message.get_body(("plain",)).get_content()
+    text = _plain(ended)
     assert "hävs" in text and "§ 7" in text and "förfrågningsunderlaget §4.5" in text
     stack.wait_mail(staff, 2)  # the staff letter about the customers' new choice (omval)
 

@@ -171,16 +171,16 @@ def test_a_year_of_mail_at_a_real_smtp_server(
 
     for municipality, dues in (("huddinge", HUDDINGE_DUE), ("salem", SALEM_DUE)):
         for due in dues:
-            month = month_before(due)
+            month_text = month_before(due)
             due_day = date.fromisoformat(due)
-            [before], no_late = sent(f"{municipality}-punctual", month)
-            assert before < due_day and no_late == [], (municipality, month)
-            reminders, late = sent(f"{municipality}-silent", month)
-            assert reminders == [before, due_day], (municipality, month, reminders)
-            assert len(late) == 2 and due_day < late[0] < late[1], (municipality, month, late)
+            [before], no_late = sent(f"{municipality}-punctual", month_text)
+            assert before < due_day and no_late == [], (municipality, month_text)
+            reminders, late = sent(f"{municipality}-silent", month_text)
+            assert reminders == [before, due_day], (municipality, month_text, reminders)
+            assert len(late) == 2 and due_day < late[0] < late[1], (municipality, month_text, late)
             for step, found in (("before-5", before), ("after-1", late[0]), ("after-5", late[1])):
-                hand = HAND_COUNTED.get((municipality, month, step))
-                assert hand is None or found == hand, (municipality, month, step, found)
+                hand = HAND_COUNTED.get((municipality, month_text, step))
+                assert hand is None or found == hand, (municipality, month_text, step, found)
 
     # Reminders by subject: "Påminnelse: ... senast <date>" and "Försenad ..." in Swedish.
     silent_huddinge = [s for (r, s) in letters if r == "huddinge-silent"]
