@@ -1,4 +1,4 @@
-"""Swedish working days (vardagar) for deadlines.
+"""Swedish working days (vardagar) for deadlines, and the Swedish month names.
 
 A working day is Monday to Friday that is neither a public holiday (allmän
 helgdag, lag 1989:253) nor midsommarafton, julafton or nyårsafton. That is the
@@ -36,6 +36,13 @@ _FIRST_YEAR = SE.start_year
 _LAST_YEAR = SE.end_year
 
 _ONE_DAY = timedelta(days=1)
+
+#: Month names as Swedish writes them in running text: lower case, "maj 2026",
+#: "24 augusti 2026". The one list for letters, run names and CSV parsing.
+SV_MONTHS = (
+    "januari", "februari", "mars", "april", "maj", "juni",
+    "juli", "augusti", "september", "oktober", "november", "december",
+)  # fmt: skip
 
 
 @cache
@@ -132,3 +139,9 @@ def working_days_between(start: date, end: date) -> int:
         if is_working_day(day):
             count += 1
     return count
+
+
+def month_name(period: str) -> str:
+    """ "2026-05" -> "maj 2026"."""
+    year, month = (int(part) for part in period.split("-"))
+    return f"{SV_MONTHS[month - 1]} {year}"

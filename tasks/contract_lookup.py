@@ -20,12 +20,12 @@ from datetime import date
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from models.calendar import month_name
 from models.contract import Contract, ContractStatus
 from models.municipality import Municipality
 from models.provider import Provider
 from models.validation import normalise_org_number
 from tasks.case_lookup import CaseNotFound, find_case
-from tasks.deviation_reports import month_name
 from tasks.email import case_no
 
 #: Contracts that can have figures for a month: they were in force then.

@@ -28,6 +28,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
+from models.calendar import SV_MONTHS, month_name
 from models.settings import get_settings
 from models.validation import normalise_org_number
 
@@ -39,10 +40,6 @@ MAX_LINE_LENGTH = 2000
 MAX_COUNT = 1_000_000
 MAX_HOURS = 500_000
 
-SV_MONTHS = (
-    "januari", "februari", "mars", "april", "maj", "juni",
-    "juli", "augusti", "september", "oktober", "november", "december",
-)  # fmt: skip
 #: Month names and the abbreviations Swedish Excel writes ("maj-26", "okt 2026").
 _MONTH_BY_NAME = (
     {name: number for number, name in enumerate(SV_MONTHS, 1)}
@@ -59,12 +56,6 @@ class Refusal(NamedTuple):
     line: int
     field: str
     reason: str
-
-
-def month_name(period: str) -> str:
-    """ "2026-05" -> "maj 2026"."""
-    year, month = (int(part) for part in period.split("-"))
-    return f"{SV_MONTHS[month - 1]} {year}"
 
 
 def stockholm_today() -> date:

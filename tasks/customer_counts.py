@@ -11,10 +11,10 @@ import uuid
 
 from sqlmodel import Session, select
 
+from models.calendar import month_name
 from models.contract import Contract
 from models.customer_count import CustomerCount
 from tasks.contract_lookup import RegistrationRefused, month_bounds
-from tasks.deviation_reports import month_name
 from tasks.email import case_no
 
 

@@ -24,7 +24,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from models.base import utcnow
-from models.calendar import add_months, add_working_days, working_days_between
+from models.calendar import (
+    add_months,
+    add_working_days,
+    month_name,
+    working_days_between,
+)
 from models.contract import Contract, ContractStatus
 from models.monthly_report import MonthlyReport
 from models.municipality import Municipality
@@ -39,12 +44,6 @@ OBLIGATION = cast(Table, Obligation.__table__)  # type: ignore[attr-defined]
 #: Contracts that owe a report for a month they were in force.
 REPORTING = (ContractStatus.active, ContractStatus.notice_given, ContractStatus.interim_terminated)
 
-_SV_MONTHS = (
-    "januari", "februari", "mars", "april", "maj", "juni",
-    "juli", "augusti", "september", "oktober", "november", "december",
-)  # fmt: skip
-
-
 #: How far from its due date a reminder can fall: 5 working days, plus a holiday
 #: season, is well inside this.
 _LADDER_REACH = timedelta(days=40)
@@ -54,12 +53,6 @@ def previous_period(day: date) -> tuple[int, int]:
     """(year, month) of the month before `day`'s month: the report that falls due in it."""
     before = add_months(day.replace(day=1), -1)
     return before.year, before.month
-
-
-def month_name(period: str) -> str:
-    """ "2026-05" -> "maj 2026"."""
-    year, month = (int(part) for part in period.split("-"))
-    return f"{_SV_MONTHS[month - 1]} {year}"
 
 
 def ensure_obligations(session: Session, as_of: date) -> int:

@@ -44,6 +44,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models.base import new_id, utcnow
+from models.calendar import SV_MONTHS
 from models.db import get_engine
 from models.outbox import OutboxStatus, OutgoingEmail
 from models.settings import PROJECT_ROOT, Settings, get_settings
@@ -72,20 +73,6 @@ _MAX_ERROR_CHARS = 2000
 
 # --------------------------------------------------------------------------- rendering
 
-_SV_MONTHS = (
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
 _SV_WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
 
 
@@ -101,7 +88,7 @@ def sv_date(value: date, weekday: bool = False) -> str:
         if value.tzinfo is not None:
             value = value.astimezone(get_settings().tz)
         value = value.date()
-    text = f"{value.day} {_SV_MONTHS[value.month - 1]} {value.year}"
+    text = f"{value.day} {SV_MONTHS[value.month - 1]} {value.year}"
     if weekday:
         text = f"{_SV_WEEKDAYS[value.weekday()]} {text}"
     return text

@@ -31,7 +31,7 @@ from sqlalchemy import case, func, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from models.calendar import add_months
+from models.calendar import add_months, month_name
 from models.contract import Contract, ContractStatus
 from models.customer_count import CustomerCount
 from models.municipality import Municipality
@@ -39,7 +39,7 @@ from models.policy import load_policy
 from models.proposal import ProposalKind
 from models.provider import Provider
 from tasks.case_reminders import Letter
-from tasks.deviation_reports import month_name, previous_period
+from tasks.deviation_reports import previous_period
 from tasks.proposals import Ground
 
 

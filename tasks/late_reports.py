@@ -18,13 +18,12 @@ from datetime import date
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from models.calendar import add_months
+from models.calendar import add_months, month_name
 from models.contract import Contract, ContractStatus
 from models.monthly_report import MonthlyReport
 from models.municipality import Municipality
 from models.policy import load_policy
 from models.proposal import ProposalKind
-from tasks.deviation_reports import month_name
 from tasks.proposals import Ground
 
 

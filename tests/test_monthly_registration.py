@@ -22,15 +22,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from deployments.reference_data import sync_municipalities
-from flows.monthly_registration import (
-    COUNTS,
+from flows.monthly_registration import COUNTS, import_markdown
+from flows.registration_forms import (
     CountImportForm,
     CustomerCountForm,
     MonthlyReportForm,
     form_problems,
-    import_markdown,
-    store_customer_counts,
-    store_monthly_reports,
 )
 from models.audit import AuditEvent
 from models.contract import Contract, ContractStatus
@@ -43,6 +40,7 @@ from tasks.csv_rows import parse_customer_counts, parse_monthly_reports
 from tasks.customer_counts import register_count
 from tasks.deviation_reports import ensure_obligations
 from tasks.email import case_no
+from tasks.registration_store import store_customer_counts, store_monthly_reports
 from tests.factories import make_provider, org_number
 
 TODAY = date(2026, 6, 15)

@@ -1,0 +1,292 @@
+"""The forms staff register monthly reports and customer counts in, and their refusals in Swedish.
+
+Four parameter forms, one per flow in flows/monthly_registration.py: one
+deviation report or customer count at a time, or many pasted as CSV text (read
+by tasks/csv_rows.py). The flows check their form themselves
+(`validate_parameters=False`): the Prefect server still refuses what the JSON
+schema can say (types, limits) before the run starts, and the validators here,
+with `form_problems`, say the rest in Swedish, naming the field. What a row may
+hold (months, hours, dates) is decided by tasks/csv_rows.py, for single forms
+and imports alike; the municipalities are the policies in policies/.
+
+A refused value is not repeated in errors (`hide_input_in_errors`): the
+provider field holds organisation numbers, and an enskild firma's is a
+personnummer.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
+
+from models.policy import list_policies
+from tasks.csv_rows import (
+    MAX_HOURS,
+    CustomerCountRow,
+    MonthlyReportRow,
+    parse_period,
+    parse_provider,
+)
+
+_MUNICIPALITY = Field(
+    title="Kommun",
+    description="Kommunen vars avtal uppgifterna gäller.",
+    json_schema_extra={"enum": list[JsonValue](list_policies())},
+)
+_PROVIDER = Field(
+    title="Utförare",
+    description=(
+        "Organisationsnummer (t.ex. 556677-8899) eller avtalsnummer "
+        '(8 tecken, som i körningens namn "avtal 9F4F7CA2").'
+    ),
+    min_length=1,
+    max_length=60,
+)
+_PERIOD = Field(
+    title="Månad",
+    description="Månaden uppgifterna gäller, ÅÅÅÅ-MM, t.ex. 2026-05.",
+    min_length=1,
+    max_length=20,
+)
+_REGISTERED_BY = Field(
+    title="Registrerad av",
+    description="Ditt namn eller din e-postadress. Sparas med uppgiften.",
+    min_length=2,
+    max_length=200,
+)
+
+#: Row fields and CSV columns as the single forms call them.
+FORM_TITLES = {
+    "utförare": "Utförare",
+    "månad": "Månad",
+    "inkom": "Rapporten kom in",
+    "dagar_utan_hjälp": "Dagar utan hjälp",
+    "missade_besök_minuter": "Missade besök",
+    "missade_besök": "Missade besök",
+    "matportioner": "Levererade matportioner",
+    "antal_kunder": "Antal kunder",
+    "utförda_timmar": "Utförda timmar",
+}
+
+
+class _RegistrationForm(BaseModel):
+    """What every registration form has: the municipality and who registers."""
+
+    # hide_input_in_errors: a refused organisation number is not repeated in the log.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    municipality: str = _MUNICIPALITY
+    if TYPE_CHECKING:
+        # Each form declares it last, so that it comes last in the UI.
+        registered_by: str
+
+    @field_validator("municipality")
+    @classmethod
+    def _known_municipality(cls, value: str) -> str:
+        known = list_policies()
+        if value not in known:
+            raise ValueError(f"Kommun: finns inte; välj en av {', '.join(known)}.")
+        return value
+
+    @field_validator("registered_by", check_fields=False)
+    @classmethod
+    def _registered_by(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if len(value) < 2:
+            raise ValueError("Registrerad av: skriv ditt namn eller din e-postadress.")
+        return value
+
+
+class _SingleForm(_RegistrationForm):
+    provider: str = _PROVIDER
+    period: str = _PERIOD
+
+    @field_validator("provider")
+    @classmethod
+    def _provider(cls, value: str) -> str:
+        try:
+            return parse_provider(value)
+        except ValueError as error:
+            raise ValueError(f"Utförare: {error}.") from None
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        try:
+            return parse_period(value)
+        except ValueError as error:
+            raise ValueError(f"Månad: {error}.") from None
+
+    def row(self, today: date) -> MonthlyReportRow | CustomerCountRow:
+        """The form as a row, checked as an imported row is (ValidationError if refused)."""
+        raise NotImplementedError
+
+
+class MonthlyReportForm(_SingleForm):
+    """The parameter form of "Registrera månadsrapport": one provider's deviation report."""
+
+    model_config = ConfigDict(
+        title="Månadsrapport (avvikelserapport)",
+        json_schema_extra={"description": "En utförares avvikelserapport för en månad."},
+    )
+
+    received_on: date = Field(
+        title="Rapporten kom in",
+        description="Dagen rapporten kom in. Efter förfallodagen sparas den som försenad.",
+    )
+    days_without_help: int = Field(
+        title="Dagar utan hjälp",
+        description="Antal dagar kunderna inte fick hjälp (underlag för avgiften).",
+        ge=0,
+        le=1_000_000,
+    )
+    missed_visit_hours: int = Field(
+        title="Missade besök, timmar", description="Tid för missade besök: hela timmar.", ge=0
+    )
+    missed_visit_minutes: int = Field(
+        title="Missade besök, minuter",
+        description="Tid för missade besök: minuter utöver timmarna (0-59).",
+        ge=0,
+        le=59,
+    )
+    meals_delivered: int = Field(title="Levererade matportioner", ge=0, le=1_000_000)
+    registered_by: str = _REGISTERED_BY
+
+    @field_validator("missed_visit_hours")
+    @classmethod
+    def _missed_hours(cls, value: int) -> int:
+        if value > MAX_HOURS:
+            raise ValueError(f"Missade besök, timmar: högst {MAX_HOURS}.")
+        return value
+
+    def row(self, today: date) -> MonthlyReportRow:
+        return MonthlyReportRow.model_validate(
+            {
+                "provider": self.provider,
+                "period": self.period,
+                "received_on": self.received_on,
+                "days_without_help": self.days_without_help,
+                "missed_visit_minutes": self.missed_visit_hours * 60 + self.missed_visit_minutes,
+                "meals_delivered": self.meals_delivered,
+            },
+            context={"today": today},
+        )
+
+
+class CustomerCountForm(_SingleForm):
+    """The parameter form of "Registrera kundantal": one provider's count for a month."""
+
+    model_config = ConfigDict(
+        title="Kundantal",
+        json_schema_extra={
+            "description": "En utförares antal kunder och utförda timmar för en månad."
+        },
+    )
+
+    customers: int = Field(
+        title="Antal kunder", description="Kunder med insatser under månaden.", ge=0, le=1_000_000
+    )
+    performed_hours: float = Field(
+        title="Utförda timmar",
+        description="Utförda timmar under månaden; decimaler går bra, t.ex. 340.5.",
+        ge=0,
+        le=MAX_HOURS,
+    )
+    registered_by: str = _REGISTERED_BY
+
+    def row(self, today: date) -> CustomerCountRow:
+        minutes = (Decimal(str(self.performed_hours)) * 60).quantize(
+            Decimal(1), rounding=ROUND_HALF_UP
+        )
+        return CustomerCountRow.model_validate(
+            {
+                "provider": self.provider,
+                "period": self.period,
+                "customers": self.customers,
+                "performed_minutes": int(minutes),
+            },
+            context={"today": today},
+        )
+
+
+_CSV_HELP = (
+    "Klistra in raderna från Excel (markera cellerna och kopiera) eller texten i en "
+    "CSV-fil. Första raden är kolumnnamnen, i valfri ordning: {columns}. "
+    "Tabb, semikolon eller komma mellan kolumnerna. Exempel: {example}"
+)
+
+
+class _ImportForm(_RegistrationForm):
+    csv: str = Field(title="CSV (klistra in)", max_length=1_000_000)
+
+
+class ReportImportForm(_ImportForm):
+    """The parameter form of "Importera månadsrapporter"."""
+
+    model_config = ConfigDict(
+        title="Månadsrapporter att importera",
+        json_schema_extra={"description": "Många avvikelserapporter på en gång, som CSV."},
+    )
+
+    csv: str = Field(
+        title="CSV (klistra in)",
+        description=_CSV_HELP.format(
+            columns="utförare;månad;inkom;dagar_utan_hjälp;missade_besök_minuter;matportioner "
+            "(eller missade_besök som tim:min i stället för minuter)",
+            example="556677-8899;2026-05;2026-06-03;2;90;120",
+        ),
+        max_length=1_000_000,
+    )
+    registered_by: str = _REGISTERED_BY
+
+
+class CountImportForm(_ImportForm):
+    """The parameter form of "Importera kundantal"."""
+
+    model_config = ConfigDict(
+        title="Kundantal att importera",
+        json_schema_extra={"description": "Många kundantal på en gång, som CSV."},
+    )
+
+    csv: str = Field(
+        title="CSV (klistra in)",
+        description=_CSV_HELP.format(
+            columns="utförare;månad;antal_kunder;utförda_timmar (timmar med decimalkomma "
+            "eller som tim:min)",
+            example="556677-8899;2026-05;37;1234,5",
+        ),
+        max_length=1_000_000,
+    )
+    registered_by: str = _REGISTERED_BY
+
+
+def form_problems(error: ValidationError, form: type[BaseModel]) -> list[str]:
+    """A refused form's problems in Swedish, each naming the field."""
+    problems = []
+    for item in error.errors(include_url=False, include_input=False):
+        if item["type"] == "value_error" and "error" in item.get("ctx", {}):
+            problems.append(str(item["ctx"]["error"]))
+            continue
+        name = str(item["loc"][0]) if item["loc"] else ""
+        info = form.model_fields.get(name)
+        title = info.title if info is not None and info.title else name or "Formuläret"
+        problems.append(f"{title}: {_SV_PYDANTIC.get(item['type'], 'ogiltigt värde')}.")
+    return problems
+
+
+_SV_PYDANTIC = {
+    "missing": "saknas",
+    "greater_than_equal": "får inte vara negativt",
+    "less_than_equal": "för stort",
+    "int_parsing": "ska vara ett heltal",
+    "int_from_float": "ska vara ett heltal",
+    "float_parsing": "ska vara ett tal",
+    "date_from_datetime_parsing": "ska vara ett datum, ÅÅÅÅ-MM-DD",
+    "date_parsing": "ska vara ett datum, ÅÅÅÅ-MM-DD",
+    "string_too_short": "för kort",
+    "string_too_long": "för lång",
+    "extra_forbidden": "okänt fält",
+}
