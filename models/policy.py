@@ -625,12 +625,25 @@ def load_policy(name: str, *, directory: Path | None = None) -> Policy:
     Raises PolicyError for an unknown name (listing the available ones), a file
     that is not TOML, or a value that breaks a rule (naming the key path).
     """
+    if directory is None:
+        # The daily sweep asks for a policy per row: skip resolving the folder
+        # (a filesystem call) when the default folder's policy is cached already.
+        cached = _DEFAULT_FOLDER_CACHE.get(name)
+        if cached is not None:
+            return cached
     folder = (POLICY_DIR if directory is None else directory).resolve()
-    return _load_policy(name.strip().lower(), folder)
+    policy = _load_policy(name.strip().lower(), folder)
+    if directory is None:
+        _DEFAULT_FOLDER_CACHE[name] = policy
+    return policy
+
+
+_DEFAULT_FOLDER_CACHE: dict[str, Policy] = {}
 
 
 def clear_policy_cache() -> None:
     """Forget loaded policies, e.g. after a test or an operator edits a file."""
+    _DEFAULT_FOLDER_CACHE.clear()
     _load_policy.cache_clear()
 
 

@@ -30,10 +30,10 @@ from models.calendar import add_working_days, working_days_between
 from models.contract import Contract, ContractStatus
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
-from models.outbox import OutgoingEmail
 from models.policy import Policy, load_policy
 from models.provider import Provider
 from tasks.email import enqueue_many, outbox_values
+from tasks.outbox_sql import count_ids, known_keys
 from tasks.vetting_store import STATUS_TEXT
 
 
@@ -188,34 +188,38 @@ def queue_signature_reminders(session: Session, as_of: date) -> int:
     return queue_new(session, letters)
 
 
+#: Letters rendered and inserted per round: bounds memory (a rendered letter is
+#: about 5 KB) on a day with very many letters.
+CHUNK = 5000
+
+
 def queue_new(session: Session, letters: list[Letter]) -> int:
     """Queue the letters whose key is not in the outbox yet; return how many were added.
 
-    One query finds the keys already queued (so known letters are not rendered
-    again) and one multi-row insert adds the rest; its ON CONFLICT still guards
-    against a sweep running at the same time.
+    One query finds the keys already queued, so known letters are not rendered
+    again; the rest are rendered and inserted CHUNK at a time (an executemany
+    whose ON CONFLICT still settles a race with a concurrent sweep), and one
+    query counts what the database kept.
     """
     if not letters:
         return 0
-    known = set(
-        session.exec(
-            select(OutgoingEmail.idempotency_key).where(
-                col(OutgoingEmail.idempotency_key).in_([letter.key for letter in letters])
+    known = known_keys(session, [letter.key for letter in letters])
+    new = list({letter.key: letter for letter in letters if letter.key not in known}.values())
+    ids = []
+    for start in range(0, len(new), CHUNK):
+        rows = [
+            outbox_values(
+                key=letter.key,
+                template=letter.template,
+                context={"municipality": letter.policy.municipality, "case_id": letter.case_id}
+                | letter.context,
+                recipients=[letter.recipient],
+                sender=letter.policy.mail.sender,
+                case_type=letter.case_type,
+                case_id=letter.case_id,
             )
-        ).all()
-    )
-    rows = {
-        letter.key: outbox_values(
-            key=letter.key,
-            template=letter.template,
-            context={"municipality": letter.policy.municipality, "case_id": letter.case_id}
-            | letter.context,
-            recipients=[letter.recipient],
-            sender=letter.policy.mail.sender,
-            case_type=letter.case_type,
-            case_id=letter.case_id,
-        )
-        for letter in letters
-        if letter.key not in known
-    }
-    return enqueue_many(session, list(rows.values()))
+            for letter in new[start : start + CHUNK]
+        ]
+        enqueue_many(session, rows)
+        ids += [row["id"] for row in rows]
+    return count_ids(session, ids)

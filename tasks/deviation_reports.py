@@ -115,7 +115,8 @@ def _ensure_month(session: Session, year: int, month: int) -> int:
         statement = insert.from_select(columns, source).on_conflict_do_nothing(
             index_elements=["kind", "subject_type", "subject_id", "period"]
         )
-        result = session.execute(statement)
+        # preserve_rowcount: psycopg reports -1 for INSERT ... SELECT otherwise.
+        result = session.execute(statement.execution_options(preserve_rowcount=True))
         added += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
     return added
 
@@ -130,39 +131,64 @@ def reminder_steps(policy: Policy, due: date) -> list[Step]:
 
 
 def queue_reminders(session: Session, as_of: date) -> int:
-    """Queue the day's reminders about deviation reports not yet received; return how many."""
-    rows = session.exec(
-        select(Obligation, Provider, Municipality)
+    """Queue the day's reminders about deviation reports not yet received; return how many.
+
+    One query for the open obligations whose ladder can have a step by `as_of`
+    (the first step comes at most the largest "before" offset ahead of the due
+    date), columns only; the ladder is worked out once per policy and due date,
+    however many contracts share it.
+    """
+    policies = {m.id: load_policy(m.policy_name) for m in session.exec(select(Municipality))}
+    ahead = max(
+        [0]
+        + [
+            -offset
+            for policy in policies.values()
+            for offset in policy.deviation_report.reminder_offsets_working_days
+        ]
+    )
+    rows = session.execute(
+        core_select(
+            col(Obligation.subject_id),
+            col(Obligation.municipality_id),
+            col(Obligation.period),
+            col(Obligation.due_on),
+            col(Provider.name),
+            col(Provider.email),
+        )
         .join(Provider, col(Provider.id) == col(Obligation.provider_id))
-        .join(Municipality, col(Municipality.id) == col(Obligation.municipality_id))
         .where(
-            Obligation.kind == ObligationKind.deviation_report,
-            Obligation.status == ObligationStatus.open,
-            # The ladder reaches at most a few weeks either side of the due date.
+            col(Obligation.kind) == ObligationKind.deviation_report,
+            col(Obligation.status) == ObligationStatus.open,
             col(Obligation.due_on) >= as_of - _LADDER_REACH,
-            col(Obligation.due_on) <= as_of + _LADDER_REACH,
+            col(Obligation.due_on) <= add_working_days(as_of, ahead),
         )
     ).all()
+    steps: dict[tuple[str, date], tuple[Step | None, int]] = {}
     letters: list[Letter] = []
-    for obligation, provider, municipality in rows:
-        policy = load_policy(municipality.policy_name)
-        step = current_step(reminder_steps(policy, obligation.due_on), as_of)
+    for contract_id, municipality_id, period, due_on, name, email in rows:
+        policy = policies[municipality_id]
+        if (municipality_id, due_on) not in steps:
+            steps[municipality_id, due_on] = (
+                current_step(reminder_steps(policy, due_on), as_of),
+                max(working_days_between(due_on, as_of), 0),
+            )
+        step, late = steps[municipality_id, due_on]
         if step is None:
             continue
-        late = working_days_between(obligation.due_on, as_of)
         letters.append(
             Letter(
-                key=f"deviation-report:{obligation.subject_id}:{obligation.period}:{step.name}",
+                key=f"deviation-report:{contract_id}:{period}:{step.name}",
                 template="deviation-report-reminder",
                 policy=policy,
-                recipient=provider.email,
+                recipient=email,
                 case_type=Contract.ENTITY_TYPE,
-                case_id=obligation.subject_id,
+                case_id=contract_id,
                 context={
-                    "company_name": provider.name,
-                    "month": month_name(obligation.period),
-                    "due_on": obligation.due_on,
-                    "working_days_late": max(late, 0),
+                    "company_name": name,
+                    "month": month_name(period),
+                    "due_on": due_on,
+                    "working_days_late": late,
                     "submit_to": policy.mail.address_for("deviation_report"),
                     "reason": (
                         f"ni har avtal om hemtjänst med {policy.municipality} och ska "

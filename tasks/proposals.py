@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import Table
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -55,6 +56,18 @@ class Ground:
 
 def propose(session: Session, grounds: Sequence[Ground], as_of: date) -> int:
     """Store the proposals not made before; return how many are new."""
+    if not grounds:
+        return 0
+    # Most grounds were proposed on earlier days: find those with one query and
+    # send only the new ones (ON CONFLICT below still settles a race).
+    known = set(
+        session.execute(
+            core_select(col(Proposal.kind), col(Proposal.contract_id), col(Proposal.ground)).where(
+                col(Proposal.contract_id).in_({ground.contract_id for ground in grounds})
+            )
+        ).all()
+    )
+    grounds = [g for g in grounds if (g.kind, g.contract_id, g.ground) not in known]
     if not grounds:
         return 0
     now = utcnow()
