@@ -19,9 +19,13 @@ _counter = itertools.count(1)
 
 
 def org_number(rng: random.Random | None = None) -> str:
-    """A random organisation number with a correct check digit (aktiebolag: 55xxxx)."""
+    """A random legal person's organisation number (55Nxxx-xxxx, N 2-9) with its check digit.
+
+    The third digit of a legal person's number is 2 or more; 0 or 1 would make it
+    look like a sole trader's personnummer (tasks/compliance_overview.provider_ref).
+    """
     rng = rng or random.Random()
-    body = "55" + "".join(str(rng.randint(0, 9)) for _ in range(7))
+    body = "55" + str(rng.randint(2, 9)) + "".join(str(rng.randint(0, 9)) for _ in range(6))
     return f"{body[:6]}-{body[6:]}{luhn_check_digit(body)}"
 
 
