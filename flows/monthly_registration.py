@@ -290,7 +290,7 @@ async def _import(
     )
     if refused and not result.stored:
         return Failed(
-            message=f"Inget sparades: {refused_lines} rader avvisades. Se Artifacts för skälen."
+            message=f"Inget sparades: {_rows(refused_lines)} avvisades. Se Artifacts för skälen."
         )
     return _counts(kind, result, refused_lines)
 
@@ -308,8 +308,8 @@ def import_markdown(
     lines = [
         f"## Import av {kind.plural}: {municipality}",
         "",
-        f"- **Sparade:** {len(result.stored)} rader",
-        f"- **Avvisade:** {refused_lines} rader",
+        f"- **Sparade:** {_rows(len(result.stored))}",
+        f"- **Avvisade:** {_rows(refused_lines)}",
     ]
     if not result.stored and not refused:
         lines += ["", "Texten innehöll inga rader att importera (bara rubrikraden, eller inget)."]
@@ -343,3 +343,7 @@ def import_markdown(
             lines.append(f"\n... och {len(result.stored) - ARTIFACT_ROWS} rader till.")
         lines += ["", kind.consequence]
     return "\n".join(lines)
+
+
+def _rows(count: int) -> str:
+    return f"{count} rad" if count == 1 else f"{count} rader"

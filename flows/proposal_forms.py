@@ -1,25 +1,19 @@
-"""The forms staff decide a proposal in (Swedish: what they read)."""
+"""The forms staff decide a proposal in (Swedish: what they read).
+
+Fields are listed in the order staff fill them in: the decision first, then
+who decided it and when. No field is optional-by-type (`X | None`): Prefect's
+form shows those as a confusing "X | None" switch, so the deciding body has an
+explicit "Ej tillämpligt" and the decision date is filled in with today.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from prefect.input import RunInput
 from pydantic import ConfigDict, Field
-
-_DECIDED_BY = Field(
-    title="Handläggare",
-    description="Ditt namn eller din e-postadress. Sparas i avtalets logg som den som beslutade.",
-    min_length=2,
-    max_length=200,
-)
-_NOTE = Field(
-    default="",
-    title="Motivering",
-    description="Krävs när förslaget avvisas. Skrivs i avtalets logg, inte i brevet.",
-    max_length=4000,
-)
 
 
 class DecisionBody(StrEnum):
@@ -28,6 +22,7 @@ class DecisionBody(StrEnum):
 
     committee = "Nämnden"
     chair = "Nämndens ordförande (delegation)"
+    not_applicable = "Ej tillämpligt"
 
 
 class EndOutcome(StrEnum):
@@ -45,24 +40,49 @@ class TermOutcome(StrEnum):
     let_end = "Låt avtalet löpa ut"
 
 
-class _Decision(RunInput):
-    decision_body: DecisionBody | None = Field(
-        default=None,
+def _decision_body() -> Any:
+    return Field(
+        default=DecisionBody.not_applicable,
         title="Beslutande organ",
         description="Nämnden eller dess ordförande. Krävs för hävning och uppsägning.",
     )
-    meeting_on: date | None = Field(
-        default=None, title="Beslutsdatum", description="Sammanträdets eller beslutets datum."
+
+
+def _meeting_on() -> Any:
+    return Field(
+        title="Beslutsdatum",
+        description="Sammanträdets eller ordförandebeslutets datum. Förifyllt med dagens datum.",
     )
-    paragraph: str = Field(
+
+
+def _paragraph() -> Any:
+    return Field(
         default="",
         title="Paragraf",
-        description="Protokollets paragraf, t.ex. § 45.",
+        description="Protokollets paragraf, t.ex. § 45. Krävs för hävning och uppsägning.",
         max_length=40,
     )
 
 
-class EndForm(_Decision):
+def _note(description: str = "Krävs när förslaget avvisas.") -> Any:
+    return Field(
+        default="",
+        title="Motivering",
+        description=f"{description} Skrivs i avtalets logg, inte i brevet.",
+        max_length=4000,
+    )
+
+
+def _decided_by() -> Any:
+    return Field(
+        title="Handläggare",
+        description="Ditt namn eller din e-postadress. Sparas i avtalets logg.",
+        min_length=2,
+        max_length=200,
+    )
+
+
+class EndForm(RunInput):
     model_config = ConfigDict(title="Avsluta avtalet: inga kunder", extra="forbid")
 
     outcome: EndOutcome = Field(title="Beslut")
@@ -70,11 +90,14 @@ class EndForm(_Decision):
         title="Sista dag avtalet gäller",
         description="Förifylld med dagens datum. Kan inte ligga före avtalets start.",
     )
-    note: str = _NOTE
-    decided_by: str = _DECIDED_BY
+    decision_body: DecisionBody = _decision_body()
+    meeting_on: date = _meeting_on()
+    paragraph: str = _paragraph()
+    note: str = _note()
+    decided_by: str = _decided_by()
 
 
-class NoticeForm(_Decision):
+class NoticeForm(RunInput):
     model_config = ConfigDict(title="Säga upp avtalet: få kunder", extra="forbid")
 
     outcome: NoticeOutcome = Field(title="Beslut")
@@ -82,13 +105,16 @@ class NoticeForm(_Decision):
         title="Uppsägningen lämnas",
         description="Uppsägningstiden (kommunens, enligt avtalet) räknas från den här dagen.",
     )
-    note: str = _NOTE
-    decided_by: str = _DECIDED_BY
+    decision_body: DecisionBody = _decision_body()
+    meeting_on: date = _meeting_on()
+    paragraph: str = _paragraph()
+    note: str = _note()
+    decided_by: str = _decided_by()
 
 
 class TermForm(RunInput):
     model_config = ConfigDict(title="Avtalstiden löper ut", extra="forbid")
 
     outcome: TermOutcome = Field(title="Beslut")
-    note: str = _NOTE
-    decided_by: str = _DECIDED_BY
+    note: str = _note("Frivillig.")
+    decided_by: str = _decided_by()

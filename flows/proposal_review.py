@@ -13,11 +13,12 @@ can also start the deployment by hand with the proposal's number.
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
+from prefect.artifacts import acreate_markdown_artifact
 
 from deployments.names import PROPOSAL_FLOW
 from flows.human_step import ask
 from flows.proposal_forms import EndForm, NoticeForm, TermForm
-from flows.run_helpers import deliver_now, today
+from flows.run_helpers import deliver_now, today, used_pause_keys
 from models.proposal import ProposalKind, ProposalStatus
 from tasks.email import sv_date
 from tasks.proposal_store import (
@@ -39,9 +40,9 @@ def describe(view: ProposalView) -> str:
         f"Förslag **{view.case_no}**, avtal **{view.contract_no}**.",
         "",
     ]
-    lines += [f"- {label}: {value}" for label, value in view.facts]
+    lines += [f"- {label}: {value}" for label, value in view.facts if label != "Avtalet löper ut"]
     if view.contract_ends_on is not None:
-        lines.append(f"- Avtalet gäller till: {sv_date(view.contract_ends_on)}")
+        lines.append(f"- Avtalet gäller till och med: {sv_date(view.contract_ends_on)}")
     lines.append("")
     if view.kind is ProposalKind.end_inactivity:
         if view.consequence == "havning":
@@ -67,6 +68,13 @@ def describe(view: ProposalView) -> str:
     return "\n".join(lines) + "\n"
 
 
+_HOW_TO = (
+    "\n---\n\nTryck på **Resume** uppe till höger för att besluta. Syns inte texten ovanför "
+    "formuläret: zooma ut i webbläsaren (Ctrl och minus). Ett svar som inte kan sparas "
+    "(t.ex. hävning utan beslutande organ och paragraf) frågas efter igen med skälet överst.\n"
+)
+
+
 @flow(name=PROPOSAL_FLOW, flow_run_name="förslag {proposal}", persist_result=True)
 async def review_proposal(proposal: str) -> str:
     """Ask staff to decide the proposal `proposal` (its 8-character number or id)."""
@@ -80,6 +88,14 @@ async def review_proposal(proposal: str) -> str:
         logger.info("Proposal %s closed: its contract is no longer active", view.case_no)
         return ProposalStatus.dismissed.value
     text = describe(view)
+    if "beslut" not in used_pause_keys():
+        # The form's description is squeezed away in short browser windows (README,
+        # "UI rough edges"): the same text is on the run's Artifacts tab.
+        await acreate_markdown_artifact(
+            key=f"forslag-{view.case_no.lower()}",
+            markdown=text + _HOW_TO,
+            description=f"Förslag {view.case_no}: fakta och vad som krävs (inga namn).",
+        )
     answer: EndForm | NoticeForm | TermForm
     if view.kind is ProposalKind.end_inactivity:
         answer = await ask(
@@ -87,7 +103,7 @@ async def review_proposal(proposal: str) -> str:
             key="beslut",
             description=text,
             check=lambda a: end_problems(view, a),
-            defaults={"last_day": day},
+            defaults={"last_day": day, "meeting_on": day},
         )
     elif view.kind is ProposalKind.notice_low_volume:
         answer = await ask(
@@ -95,7 +111,7 @@ async def review_proposal(proposal: str) -> str:
             key="beslut",
             description=text,
             check=lambda a: notice_problems(view, a),
-            defaults={"given_on": day},
+            defaults={"given_on": day, "meeting_on": day},
         )
     else:
         answer = await ask(
@@ -103,5 +119,11 @@ async def review_proposal(proposal: str) -> str:
         )
     status = apply_decision(view.id, answer.model_dump(mode="json"), day)
     logger.info("Proposal %s is %s", view.case_no, status)
+    await acreate_markdown_artifact(
+        key=f"forslag-{view.case_no.lower()}",
+        markdown=f"## {view.title}\n\nFörslag **{view.case_no}**: beslutat "
+        f"{sv_date(day)}: **{answer.outcome.value}**. Utföraren har fått brev om beslutet.\n",
+        description=f"Förslag {view.case_no}: beslut (inga namn).",
+    )
     await deliver_now()
     return status

@@ -17,6 +17,7 @@ from sqlalchemy import case, func
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
+from models.municipality import Municipality
 from models.obligation import Obligation, ObligationStatus
 from models.proposal import Proposal, ProposalStatus
 from models.provider import Provider
@@ -41,19 +42,26 @@ def rows(session: Session, as_of: date) -> list[dict[str, Any]]:
     """One row per provider and municipality with obligations, the most overdue first."""
     status = col(Obligation.status)
     due = col(Obligation.due_on)
+    is_open = status == _OPEN
     grouped = session.execute(
         core_select(
             col(Obligation.provider_id),
             col(Obligation.municipality_id),
+            col(Municipality.name),
             col(Provider.org_number),
-            func.sum(case(((status == _OPEN) & (due >= as_of), 1), else_=0)),
-            func.sum(case(((status == _OPEN) & (due < as_of), 1), else_=0)),
+            func.sum(case((is_open & (due < as_of), 1), else_=0)),
+            func.min(case((is_open & (due < as_of), due))),
+            func.sum(case((is_open & (due >= as_of), 1), else_=0)),
+            func.min(case((is_open & (due >= as_of), due))),
             func.sum(case((status.in_(_CLOSED), 1), else_=0)),
-            func.min(case((status == _OPEN, due))),
         )
         .join(Provider, col(Provider.id) == col(Obligation.provider_id))
+        .join(Municipality, col(Municipality.id) == col(Obligation.municipality_id))
         .group_by(
-            col(Obligation.provider_id), col(Obligation.municipality_id), col(Provider.org_number)
+            col(Obligation.provider_id),
+            col(Obligation.municipality_id),
+            col(Municipality.name),
+            col(Provider.org_number),
         )
     ).all()
     proposals = {
@@ -65,18 +73,22 @@ def rows(session: Session, as_of: date) -> list[dict[str, Any]]:
         ).all()
     }
     table = []
-    for provider_id, municipality_id, org_number, open_, overdue, closed, next_due in grouped:
+    for (
+        provider_id, municipality_id, municipality, org_number,
+        overdue, oldest_overdue, coming, next_due, closed,
+    ) in grouped:  # fmt: skip
         assert provider_id is not None  # joined to a provider
         table.append(
             {
                 "Utförare": provider_ref(org_number, provider_id),
-                "Kommun": municipality_id,
+                "Kommun": municipality,
                 "Försenade": int(overdue or 0),
-                "Öppna": int(open_ or 0),
+                "Äldsta försenade frist": str(oldest_overdue or ""),
+                "Kommande": int(coming or 0),
+                "Nästa frist": str(next_due or ""),
                 "Klara": int(closed or 0),
-                "Närmaste frist": str(next_due) if next_due else "",
                 "Förslag att besluta": proposals.get((provider_id, municipality_id), 0),
             }
         )
-    table.sort(key=lambda row: (-row["Försenade"], row["Närmaste frist"] or "9999"))
+    table.sort(key=lambda row: (-row["Försenade"], row["Äldsta försenade frist"] or "9999"))
     return table

@@ -18,6 +18,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from flows.proposal_forms import (
+    DecisionBody,
     EndForm,
     EndOutcome,
     NoticeForm,
@@ -84,17 +85,16 @@ def load_proposal(reference: str) -> ProposalView:
 
 def _decision_problems(answer: EndForm | NoticeForm, what: str) -> list[str]:
     missing = []
-    if answer.decision_body is None:
+    if answer.decision_body is DecisionBody.not_applicable:
         missing.append("Beslutande organ")
-    if answer.meeting_on is None:
-        missing.append("Beslutsdatum")
     if not answer.paragraph.strip():
         missing.append("Paragraf")
     if not missing:
         return []
     return [
         f"{', '.join(missing)}: {what} beslutas av nämnden eller dess ordförande, aldrig av "
-        "handläggaren ensam (förfrågningsunderlaget §4.5). Fyll i organ, datum och paragraf."
+        "handläggaren ensam (förfrågningsunderlaget §4.5). Fyll i organ, beslutsdatum och "
+        "paragraf."
     ]
 
 
@@ -127,7 +127,7 @@ def term_problems(view: ProposalView, answer: TermForm) -> list[str]:
 
 
 def _decision(answer: EndForm | NoticeForm) -> dict[str, Any] | None:
-    if answer.decision_body is None or answer.meeting_on is None:
+    if answer.decision_body is DecisionBody.not_applicable:
         return None
     return {
         "body": answer.decision_body.value,

@@ -148,7 +148,7 @@ def queue_staff_letters(session: Session, as_of: date) -> int:
                     "company_name": provider.name,
                     "facts": facts(proposal),
                     "action": (
-                        "Öppna körningen och besluta: bekräfta eller avvisa förslaget."
+                        "Öppna körningen (länken nedan), tryck på Resume och fyll i beslutet."
                         if reviewed
                         else "Pröva om en varning ska utfärdas (se den dagliga kontrollens "
                         "tabell Efterlevnad)."

@@ -227,7 +227,12 @@ def test_stockholm_contract_ends_without_notice_once_staff_confirm(
     [proposal] = proposals(engine)
     assert proposal.details["consequence"] == "upphor"
     view = load_proposal.fn(str(proposal.id))
-    answer = EndForm(outcome=EndOutcome.end, last_day=date(2026, 2, 2), decided_by="Handläggare A")
+    answer = EndForm(
+        outcome=EndOutcome.end,
+        last_day=date(2026, 2, 2),
+        meeting_on=date(2026, 2, 2),
+        decided_by="Handläggare A",
+    )
     # Upphör needs no decision body: the contract ends by itself (seed 003).
     assert end_problems(view, answer) == []
     assert apply_decision.fn(proposal.id, answer.model_dump(mode="json"), date(2026, 2, 2)) == (
@@ -256,10 +261,13 @@ def test_salem_termination_needs_the_decision_body(engine: Engine, municipalitie
     [proposal] = proposals(engine)
     view: ProposalView = load_proposal.fn(str(proposal.id))
     officer_alone = EndForm(
-        outcome=EndOutcome.end, last_day=date(2026, 1, 31), decided_by="Handläggare A"
+        outcome=EndOutcome.end,
+        last_day=date(2026, 1, 31),
+        meeting_on=date(2026, 1, 29),
+        decided_by="Handläggare A",
     )
     [problem] = end_problems(view, officer_alone)
-    assert "Beslutande organ, Beslutsdatum, Paragraf" in problem and "nämnden" in problem
+    assert "Beslutande organ, Paragraf" in problem and "nämnden" in problem
     before_start = officer_alone.model_copy(update={"last_day": date(2024, 12, 31)})
     assert any("före avtalets start" in text for text in end_problems(view, before_start))
     decided = officer_alone.model_copy(
@@ -511,11 +519,12 @@ def test_overview_counts_per_provider(engine: Engine, municipalities: None) -> N
         [row] = rows(session, date(2026, 3, 10))
     assert row == {
         "Utförare": "556677-8899",
-        "Kommun": "huddinge",
+        "Kommun": "Huddinge kommun",
         "Försenade": 1,
-        "Öppna": 1,
+        "Äldsta försenade frist": "2026-03-02",
+        "Kommande": 1,
+        "Nästa frist": "2026-04-01",
         "Klara": 1,
-        "Närmaste frist": "2026-03-02",
         "Förslag att besluta": 0,
     }
 

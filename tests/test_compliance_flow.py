@@ -23,6 +23,7 @@ from models.customer_count import CustomerCount
 from models.outbox import OutgoingEmail
 from models.policy import load_policy
 from models.proposal import Proposal, ProposalStatus
+from tasks.email import case_no
 from tests.factories import make_provider
 from tests.prefect_stack import Stack
 from tests.smtp_fixtures import ReceivedMessage
@@ -119,6 +120,18 @@ def test_sweep_proposes_and_staff_end_a_contract_without_customers(stack: Stack)
     assert table.description is not None and "Efterlevnad 2026-01-05" in table.description
     data = table.data if isinstance(table.data, str) else json.dumps(table.data)
     assert "Utförare utan kunder" not in data and provider.org_number in data
+
+    # The proposal's artifact: the facts while waiting, then the decision (no names).
+    with stack.client() as client:
+        versions = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[f"forslag-{case_no(proposal.id).lower()}"])
+            )
+        )
+    texts = [str(version.data) for version in versions]
+    assert len(texts) == 2  # the facts when first asked (not again on replays), the decision
+    assert any("Avsluta avtalet" in text and "beslutat" in text for text in texts)
+    assert not any("Utförare utan kunder" in text for text in texts)
 
     # The same day again: nothing new is queued, proposed or started.
     with Session(stack.engine) as session:
