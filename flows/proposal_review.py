@@ -69,8 +69,9 @@ def describe(view: ProposalView) -> str:
 
 
 _HOW_TO = (
-    "\n---\n\nTryck på **Resume** uppe till höger för att besluta. Syns inte texten ovanför "
-    "formuläret: zooma ut i webbläsaren (Ctrl och minus). Ett svar som inte kan sparas "
+    "\n---\n\nBesluta på körningens sida: tryck på **Resume** uppe till höger. Syns inte "
+    "texten ovanför formuläret: zooma ut i webbläsaren (Ctrl och minus). Ett svar som inte "
+    "kan sparas "
     "(t.ex. hävning utan beslutande organ och paragraf) frågas efter igen med skälet överst.\n"
 )
 
@@ -122,7 +123,12 @@ async def review_proposal(proposal: str) -> str:
     await acreate_markdown_artifact(
         key=f"forslag-{view.case_no.lower()}",
         markdown=f"## {view.title}\n\nFörslag **{view.case_no}**: beslutat "
-        f"{sv_date(day)}: **{answer.outcome.value}**. Utföraren har fått brev om beslutet.\n",
+        f"{sv_date(day)}: **{answer.outcome.value}**. "
+        + (
+            "Utföraren har fått brev om beslutet.\n"
+            if status == ProposalStatus.accepted.value
+            else "Förslaget avvisades; utföraren får inget brev.\n"
+        ),
         description=f"Förslag {view.case_no}: beslut (inga namn).",
     )
     await deliver_now()
