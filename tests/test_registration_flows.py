@@ -36,7 +36,7 @@ from models.obligation import Obligation, ObligationStatus
 from tasks.deviation_reports import ensure_obligations
 from tasks.email import case_no
 from tests.factories import make_provider, org_number
-from tests.prefect_stack import Stack
+from tests.prefect_stack import Stack, wait_until
 
 pytestmark = pytest.mark.prefect
 
@@ -52,9 +52,16 @@ def _artifacts(stack: Stack, run: uuid.UUID) -> str:
     return "\n".join(str(artifact["data"]) for artifact in found)
 
 
-def _logs(stack: Stack, run: uuid.UUID) -> str:
-    found = _post(stack, "/logs/filter", {"logs": {"flow_run_id": {"any_": [str(run)]}}})
-    return "\n".join(entry["message"] for entry in found)
+def _logs(stack: Stack, run: uuid.UUID, expect: str | None = None) -> str:
+    """The run's log text; with `expect`, wait for it: the run's process ships its
+    logs in the background, so they can reach the API after the run is final."""
+
+    def read() -> str | None:
+        found = _post(stack, "/logs/filter", {"logs": {"flow_run_id": {"any_": [str(run)]}}})
+        text = "\n".join(entry["message"] for entry in found)
+        return text if expect is None or expect in text else None
+
+    return wait_until(f"log line {expect!r}", read, 30) if expect else (read() or "")
 
 
 def test_import_counts_and_register_a_report(stack: Stack) -> None:
@@ -176,7 +183,7 @@ def test_import_counts_and_register_a_report(stack: Stack) -> None:
     assert run.state is not None and run.state.type is StateType.FAILED
     assert run.name == f"kundantal {earlier}: avvisad"
     assert "Månad: kundantalet för" in (run.state.message or "")
-    assert "redan registrerat" in _logs(stack, duplicate)
+    assert "redan registrerat" in _logs(stack, duplicate, expect="redan registrerat")
     assert "redan registrerat" in _artifacts(stack, duplicate)
     with Session(stack.engine) as session:
         stored = session.exec(
@@ -187,6 +194,8 @@ def test_import_counts_and_register_a_report(stack: Stack) -> None:
     assert stored.customers == 35  # not overwritten
 
     for run_id in (imported, reported, duplicate):
-        shown = stack.read(run_id).name + _logs(stack, run_id) + _artifacts(stack, run_id)
+        # Every log line, up to the engine's last one, before searching them.
+        logs = _logs(stack, run_id, expect="Finished in state")
+        shown = stack.read(run_id).name + logs + _artifacts(stack, run_id)
         for number in (a, b, stranger, a.replace("-", "")):
             assert number not in shown
