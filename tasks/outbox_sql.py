@@ -20,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import (
     String,
     Table,
+    Uuid,
     and_,
     any_,
     bindparam,
@@ -29,7 +30,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy import cast as cast_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -92,7 +92,9 @@ def insert_many_if_absent(session: Session, rows: Sequence[Mapping[str, Any]]) -
     session.execute(stmt, [dict(row) for row in rows])
 
 
-def _one_parameter(session: Session, column: Any, values: Sequence[str]) -> Any:
+def _one_parameter(
+    session: Session, column: Any, values: Sequence[Any], element: Any = String
+) -> Any:
     """`column IN values` with the whole list as ONE bound parameter.
 
     PostgreSQL takes at most 65,535 parameters in a statement and SQLite 32,766,
@@ -100,7 +102,7 @@ def _one_parameter(session: Session, column: Any, values: Sequence[str]) -> Any:
     (PostgreSQL) or a JSON list (SQLite's json_each) has no such limit.
     """
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam("values", list(values), type_=postgresql.ARRAY(String)))
+        return column == any_(bindparam("values", list(values), type_=postgresql.ARRAY(element)))
     listed: Any = select(literal_column("value")).select_from(
         func.json_each(bindparam("values", json.dumps(list(values))))
     )
@@ -119,13 +121,13 @@ def count_ids(session: Session, ids: Sequence[uuid.UUID]) -> int:
     """How many of the rows with these ids are stored (one statement)."""
     if not ids:
         return 0
-    dialect = session.get_bind().dialect.name
-    # The id column's text form differs: PostgreSQL uuid, SQLite 32 hex digits.
-    texts = [str(value) if dialect == "postgresql" else value.hex for value in ids]
-    column: Any = cast_(OUTBOX.c.id, String) if dialect == "postgresql" else OUTBOX.c.id
-    return int(
-        session.scalar(select(func.count()).where(_one_parameter(session, column, texts))) or 0
-    )
+    # Compared as the column's own type, so the primary key's index serves the
+    # lookup: a uuid array on PostgreSQL, SQLite's stored form (32 hex digits) there.
+    if session.get_bind().dialect.name == "postgresql":
+        match = _one_parameter(session, OUTBOX.c.id, list(ids), Uuid)
+    else:
+        match = _one_parameter(session, OUTBOX.c.id, [value.hex for value in ids])
+    return int(session.scalar(select(func.count()).where(match)) or 0)
 
 
 def claim_batch(engine: Engine, *, limit: int, lease: timedelta, now: datetime) -> Claim:
