@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from deployments.names import REGISTER_APPLICATION, VETTING_FLOW
+from flows.run_helpers import today as stockholm_today
 from models.application import Application
 from models.calendar import add_working_days, roll_forward
 from models.contract import Contract
@@ -32,7 +33,7 @@ def application_form(**overrides: Any) -> dict[str, Any]:
         "capacity_hours_per_month": 400,
         "subcontractors": "",
         "business_manager": "Verksamhetsansvarig Testsson",
-        "received_on": (date.today() - timedelta(days=3)).isoformat(),
+        "received_on": (stockholm_today() - timedelta(days=3)).isoformat(),
         "case_officer_email": f"handlaggare-{tag}@salem.example",
         "registered_by": OFFICER,
     }
@@ -44,7 +45,7 @@ def step1_answer(
 ) -> dict[str, Any]:
     answer: dict[str, Any] = {
         "decided_by": OFFICER,
-        "decided_on": date.today().isoformat(),
+        "decided_on": stockholm_today().isoformat(),
         "tax_certificate_issued_on": (received_on - timedelta(days=20)).isoformat(),
         "oldest_reference_on": (received_on - timedelta(days=400)).isoformat(),
     }
@@ -59,7 +60,7 @@ def step1_answer(
 
 
 def meeting_answer(*, days_ahead: int = 5) -> dict[str, Any]:
-    day = add_working_days(date.today(), days_ahead)
+    day = add_working_days(stockholm_today(), days_ahead)
     return {
         "meeting_on": day.isoformat(),
         "starts_at": "09:30",
@@ -87,7 +88,7 @@ def decision_answer(
         "grounds": grounds or [],
         "motivation": motivation,
         "decided_by": OFFICER,
-        "decided_on": date.today().isoformat(),
+        "decided_on": stockholm_today().isoformat(),
     }
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import date
 from typing import Any
 
 import httpx
@@ -28,6 +27,7 @@ from deployments.names import (
     REGISTER_MONTHLY_REPORT,
     REGISTER_REPORT_FLOW,
 )
+from flows.run_helpers import today as stockholm_today
 from models.calendar import add_months
 from models.contract import Contract, ContractStatus
 from models.customer_count import CustomerCount
@@ -65,7 +65,7 @@ def _logs(stack: Stack, run: uuid.UUID, expect: str | None = None) -> str:
 
 
 def test_import_counts_and_register_a_report(stack: Stack) -> None:
-    today = date.today()
+    today = stockholm_today()
     month = add_months(today.replace(day=1), -1)
     period = f"{month:%Y-%m}"
     with Session(stack.engine, expire_on_commit=False) as session:

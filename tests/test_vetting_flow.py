@@ -17,6 +17,7 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import Session, col, select
 
+from flows.run_helpers import today as stockholm_today
 from models.application import Application, ApplicationStatus
 from models.audit import AuditEvent
 from models.contract import Contract, ContractStatus
@@ -102,7 +103,7 @@ def test_application_with_completion_to_active_contract(stack: Stack) -> None:
         run,
         {
             "outcome": "Kompletteringen har kommit in",
-            "received_on": date.today().isoformat(),
+            "received_on": stockholm_today().isoformat(),
             "registered_by": "Handläggare Test",
         },
     )
@@ -147,13 +148,13 @@ def test_application_with_completion_to_active_contract(stack: Stack) -> None:
 
     stack.resume(
         signing,
-        {"provider_signed_on": date.today().isoformat(), "registered_by": "Handläggare Test"},
+        {"provider_signed_on": stockholm_today().isoformat(), "registered_by": "Handläggare Test"},
     )
     stack.wait_paused(signing, "signatures-1")
     stack.resume(
         signing,
         {
-            "municipality_signed_on": date.today().isoformat(),
+            "municipality_signed_on": stockholm_today().isoformat(),
             "municipality_signatory": "Ordförande Nämndsson",
             "registered_by": "Handläggare Test",
         },
