@@ -34,4 +34,10 @@ def apply_prefect_defaults(settings: Settings) -> dict[str, str]:
     """Set each default that the environment does not already set; return the result."""
     for key, value in prefect_defaults(settings).items():
         os.environ.setdefault(key, value)
+    # Basic auth on the embedded server (PREFECT_SERVER_API_AUTH_STRING): the serving
+    # process `make run` starts is that server's client and needs the same login.
+    # Kept out of the returned values, which are printed and compared.
+    server_auth = os.environ.get("PREFECT_SERVER_API_AUTH_STRING")
+    if server_auth:
+        os.environ.setdefault("PREFECT_API_AUTH_STRING", server_auth)
     return {key: os.environ[key] for key in prefect_defaults(settings)}

@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(
         default=None, description="SMTP password (never logged)."
     )
+    smtp_password_block: str | None = Field(
+        default=None,
+        description=(
+            "Name of a Prefect Secret block holding the SMTP password, read when "
+            "delivery connects; used when LOVFLOW_SMTP_PASSWORD is not set."
+        ),
+    )
     smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS.")
     smtp_timeout_seconds: float = Field(default=30.0, gt=0, description="SMTP network timeout.")
     smtp_connect_attempts: int = Field(

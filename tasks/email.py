@@ -50,6 +50,7 @@ from models.outbox import OutboxStatus, OutgoingEmail
 from models.settings import PROJECT_ROOT, Settings, get_settings
 from models.validation import normalise_email
 from tasks import outbox_sql
+from tasks.smtp_secret import SmtpPasswordError, smtp_password
 
 logger = logging.getLogger(__name__)
 
@@ -636,6 +637,13 @@ async def _connect(settings: Settings) -> aiosmtplib.SMTP:
     """One connection for a batch, retried with exponential backoff."""
     delay = settings.smtp_backoff_seconds
     last_error = "no attempt made"
+    password = ""
+    if settings.smtp_username:
+        try:
+            password = await smtp_password(settings)
+        except SmtpPasswordError as exc:
+            # The letters stay queued: a missing block is fixed by an operator.
+            raise _ConnectFailed(str(exc)) from None
     for attempt in range(1, settings.smtp_connect_attempts + 1):
         smtp = aiosmtplib.SMTP(
             hostname=settings.smtp_host,
@@ -646,11 +654,7 @@ async def _connect(settings: Settings) -> aiosmtplib.SMTP:
         try:
             await smtp.connect()
             if settings.smtp_username:
-                password = settings.smtp_password
-                await smtp.login(
-                    settings.smtp_username,
-                    password.get_secret_value() if password is not None else "",
-                )
+                await smtp.login(settings.smtp_username, password)
             return smtp
         except aiosmtplib.SMTPAuthenticationError as exc:
             await _close(smtp)
