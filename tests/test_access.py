@@ -213,7 +213,7 @@ DELIVER_FLOW = (
 
 
 @pytest.mark.prefect
-@pytest.mark.parametrize("source", ["setting", "secret-block"])
+@pytest.mark.parametrize("source", ["setting", "secret-block", "wrong-password", "missing-block"])
 def test_smtp_password_logs_in_and_is_nowhere_in_the_run(
     prefect_with_auth: AuthServer, tmp_path: Path, source: str
 ) -> None:
@@ -235,6 +235,11 @@ def test_smtp_password_logs_in_and_is_nowhere_in_the_run(
     }
     if source == "setting":
         extra["LOVFLOW_SMTP_PASSWORD"] = SMTP_PASSWORD
+    elif source == "wrong-password":
+        # Contains the real one, so the search below finds it too if it leaks.
+        extra["LOVFLOW_SMTP_PASSWORD"] = SMTP_PASSWORD + "-fel"
+    elif source == "missing-block":
+        extra["LOVFLOW_SMTP_PASSWORD_BLOCK"] = "finns-inte"
     else:
         with temporary_settings(
             {PREFECT_API_URL: prefect_with_auth.api_url, PREFECT_API_AUTH_STRING: AUTH}
@@ -253,9 +258,17 @@ def test_smtp_password_logs_in_and_is_nowhere_in_the_run(
     finally:
         smtp.stop()
     assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1])["sent"] == 3
-    assert len(smtp.messages) == 3
-    assert ("PLAIN", True) in smtp.logins or ("LOGIN", True) in smtp.logins, smtp.logins
+    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    refused = source in ("wrong-password", "missing-block")
+    if refused:
+        # No login: the letters stay queued for the next run, nothing is lost.
+        assert counts["sent"] == 0 and counts["deferred"] == 3, counts
+        assert smtp.messages == []
+        assert not any(ok for _, ok in smtp.logins)
+    else:
+        assert counts["sent"] == 3, counts
+        assert len(smtp.messages) == 3
+        assert any(ok for _, ok in smtp.logins), smtp.logins
 
     with (
         temporary_settings(
@@ -298,4 +311,9 @@ def test_smtp_password_logs_in_and_is_nowhere_in_the_run(
         f"state, console output and {len(rows)} outbox rows: {len(leaks)} hits"
     )
     assert leaks == []
-    assert all(r.status == OutboxStatus.sent for r in rows)
+    if not refused:
+        assert all(r.status == OutboxStatus.sent for r in rows)
+    else:
+        assert all(r.status == OutboxStatus.queued for r in rows)
+        expected = "login refused: 535" if source == "wrong-password" else "PASSWORD_BLOCK"
+        assert all(r.last_error and expected in r.last_error for r in rows), rows[0].last_error
