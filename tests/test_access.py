@@ -317,3 +317,59 @@ def test_smtp_password_logs_in_and_is_nowhere_in_the_run(
         assert all(r.status == OutboxStatus.queued for r in rows)
         expected = "login refused: 535" if source == "wrong-password" else "PASSWORD_BLOCK"
         assert all(r.last_error and expected in r.last_error for r in rows), rows[0].last_error
+
+
+@pytest.mark.prefect
+def test_make_run_with_basic_auth_serves_and_runs(tmp_path: Path) -> None:
+    """`make run` with only the server's string set: serve still registers and runs flows."""
+    from deployments.serve import MAIL_CHECK, build_deployments
+    from tests.test_local_run import _lovflow, _wait_for
+
+    var_dir = tmp_path / "var"
+    prefect_port, smtp_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOVFLOW_", "PREFECT_"))}
+    env |= {
+        "LOVFLOW_VAR_DIR": str(var_dir),
+        "LOVFLOW_PREFECT_PORT": str(prefect_port),
+        "LOVFLOW_SMTP_PORT": str(smtp_port),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        "PREFECT_SERVER_API_AUTH_STRING": AUTH,
+    }
+    api = f"http://127.0.0.1:{prefect_port}/api"
+    login = tuple(AUTH.split(":", 1))
+    served = {deployment.name for deployment in build_deployments()}
+    log = tmp_path / "lovflow.log"
+
+    def deployments() -> dict[str, str]:
+        try:
+            response = httpx.post(f"{api}/deployments/filter", json={}, auth=login, timeout=5)
+        except httpx.HTTPError:
+            return {}
+        if response.status_code != 200:
+            return {}
+        listed = {item["name"]: item["id"] for item in response.json()}
+        return listed if served <= set(listed) else {}
+
+    with _lovflow(var_dir, env, log) as process:
+        listed = _wait_for("the deployments", deployments, 180, process, log)
+        assert httpx.post(f"{api}/deployments/filter", json={}, timeout=5).status_code == 401
+        created = httpx.post(
+            f"{api}/deployments/{listed[MAIL_CHECK]}/create_flow_run",
+            json={"parameters": {"check": {"recipient": "it-drift@kommun.example"}}},
+            auth=login,
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+        run_id = created.json()["id"]
+
+        def finished() -> str | None:
+            run = httpx.get(f"{api}/flow_runs/{run_id}", auth=login, timeout=5).json()
+            state = run["state"]
+            done = {"COMPLETED", "FAILED", "CRASHED"}
+            return state["type"] if state and state["type"] in done else None
+
+        assert _wait_for("the test letter run", finished, 120, process, log) == "COMPLETED"
+        assert len(list((var_dir / "mail").glob("*.eml"))) == 1
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=120)
