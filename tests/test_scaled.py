@@ -22,7 +22,9 @@ import sys
 import time
 import uuid
 from collections import Counter
+from contextlib import suppress
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +40,7 @@ from deployments.names import (
 from flows.run_helpers import today as stockholm_today
 from models.application import Application, ApplicationStatus
 from models.contract import Contract, ContractStatus
+from models.obligation import Obligation, ObligationKind
 from models.outbox import OutgoingEmail
 from models.provider import Provider
 from tasks.email import case_no
@@ -99,6 +102,17 @@ def _sent_rows_received_once(stack: ScaledStack, address: str) -> int:
         assert received[row.message_id] == 1, (row.idempotency_key, received[row.message_id])
     assert sum(received.values()) == len(rows)
     return len(rows)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A killed child of a dead worker is reaped by init; until then it is a zombie.
+    with suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    return False
 
 
 def _timed(what: str, figures: dict[str, Any], started: float) -> None:
@@ -176,15 +190,32 @@ def test_vetting_and_sweep_through_two_workers(scaled: ScaledStack) -> None:
         assert contract.status is ContractStatus.active and contract.starts_on is not None
         starts_on = contract.starts_on
 
-    # The daily sweep for the contract's first day (copies due at start), twice.
+    # The daily sweep on the contract's first day makes the month's deviation-report
+    # obligation; on its due day the sweep reminds the provider, and a second sweep
+    # for that day sends nothing more.
+    began = time.monotonic()
+    first_sweep = scaled.start(SWEEP_FLOW, COMPLIANCE_SWEEP, {"as_of": starts_on.isoformat()})
+    assert scaled.wait_final(first_sweep).state.is_completed()  # type: ignore[union-attr]
+    _timed("sweep (contract start)", figures, began)
+    with Session(scaled.engine) as session:
+        due_on = (
+            session.exec(
+                select(Obligation).where(
+                    Obligation.subject_id == contract_id,
+                    Obligation.kind == ObligationKind.deviation_report,
+                )
+            )
+            .one()
+            .due_on
+        )
     before = len(scaled.mail_to(applicant))
     began = time.monotonic()
-    sweep = scaled.start(SWEEP_FLOW, COMPLIANCE_SWEEP, {"as_of": starts_on.isoformat()})
+    sweep = scaled.start(SWEEP_FLOW, COMPLIANCE_SWEEP, {"as_of": due_on.isoformat()})
     swept = scaled.wait_final(sweep)
-    _timed("sweep", figures, began)
+    _timed("sweep (report due day)", figures, began)
     assert swept.state is not None and swept.state.is_completed()
     reminders = len(scaled.wait_mail(applicant, before + 1)) - before
-    again = scaled.start(SWEEP_FLOW, COMPLIANCE_SWEEP, {"as_of": starts_on.isoformat()})
+    again = scaled.start(SWEEP_FLOW, COMPLIANCE_SWEEP, {"as_of": due_on.isoformat()})
     began = time.monotonic()
     assert scaled.wait_final(again).state.is_completed()  # type: ignore[union-attr]
     _timed("sweep again", figures, began)
@@ -198,6 +229,7 @@ def test_vetting_and_sweep_through_two_workers(scaled: ScaledStack) -> None:
     runs = {
         "vetting": run,
         "signing": signing,
+        "sweep (start)": first_sweep,
         "sweep": sweep,
         "sweep again": again,
         "delivery": delivery,
@@ -239,11 +271,17 @@ def test_dead_worker_machine_crashed_by_heartbeat_automation_and_continued(
     assert state is not None and state.is_running()
     machine = scaled.workers_of(run)[-1]
 
-    killed = time.monotonic()
-    scaled.stop_worker(machine, signal.SIGKILL)  # the worker and the run's process
+    # The machine dies: its worker first (a live worker would itself report the
+    # run's exit as a crash), then the run's process, which Prefect starts in a
+    # process group of its own. Both with SIGKILL: nothing gets to say goodbye.
     pid = int(str(scaled.read(run).infrastructure_pid).rsplit(":", 1)[-1])
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)  # the run's process is gone with its machine
+    killed = time.monotonic()
+    scaled.stop_worker(machine, signal.SIGKILL)
+    with suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    with suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    wait_until("the run's process to be gone", lambda: not _alive(pid), 30)
     scaled.smtp.release()
 
     def crashed() -> bool:
