@@ -27,6 +27,10 @@ def prefect_defaults(settings: Settings) -> dict[str, str]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         # Persisted results make a resumed (suspended) flow skip work it already did.
         "PREFECT_LOCAL_STORAGE_PATH": str(home / "storage"),
+        # A running flow sends a heartbeat this often (Prefect's minimum; its default is
+        # 180); the zombie automation (deployments/zombie_automation.py) marks a run
+        # Crashed after LOVFLOW_ZOMBIE_AFTER_SECONDS without one.
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
     }
 
 

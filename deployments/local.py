@@ -21,6 +21,7 @@ supervisor killed with SIGKILL leaves something an operator (or a test) can stop
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import signal
 import socket
@@ -160,6 +161,10 @@ def run(*, demo: bool) -> int:
     try:
         prepare_database(settings, demo=demo)
         server = start_prefect_server(settings, prefect_env["PREFECT_API_URL"])
+        from deployments.zombie_automation import ensure_zombie_automation
+
+        # Idempotent: created on the first start, brought up to the settings on later ones.
+        asyncio.run(ensure_zombie_automation())
         from deployments.mail_sink import start_mail_sink
 
         if _port_in_use(settings.smtp_host, settings.smtp_port):

@@ -108,6 +108,16 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(
         default=8, ge=1, description="Attempts before a message is marked failed for staff to see."
     )
+    zombie_after_seconds: int = Field(
+        default=90,
+        ge=40,
+        le=86_400,
+        description=(
+            "A run that has sent no heartbeat for this long is marked Crashed by the "
+            "'lovflow: krascha tysta körningar' automation. Runs send one every "
+            "PREFECT_FLOWS_HEARTBEAT_FREQUENCY seconds (30 here), so keep this above that."
+        ),
+    )
 
     @field_validator("database_url")
     @classmethod

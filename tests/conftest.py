@@ -23,7 +23,7 @@ from models.db import get_engine, make_engine, migrate, reset_engines
 from models.settings import get_settings, normalise_database_url
 from models.tables import metadata
 
-pytest_plugins = ["tests.smtp_fixtures", "tests.prefect_stack"]
+pytest_plugins = ["tests.smtp_fixtures", "tests.prefect_stack", "tests.scaled_stack"]
 
 POSTGRES_URL = os.environ.get("LOVFLOW_TEST_POSTGRES_URL", "").strip()
 NO_POSTGRES = "LOVFLOW_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped"

@@ -120,6 +120,23 @@ class Stack:
         self.stop_serving()
         self.start_serving()
 
+    def serving_children(self) -> set[int]:
+        """Pids of the flow-run processes serve has running now (Linux /proc)."""
+        if self.serving is None or self.serving.poll() is not None:
+            return set()
+        found: set[int] = set()
+        for task in Path(f"/proc/{self.serving.pid}/task").glob("*"):
+            with suppress(OSError):
+                found |= {int(pid) for pid in (task / "children").read_text().split()}
+        return found
+
+    def wait_idle(self, timeout: float = 60) -> None:
+        """Wait until no flow-run process runs: a run that just turned Suspended
+        still has its process for a moment, ending (prefect-notes A1)."""
+        wait_until(
+            "serve's flow-run processes to end", lambda: not self.serving_children(), timeout
+        )
+
     def stop(self) -> None:
         self.stop_serving()
         if self.server is not None and self.server.poll() is None:

@@ -327,6 +327,10 @@ def test_restart_lost_run_and_double_registration_send_nothing_twice(stack: Stac
 
     # The serving process restarts while the run waits: nothing holds the wait.
     stack.restart_serving()
+    # Resume only once the run is seen waiting again: a restart that caught the
+    # suspended run's process while it was still ending left the run briefly not
+    # paused, and a resume in that moment was refused ("not paused", a CI flake).
+    stack.wait_paused(run, "meeting-1")
     meeting = meeting_answer()
     stack.resume(run, meeting)
     stack.wait_paused(run, "step2")
@@ -383,3 +387,56 @@ def test_daily_sweep_reminds_the_case_officer_on_the_deadline(stack: Stack) -> N
     again = stack.start("compliance-sweep", "Daglig kontroll", {"as_of": due.isoformat()})
     stack.wait_final(again)
     assert len(stack.mail_to(form["case_officer_email"])) == 1  # the same day again: nothing
+
+
+def test_serving_restart_while_several_runs_wait_every_run_finishes(stack: Stack) -> None:
+    """Three cases wait at different forms when serve restarts (a deploy, a reboot):
+    each is resumed afterwards and runs to its end, each letter sent once."""
+    forms = [application_form() for _ in range(3)]
+    runs = [register(stack, form) for form in forms]
+    for run in runs:
+        stack.wait_paused(run, "step1-1")
+    received = [date.fromisoformat(form["received_on"]) for form in forms]
+    # Case 0 waits at step 1, case 1 at the meeting, case 2 at the decision.
+    stack.resume(runs[1], step1_answer(received[1]))
+    stack.resume(runs[2], step1_answer(received[2], failing=("f_tax",)))
+    stack.wait_paused(runs[1], "meeting-1")
+    stack.wait_paused(runs[2], "decision")
+    stack.wait_idle()
+
+    stack.restart_serving()
+    waiting = {runs[0]: "step1-1", runs[1]: "meeting-1", runs[2]: "decision"}
+    for run, key in waiting.items():
+        stack.wait_paused(run, key)  # still waiting, at the same form
+
+    stack.resume(
+        runs[2],
+        decision_answer(
+            approve=False, grounds=["F-skatt"], motivation="Sökanden saknar F-skattsedel."
+        ),
+    )
+    meeting = meeting_answer()
+    stack.resume(runs[1], meeting)
+    stack.resume(runs[0], step1_answer(received[0], failing=("f_tax",)))
+    stack.wait_paused(runs[1], "step2")
+    stack.resume(runs[1], step2_answer(date.fromisoformat(meeting["meeting_on"])))
+    stack.wait_paused(runs[0], "decision")
+    stack.wait_paused(runs[1], "decision")
+    for run in runs[:2]:
+        stack.resume(
+            run,
+            decision_answer(
+                approve=False, grounds=["F-skatt"], motivation="Sökanden saknar F-skattsedel."
+            ),
+        )
+    for run in runs:
+        final = stack.wait_final(run)
+        assert final.state is not None and final.state.is_completed(), final.state
+
+    statuses = {application_of(stack, form["org_number"]).status for form in forms}
+    assert statuses == {ApplicationStatus.rejected}
+    # receipt + rejection; receipt + invitation + rejection; receipt + rejection: each once.
+    for form, count in zip(forms, (2, 3, 2), strict=True):
+        letters = stack.wait_mail(form["contact_email"], count)
+        ids = Counter(m.message_id for m in letters)
+        assert len(letters) == count and max(ids.values()) == 1, ids
