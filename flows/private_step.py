@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from prefect import get_run_logger
@@ -36,15 +36,7 @@ from prefect.input.run_input import keyset_from_base_key
 from flows.human_step import MAX_ATTEMPTS, prefilled, refusal
 from flows.run_helpers import current_run_id, used_pause_keys
 
-
-class PrivateForm(Protocol):
-    PRIVATE: frozenset[str]
-
-
 F = TypeVar("F", bound=RunInput)
-
-#: Where Prefect keeps the answer to the form suspended at `key`.
-RESPONSE = "suspended-{key}-response"
 
 
 def attempt_key(key: str, attempt: int) -> str:

@@ -131,8 +131,11 @@ def grounds(session: Session, as_of: date) -> list[Ground]:
     for a case looks back one window from its own receipt).
     """
     longest = max(
-        load_policy(m.policy_name).lex_sarah.window_months
-        for m in session.exec(select(Municipality)).all()
+        (
+            load_policy(m.policy_name).lex_sarah.window_months
+            for m in session.exec(select(Municipality)).all()
+        ),
+        default=0,
     )
     cases = session.exec(
         select(LexSarahCase, Municipality)

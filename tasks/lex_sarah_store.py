@@ -19,7 +19,7 @@ from datetime import date
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from flows.lex_sarah_forms import (
     AssessmentForm,
@@ -38,7 +38,7 @@ from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
 from models.provider import Provider
 from models.state_machine import change_status
-from tasks.case_lookup import find_case
+from tasks.case_lookup import attach_run, find_case
 from tasks.contract_lookup import RegistrationRefused, contract_for
 from tasks.email import case_no, enqueue_email
 
@@ -366,14 +366,4 @@ def store_closure(case_id: uuid.UUID, answer: ClosureForm) -> None:
 
 @task(name="attach-lex-sarah-run", cache_policy=NO_CACHE, persist_result=False)
 def take_over(case_id: uuid.UUID, run_id: uuid.UUID) -> uuid.UUID | None:
-    from tasks.case_lookup import attach_run
-
     return attach_run(LexSarahCase, case_id, run_id)
-
-
-def open_case_ids(session: Session) -> list[uuid.UUID]:
-    return list(
-        session.exec(
-            select(LexSarahCase.id).where(col(LexSarahCase.status) != S.closed.value)
-        ).all()
-    )

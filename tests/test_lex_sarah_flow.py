@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from deployments.names import COMPLIANCE_SWEEP, LEX_SARAH_FLOW, REGISTER_LEX_SARAH
 from flows.run_helpers import today as stockholm_today
+from models.calendar import roll_forward
 from models.contract import Contract, ContractStatus
 from models.lex_sarah import LexSarahCase, LexSarahStatus
 from models.obligation import Obligation, ObligationKind, ObligationStatus
@@ -255,7 +256,7 @@ def test_serious_case_needs_the_ivo_copy_and_proposes_a_follow_up(stack: Stack) 
         proposal.flow_run_id,
         {
             "outcome": "Följ upp avtalet",
-            "follow_up_by": (day + timedelta(days=40)).isoformat(),
+            "follow_up_by": roll_forward(day + timedelta(days=40)).isoformat(),
             "decided_by": OFFICER,
         },
     )
