@@ -472,6 +472,11 @@ def test_privacy_no_text_or_name_reaches_prefect(stack: Stack) -> None:
         # The processes' own output.
         for log in ("serve.log", "prefect-server.log"):
             assert secret not in stack.log(log), log
+        # Result storage and every other file Prefect keeps (its database file is
+        # the next test's subject).
+        for path in (stack.work / "prefect").rglob("*"):
+            if path.is_file() and not path.name.startswith("prefect.db"):
+                assert secret.encode() not in path.read_bytes(), path
         # The outbox and the mail that arrived: the case number, never the content.
         with Session(stack.engine) as session:
             for letter in session.exec(select(OutgoingEmail)).all():
