@@ -17,6 +17,7 @@ from prefect.schedules import Cron
 from deployments.names import (
     COMPLIANCE_SWEEP,
     CONTINUE_APPLICATION,
+    CONTINUE_LEX_SARAH,
     FULFIL_OBLIGATION,
     IMPORT_CUSTOMER_COUNTS,
     IMPORT_MONTHLY_REPORTS,
@@ -24,6 +25,7 @@ from deployments.names import (
     OUTBOX_DELIVERY,
     REGISTER_APPLICATION,
     REGISTER_CUSTOMER_COUNT,
+    REGISTER_LEX_SARAH,
     REGISTER_MONTHLY_REPORT,
     REVIEW_PROPOSAL,
     SIGN_CONTRACT,
@@ -31,6 +33,7 @@ from deployments.names import (
 from flows.application_vetting import continue_application, register_application
 from flows.compliance_sweep import sweep
 from flows.contract_signing import sign_contract
+from flows.lex_sarah import continue_lex_sarah, register_lex_sarah
 from flows.mail_check import send_test_letter
 from flows.monthly_registration import (
     import_customer_counts,
@@ -174,6 +177,26 @@ def build_deployments() -> list[RunnerDeployment]:
                 "radnummer och skäl."
             ),
             tags=["uppföljning"],
+        ),
+        _deployment(
+            register_lex_sarah,
+            name=REGISTER_LEX_SARAH,
+            description=(
+                "Registrera en utförares lex Sarah-rapport: utförare, datum och vad den gäller. "
+                "Utföraren får en bekräftelse. Beskrivningen skriver du sedan i körningens "
+                "formulär; den sparas bara i lovflows databas. Körningen följer ärendet till "
+                "avslut: utredningen, bedömningen, anmälan till IVO och avslutet."
+            ),
+            tags=["lex Sarah"],
+        ),
+        _deployment(
+            continue_lex_sarah,
+            name=CONTINUE_LEX_SARAH,
+            description=(
+                "Fortsätt ett lex Sarah-ärende vars körning har avbrutits: ange ärendenumret "
+                "(8 tecken). Det som redan är sparat frågas inte igen."
+            ),
+            tags=["lex Sarah"],
         ),
     ]
 

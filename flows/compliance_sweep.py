@@ -32,9 +32,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.deployments.flow_runs import arun_deployment
 
 from deployments.names import PROPOSAL_FLOW, REVIEW_PROPOSAL, full_name
+from flows.lex_sarah import show_open_cases
 from flows.run_helpers import deliver_now, today
 from models.db import session_scope
-from tasks import compliance_overview, proposals
+from tasks import compliance_overview, lex_sarah_checks, proposals
 from tasks.compliance_checks import run_checks
 from tasks.email import case_no, sv_date
 
@@ -67,6 +68,12 @@ def queue_proposal_letters(as_of: date) -> int:
 def overview(as_of: date) -> list[dict[str, Any]]:
     with session_scope() as session:
         return compliance_overview.rows(session, as_of)
+
+
+@task(name="lex-sarah-overview", cache_policy=NO_CACHE, persist_result=False)
+def lex_sarah_table(as_of: date) -> list[dict[str, Any]]:
+    with session_scope() as session:
+        return lex_sarah_checks.open_cases(session, as_of)
 
 
 async def start_reviews() -> int:
@@ -106,6 +113,7 @@ async def sweep(as_of: date | None = None) -> dict[str, int]:
         description=f"Efterlevnad {day.isoformat()}: per utförare och kommun, öppna, försenade "
         "och klara skyldigheter (inga namn).",
     )
+    await show_open_cases(lex_sarah_table(day))
     await acreate_markdown_artifact(
         key="daglig-kontroll",
         markdown=summary(day, counts, table),
@@ -128,6 +136,8 @@ def summary(day: date, counts: dict[str, int], table: list[dict[str, Any]]) -> s
         f"- Påminnelser om avvikelserapporter: {counts['deviation_reminders']}",
         f"- Påminnelser om försäkring, tillstånd och uppföljning: {counts['other_reminders']}",
         f"- Varningar till utförare utan kunder: {counts['inactivity_warnings']}",
+        f"- Påminnelser och eskaleringar i lex Sarah-ärenden: "
+        f"{counts.get('lex_sarah_reminders', 0)}",
         f"- Nya förslag att besluta: {counts['new_proposals']} "
         f"(körningar startade: {counts['reviews_started']}, brev till handläggare: "
         f"{counts['proposal_letters']})",

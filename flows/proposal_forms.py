@@ -118,3 +118,24 @@ class TermForm(RunInput):
     outcome: TermOutcome = Field(title="Beslut")
     note: str = _note("Frivillig.")
     decided_by: str = _decided_by()
+
+
+class FollowUpOutcome(StrEnum):
+    follow_up = "Följ upp avtalet"
+    dismiss = "Avvisa förslaget"
+
+
+class FollowUpForm(RunInput):
+    """A follow-up of the provider after lex Sarah (ProposalKind.lex_sarah_follow_up)."""
+
+    model_config = ConfigDict(title="Uppföljning efter lex Sarah", extra="forbid")
+
+    outcome: FollowUpOutcome = Field(title="Beslut")
+    follow_up_by: date = Field(
+        title="Uppföljningen görs senast",
+        description="Förifylld enligt kommunens rutin. Du får en påminnelse före och på dagen.",
+    )
+    note: str = _note(
+        "Krävs när förslaget avvisas. Skriv inga namn eller uppgifter ur lex Sarah-rapporten."
+    )
+    decided_by: str = _decided_by()

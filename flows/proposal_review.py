@@ -17,7 +17,7 @@ from prefect.artifacts import acreate_markdown_artifact
 
 from deployments.names import PROPOSAL_FLOW
 from flows.human_step import ask
-from flows.proposal_forms import EndForm, NoticeForm, TermForm
+from flows.proposal_forms import EndForm, FollowUpForm, NoticeForm, TermForm
 from flows.run_helpers import deliver_now, today, used_pause_keys
 from models.proposal import ProposalKind, ProposalStatus
 from tasks.email import sv_date
@@ -26,6 +26,8 @@ from tasks.proposal_store import (
     apply_decision,
     close_if_moot,
     end_problems,
+    follow_up_default,
+    follow_up_problems,
     load_proposal,
     notice_problems,
     term_problems,
@@ -59,6 +61,12 @@ def describe(view: ProposalView) -> str:
         lines.append(
             f"Kommunens uppsägningstid är {view.notice_months} månader. Uppsägning beslutas av "
             "nämnden eller dess ordförande: fyll i organ, datum och paragraf."
+        )
+    elif view.kind is ProposalKind.lex_sarah_follow_up:
+        lines.append(
+            "Utföraren har ett allvarligt lex Sarah-ärende eller flera ärenden under perioden. "
+            "Välj om avtalet ska följas upp (du får en skyldighet med påminnelser) eller avvisa "
+            "förslaget med en motivering. Ärendets innehåll finns bara i lovflows databas."
         )
     else:
         lines.append(
@@ -97,7 +105,7 @@ async def review_proposal(proposal: str) -> str:
             markdown=text + _HOW_TO,
             description=f"Förslag {view.case_no}: fakta och vad som krävs (inga namn).",
         )
-    answer: EndForm | NoticeForm | TermForm
+    answer: EndForm | NoticeForm | TermForm | FollowUpForm
     if view.kind is ProposalKind.end_inactivity:
         answer = await ask(
             EndForm,
@@ -113,6 +121,14 @@ async def review_proposal(proposal: str) -> str:
             description=text,
             check=lambda a: notice_problems(view, a),
             defaults={"given_on": day, "meeting_on": day},
+        )
+    elif view.kind is ProposalKind.lex_sarah_follow_up:
+        answer = await ask(
+            FollowUpForm,
+            key="beslut",
+            description=text,
+            check=lambda a: follow_up_problems(view, a),
+            defaults={"follow_up_by": follow_up_default(view, day)},
         )
     else:
         answer = await ask(

@@ -33,6 +33,8 @@ class ObligationKind(StrEnum):
     action_plan = "action_plan"
     lex_sarah_investigation = "lex_sarah_investigation"
     ivo_confirmation = "ivo_confirmation"
+    #: staff follow a contract up after a lex Sarah proposal was accepted (local practice)
+    contract_follow_up = "contract_follow_up"
 
 
 class ObligationStatus(StrEnum):

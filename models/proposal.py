@@ -31,6 +31,9 @@ class ProposalKind(StrEnum):
     notice_low_volume = "notice_low_volume"
     #: the term ends within `end_reminder_months_before`: extend or let end (Salem 002 §4.1)
     contract_term = "contract_term"
+    #: a serious lex Sarah case, or `cases_per_year_for_follow_up` cases within
+    #: `window_months` (policy [lex_sarah], local practice; domain.md §1)
+    lex_sarah_follow_up = "lex_sarah_follow_up"
 
 
 #: What staff see for each kind (Swedish: UI and letters).
@@ -39,6 +42,7 @@ PROPOSAL_TITLES: dict[ProposalKind, str] = {
     ProposalKind.end_inactivity: "Avtalet avslutas: inga kunder under 12 månader",
     ProposalKind.notice_low_volume: "Uppsägning: få kunder efter 24 månader",
     ProposalKind.contract_term: "Avtalstiden löper ut: förläng eller låt avtalet upphöra",
+    ProposalKind.lex_sarah_follow_up: "Uppföljning av utföraren efter lex Sarah",
 }
 
 

@@ -7,6 +7,7 @@ from models.audit import AuditEvent
 from models.business_manager import BusinessManager
 from models.contract import Contract
 from models.customer_count import CustomerCount
+from models.lex_sarah import LexSarahCase
 from models.monthly_report import MonthlyReport
 from models.municipality import Municipality
 from models.obligation import Obligation
@@ -22,6 +23,7 @@ __all__ = [
     "BusinessManager",
     "Contract",
     "CustomerCount",
+    "LexSarahCase",
     "MonthlyReport",
     "Municipality",
     "Obligation",

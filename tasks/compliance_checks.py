@@ -15,7 +15,14 @@ from datetime import date
 
 from sqlmodel import Session
 
-from tasks import contract_end, deviation_reports, inactivity, late_reports, obligation_reminders
+from tasks import (
+    contract_end,
+    deviation_reports,
+    inactivity,
+    late_reports,
+    lex_sarah_checks,
+    obligation_reminders,
+)
 from tasks.case_reminders import queue_decision_reminders, queue_new, queue_signature_reminders
 from tasks.proposals import propose
 
@@ -28,9 +35,11 @@ def run_checks(session: Session, as_of: date) -> dict[str, int]:
     counts["deviation_obligations"] = deviation_reports.ensure_obligations(session, as_of)
     counts["deviation_reminders"] = deviation_reports.queue_reminders(session, as_of)
     counts["other_reminders"] = obligation_reminders.queue_reminders(session, as_of)
+    counts["lex_sarah_reminders"] = lex_sarah_checks.queue_reminders(session, as_of)
     warnings, inactivity_grounds = inactivity.check(session, as_of)
     counts["inactivity_warnings"] = queue_new(session, warnings)
     grounds = inactivity_grounds + late_reports.check(session, as_of)
     grounds += contract_end.term_grounds(session, as_of)
+    grounds += lex_sarah_checks.grounds(session, as_of)
     counts["new_proposals"] = propose(session, grounds, as_of)
     return counts

@@ -31,6 +31,7 @@ WHAT = {
     ObligationKind.insurance_copy: "Kopia på gällande ansvarsförsäkring",
     ObligationKind.permit_copy: "Kopia på tillstånd från IVO",
     ObligationKind.new_provider_follow_up: "Uppföljning av ny utförare",
+    ObligationKind.contract_follow_up: "Uppföljning av avtalet efter lex Sarah",
 }
 PROVIDER_OWES = (ObligationKind.insurance_copy, ObligationKind.permit_copy)
 

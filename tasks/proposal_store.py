@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from prefect import task
@@ -21,14 +21,18 @@ from flows.proposal_forms import (
     DecisionBody,
     EndForm,
     EndOutcome,
+    FollowUpForm,
+    FollowUpOutcome,
     NoticeForm,
     NoticeOutcome,
     TermForm,
     TermOutcome,
 )
+from models.calendar import is_working_day, roll_forward
 from models.contract import Contract, ContractEndKind, ContractStatus
 from models.db import session_scope
 from models.municipality import Municipality
+from models.obligation import Obligation, ObligationKind
 from models.policy import load_policy
 from models.proposal import PROPOSAL_TITLES, Proposal, ProposalKind, ProposalStatus
 from tasks import contract_end
@@ -54,6 +58,7 @@ class ProposalView:
     consequence: str
     notice_months: int
     extension_years: int
+    follow_up_days: int = 30
 
 
 @task(name="load-proposal", cache_policy=NO_CACHE, persist_result=False)
@@ -80,6 +85,7 @@ def load_proposal(reference: str) -> ProposalView:
             consequence=policy.inactivity.consequence,
             notice_months=policy.contract.notice_municipality_months,
             extension_years=policy.contract.extension_years,
+            follow_up_days=policy.lex_sarah.contract_follow_up_days,
         )
 
 
@@ -123,6 +129,19 @@ def notice_problems(view: ProposalView, answer: NoticeForm) -> list[str]:
 
 
 def term_problems(view: ProposalView, answer: TermForm) -> list[str]:
+    return []
+
+
+def follow_up_default(view: ProposalView, on: date) -> date:
+    """The follow-up's last day, filled in: the policy's days (local practice), a working day."""
+    return roll_forward(on + timedelta(days=view.follow_up_days))
+
+
+def follow_up_problems(view: ProposalView, answer: FollowUpForm) -> list[str]:
+    if answer.outcome is FollowUpOutcome.dismiss:
+        return _dismiss_problems(answer.note)
+    if not is_working_day(answer.follow_up_by):
+        return [f"Uppföljningen görs senast: {sv_date(answer.follow_up_by)} är inte en vardag."]
     return []
 
 
@@ -186,6 +205,22 @@ def apply_decision(proposal_id: uuid.UUID, answer: dict[str, Any], on: date) -> 
                     ),
                     actor=notice.decided_by,
                     decision=_decision(notice),
+                )
+        elif proposal.kind is ProposalKind.lex_sarah_follow_up:
+            follow = FollowUpForm.model_validate(answer)
+            accept = follow.outcome is FollowUpOutcome.follow_up
+            decide_on(session, proposal, accept, follow.decided_by, on, follow.note, None)
+            if accept:
+                session.add(
+                    Obligation(
+                        kind=ObligationKind.contract_follow_up,
+                        municipality_id=contract.municipality_id,
+                        provider_id=contract.provider_id,
+                        subject_type=Contract.ENTITY_TYPE,
+                        subject_id=contract.id,
+                        period=f"lex-sarah-{proposal.ground[:8]}",
+                        due_on=follow.follow_up_by,
+                    )
                 )
         else:
             term = TermForm.model_validate(answer)

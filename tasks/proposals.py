@@ -38,6 +38,7 @@ REVIEWED_KINDS = (
     ProposalKind.end_inactivity,
     ProposalKind.notice_low_volume,
     ProposalKind.contract_term,
+    ProposalKind.lex_sarah_follow_up,
 )
 
 
@@ -172,6 +173,9 @@ _FACT_LABELS = {
     "window_months": "Under de senaste (månader)",
     "latest_late_period": "Senast sena rapporten avsåg",
     "consequence": "Följd enligt avtalet",
+    "lex_sarah_case": "Lex Sarah-ärende",
+    "serious": "Allvarligt missförhållande",
+    "cases_in_window": "Lex Sarah-ärenden för avtalet under perioden",
 }
 
 _CONSEQUENCE_TEXT = {"havning": "avtalet hävs", "upphor": "avtalet upphör utan uppsägning"}

@@ -255,6 +255,53 @@ SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
         "end_kind": "havning",
         "customers": 14,
     },
+    "lex-sarah-received": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CASE_ID,
+        "contract_id": CONTRACT_ID,
+        "submit_to": "sof@huddinge.se",
+        "legal_reference": "14 kap. 3–7 §§ socialtjänstlagen (2001:453)",
+        "category": "Missförhållande",
+        "event_on": date(2026, 12, 8),
+        "received_on": date(2026, 12, 10),
+        "investigation_due": date(2026, 12, 28),
+    },
+    "lex-sarah-ivo-request": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CASE_ID,
+        "contract_id": CONTRACT_ID,
+        "submit_to": "sof@huddinge.se",
+        "legal_reference": "14 kap. 3–7 §§ socialtjänstlagen (2001:453)",
+        "assessed_on": date(2027, 1, 4),
+        "ivo_due": date(2027, 1, 18),
+    },
+    "lex-sarah-closed": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CASE_ID,
+        "contract_id": CONTRACT_ID,
+        "submit_to": "sof@huddinge.se",
+        "legal_reference": "14 kap. 3–7 §§ socialtjänstlagen (2001:453)",
+        "closure": "Ställningstagande",
+        "closed_on": date(2027, 1, 20),
+    },
+    "lex-sarah-reminder": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CASE_ID,
+        "contract_id": CONTRACT_ID,
+        "what": "utredningen av lex Sarah-rapporten",
+        "due_on": date(2026, 12, 28),
+        "working_days_late": 5,
+        "submit_to": "sof@huddinge.se",
+    },
+    "lex-sarah-escalation": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CASE_ID,
+        "contract_id": CONTRACT_ID,
+        "what": "utredningen av lex Sarah-rapporten",
+        "due_on": date(2026, 12, 28),
+        "working_days_late": 5,
+        "run_url": "http://127.0.0.1:4200/runs/flow-run/1",
+    },
 }
 
 TEMPLATE_NAMES = sorted(
@@ -1034,3 +1081,32 @@ def test_contract_ended_staff_says_how_the_contract_ended(end_kind: str, how: st
     subject, text, _ = _parts("contract-ended-staff", end_kind=end_kind)
     assert f"Avtalet med Omsorg i Söder AB {how}: ordna omval" in subject
     assert f"Avtalet med Omsorg i Söder AB {how}. Slutdatum är söndag 31 januari 2027." in text
+
+
+# --------------------------------------------------------------------------- lex Sarah
+
+
+def test_lex_sarah_receipt_names_what_comes_next_and_no_content() -> None:
+    subject, text, html = _parts("lex-sarah-received")
+    assert subject == "[Huddinge kommun] Lex Sarah-rapport mottagen (ärende A1B2C3D4)"
+    for part in (text, html):
+        assert "så snart den är klar" in part and "sof@huddinge.se" in part
+        assert "måndag 28 december 2026" in part  # the follow-up date
+        assert "IVO snarast" in part
+        assert "utan dröjsmål" in part
+
+
+@pytest.mark.parametrize(
+    ("late", "start"), [(0, "Påminnelse: lex Sarah A1B2C3D4"), (5, "Försenat: lex Sarah A1B2C3D4")]
+)
+def test_lex_sarah_reminder_counts_working_days(late: int, start: str) -> None:
+    subject, text, _ = _parts("lex-sarah-reminder", working_days_late=late)
+    assert subject.startswith(f"[Huddinge kommun] {start}")
+    assert ("5 arbetsdagar" in text) is (late > 0)
+
+
+def test_lex_sarah_escalation_links_the_run_only_when_given() -> None:
+    _, text, html = _parts("lex-sarah-escalation")
+    assert "Flödet:        http://127.0.0.1:4200/runs/flow-run/1" in text
+    _, text, html = _parts("lex-sarah-escalation", run_url=None)
+    assert "Flödet" not in text and "Flödet" not in html

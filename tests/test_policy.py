@@ -140,7 +140,7 @@ def test_minimal_policy_defaults_everything_but_the_required(tmp_path: Path) -> 
     write_policy(tmp_path, "mini", MINIMAL)
     policy = load_policy("mini", directory=tmp_path)
     fields = policy.defaulted_fields()
-    assert len(fields) == 43
+    assert len(fields) == 48  # 43 + the lex Sarah ladder, window and follow-up (issue 6)
     assert {"appeal_weeks", "appeal_court"} <= set(fields)
     assert "decision.summer_months" in fields
     assert not {"name", "municipality", "sources", "mail.sender", "mail.staff_recipient"} & set(

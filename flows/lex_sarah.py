@@ -1,0 +1,256 @@
+"""Flow `lex-sarah`: a provider's lex Sarah report, from receipt to closure.
+
+Rules: domain.md §1 and seed 000. Staff register the report at once
+(deployment "Registrera lex Sarah-rapport"; the parameters are the provider,
+the dates and the category, nothing personal). The provider gets a receipt
+naming what comes next: the investigation is sent as soon as it is complete
+(Huddinge: "rapporten skickas så fort den är gjord och utredningen så snart den
+är klar"); it is followed up on a date from the policy (local practice, the
+law says "utan dröjsmål"). Then each step is a form on the run's page:
+
+1. the report's text and the people named (stored only in the app database);
+2. when the investigation arrives, staff assess it: a serious wrong
+   (allvarligt missförhållande) makes the provider notify IVO "snarast" and
+   send the municipality a copy or confirmation (an obligation with
+   reminders), and staff record the municipality's own action;
+3. for a serious wrong, the copy of the IVO notification has come in;
+4. the closure: the provider's decision or position, and the measures taken.
+
+The daily sweep reminds the provider, tells staff when a follow-up date has
+passed, and proposes a follow-up of the provider after a serious case or
+several in a year (tasks/lex_sarah_checks.py).
+
+Privacy: every answer is stored in the app database and then deleted from
+Prefect (flows/private_step.py). Run names, logs, artifacts and form
+descriptions hold case and contract numbers, dates and statuses only; the
+letters carry the case number, not the content.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
+from prefect.states import Failed
+
+from deployments.names import LEX_SARAH_FLOW
+from flows.lex_sarah_forms import (
+    AssessmentForm,
+    ClosureForm,
+    DescriptionForm,
+    IvoForm,
+    LexSarahReport,
+    assessment_problems,
+    closure_problems,
+    ivo_problems,
+    report_problems,
+)
+from flows.private_step import ask_private, forget_answers
+from flows.run_helpers import (
+    current_run_id,
+    deliver_now,
+    rename_run,
+    retire_run,
+    today,
+    used_pause_keys,
+)
+from models.db import session_scope
+from models.lex_sarah import STATUS_TEXT, LexSarahStatus
+from tasks import lex_sarah_checks
+from tasks.email import sv_date
+from tasks.lex_sarah_store import (
+    CaseView,
+    load_case,
+    register,
+    resolve_case,
+    store_assessment,
+    store_closure,
+    store_description,
+    store_ivo,
+    take_over,
+)
+
+S = LexSarahStatus
+
+#: Key of the table of open cases (also written by the daily sweep).
+OPEN_CASES_KEY = "lex-sarah-arenden"
+
+
+@flow(name=LEX_SARAH_FLOW, flow_run_name="lex Sarah", persist_result=True, log_prints=False)
+async def register_lex_sarah(report: LexSarahReport) -> str | State[Any]:
+    """Register a lex Sarah report and follow it (deployment "Registrera lex Sarah-rapport")."""
+    problems = report_problems(report, today())
+    if problems:
+        return await _refuse(problems)
+    registered = register(report, current_run_id())
+    if registered.case_id is None:
+        return await _refuse([registered.refusal or "Utförare: okänd."])
+    await deliver_now()  # the receipt goes out before the run waits
+    return await follow(registered.case_id)
+
+
+@flow(
+    name=LEX_SARAH_FLOW,
+    flow_run_name="lex Sarah {case_number}",
+    persist_result=True,
+    log_prints=False,
+)
+async def continue_lex_sarah(case_number: str) -> str:
+    """Continue a case whose run was lost, from its stored status ("Fortsätt lex Sarah")."""
+    case_id = resolve_case(case_number)
+    replaced = take_over(case_id, current_run_id())
+    if replaced is not None:
+        await retire_run(replaced)
+    return await follow(case_id)
+
+
+async def follow(case_id: uuid.UUID) -> str:
+    """Ask for each step the stored case still lacks; return the final status."""
+    logger = get_run_logger()
+    case = load_case(case_id)
+    await rename_run(f"lex Sarah {case.case_no}")
+    while True:
+        case = load_case(case_id)
+        logger.info("Lex Sarah case %s is %s", case.case_no, case.status.value)
+        if case.status is S.closed:
+            await forget_answers()
+            await _show_open_cases()
+            return case.status.value
+        if _KEYS[case.status] not in used_pause_keys():  # not again on replays
+            await _show(case)
+            await _show_open_cases()
+        await _next_step(case)
+        await deliver_now()
+
+
+async def _next_step(case: CaseView) -> None:
+    day = today()
+    text = describe(case)
+    if case.status is S.reported:
+        await ask_private(
+            DescriptionForm,
+            key=_KEYS[S.reported],
+            description=text,
+            check=lambda answer: [],
+            store=lambda answer: store_description(case.id, answer, "system:flow"),
+        )
+    elif case.status is S.investigating:
+        await ask_private(
+            AssessmentForm,
+            key=_KEYS[S.investigating],
+            description=text,
+            check=lambda answer: assessment_problems(answer, case.received_on, today()),
+            store=lambda answer: store_assessment(case.id, answer),
+            defaults={"assessed_on": day},
+        )
+    elif case.status is S.ivo_pending:
+        await ask_private(
+            IvoForm,
+            key=_KEYS[S.ivo_pending],
+            description=text,
+            check=lambda answer: ivo_problems(answer, case.event_on, today()),
+            store=lambda answer: store_ivo(case.id, answer),
+        )
+    elif case.status is S.closing:
+        await ask_private(
+            ClosureForm,
+            key=_KEYS[S.closing],
+            description=text,
+            check=lambda answer: closure_problems(answer, case.event_on, today()),
+            store=lambda answer: store_closure(case.id, answer),
+        )
+
+
+#: The pause key of each status's form.
+_KEYS = {
+    S.reported: "rapport",
+    S.investigating: "bedomning",
+    S.ivo_pending: "ivo",
+    S.closing: "avslut",
+}
+
+_WHAT_NOW = {
+    S.reported: (
+        "Skriv in rapportens beskrivning och eventuella namn. De sparas bara i lovflows "
+        "databas; formulärets svar tas bort från Prefect så snart det är sparat."
+    ),
+    S.investigating: (
+        "När utförarens utredning har kommit in: ange datumet och bedöm om det är ett "
+        "allvarligt missförhållande. Är det allvarligt ska utföraren anmäla till IVO snarast, "
+        "och du skriver vad kommunen själv gör."
+    ),
+    S.ivo_pending: (
+        "Utföraren ska anmäla till IVO snarast och skicka en kopia eller bekräftelse till "
+        "kommunen. Fyll i när den har kommit in."
+    ),
+    S.closing: (
+        "Avsluta ärendet när utredningen har avslutats med ett beslut eller ett "
+        "ställningstagande: ange vilket, datumet och de åtgärder som vidtagits."
+    ),
+}
+
+
+def describe(case: CaseView) -> str:
+    """The Markdown above a form: numbers, dates and status only (Prefect keeps it)."""
+    lines = [
+        f"### Lex Sarah {case.case_no}: {STATUS_TEXT[case.status]}",
+        "",
+        f"- **Avtal:** {case.contract_no} ({case.municipality})",
+        f"- **Rapporten gäller:** {case.category.value}",
+        f"- **Händelsedatum:** {sv_date(case.event_on)}; utföraren fick rapporten "
+        f"{sv_date(case.provider_received_on)}; kom in till kommunen {sv_date(case.received_on)}",
+    ]
+    if case.investigation_due is not None:
+        lines.append(f"- **Utredningen följs upp:** {sv_date(case.investigation_due)}")
+    if case.investigation_received_on is not None:
+        lines.append(f"- **Utredningen kom in:** {sv_date(case.investigation_received_on)}")
+    if case.serious is not None:
+        lines.append(f"- **Allvarligt missförhållande:** {'ja' if case.serious else 'nej'}")
+    if case.ivo_due is not None:
+        lines.append(f"- **Kopia av anmälan till IVO följs upp:** {sv_date(case.ivo_due)}")
+    lines += ["", _WHAT_NOW.get(case.status, "")]
+    return "\n".join(lines) + "\n"
+
+
+async def _show(case: CaseView) -> None:
+    """The case on the run's Artifacts tab (the form's description can be squeezed away)."""
+    await acreate_markdown_artifact(
+        key=f"lex-sarah-{case.case_no.lower()}",
+        markdown=describe(case),
+        description=f"Lex Sarah {case.case_no}: datum och status (ingen text, inga namn).",
+    )
+
+
+@task(name="lex-sarah-open-cases", cache_policy=NO_CACHE, persist_result=False)
+def open_cases_table() -> list[dict[str, Any]]:
+    with session_scope() as session:
+        return lex_sarah_checks.open_cases(session, today())
+
+
+async def _show_open_cases() -> None:
+    await show_open_cases(open_cases_table())
+
+
+async def show_open_cases(table: list[dict[str, Any]]) -> None:
+    await acreate_table_artifact(
+        key=OPEN_CASES_KEY,
+        table=table,
+        description=f"Öppna lex Sarah-ärenden {today().isoformat()}: ärende, avtal, datum och "
+        "status (ingen text, inga namn).",
+    )
+
+
+async def _refuse(problems: list[str]) -> State[Any]:
+    """A refused registration: the run fails with the reasons (each names its field)."""
+    text = "Rapporten registrerades inte:\n\n" + "\n".join(f"- {p}" for p in problems)
+    get_run_logger().error("Lex Sarah report refused: %s", "; ".join(problems))
+    await acreate_markdown_artifact(
+        key="lex-sarah-avvisad",
+        markdown=text,
+        description="Varför rapporten inte registrerades (inga namn).",
+    )
+    return Failed(message=text)

@@ -1,0 +1,231 @@
+"""The lex Sarah forms and the checks on them (Swedish: what staff read).
+
+`LexSarahReport` is the parameter form of "Registrera lex Sarah-rapport". A
+run's parameters stay in Prefect's database for as long as the run does, so
+it holds nothing personal: the provider (organisation or contract number), the
+three dates and the category. Everything that may name or describe a person
+(the report's text, the people involved, the municipality's action, the
+measures taken) is asked for in the forms below, on the run's page; their
+answers are stored in the app database and deleted from Prefect at once
+(flows/private_step.py). Each form lists in `PRIVATE` the fields that are never
+filled in again when an answer is refused and asked for again.
+
+Every check returns Swedish reasons that name the field and the rule.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from prefect.input import RunInput
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from models.lex_sarah import ClosureKind, LexSarahCategory
+from models.policy import list_policies
+from tasks.email import sv_date
+
+
+def _by() -> Any:
+    return Field(
+        title="Handläggare",
+        description="Ditt namn eller din e-postadress. Sparas i ärendets logg.",
+        min_length=2,
+        max_length=200,
+    )
+
+
+#: Free text: at least one character that is not a space (the server checks it).
+_SOME_TEXT = r"\S"
+
+
+class LexSarahReport(BaseModel):
+    """The parameter form of "Registrera lex Sarah-rapport": nothing personal."""
+
+    model_config = ConfigDict(title="Lex Sarah-rapport", extra="forbid")
+
+    municipality: str = Field(
+        title="Kommun",
+        description="Kommunen vars avtal utföraren har.",
+        json_schema_extra={"enum": list[JsonValue](list_policies())},
+    )
+    provider: str = Field(
+        title="Utförare",
+        description=(
+            "Organisationsnummer (t.ex. 556677-8899) eller avtalsnummer (8 tecken, som i "
+            'körningens namn "avtal 9F4F7CA2"). Är utföraren en enskild firma: ange '
+            "avtalsnumret (organisationsnumret är då ett personnummer)."
+        ),
+        min_length=1,
+        max_length=60,
+    )
+    category: LexSarahCategory = Field(title="Rapporten gäller")
+    event_on: date = Field(title="Händelsedatum", description="Dagen då det hände.")
+    provider_received_on: date = Field(
+        title="Utföraren fick rapporten",
+        description="Dagen då utföraren fick personalens rapport.",
+    )
+    received_on: date = Field(
+        title="Kom in till kommunen",
+        description="Dagen då utförarens rapport kom in till kommunen.",
+    )
+    registered_by: str = _by()
+
+
+def report_problems(report: LexSarahReport, today: date) -> list[str]:
+    """Dates out of order or in the future, each naming the field."""
+    problems = []
+    if report.provider_received_on < report.event_on:
+        problems.append(
+            "Utföraren fick rapporten: kan inte vara före händelsedatum "
+            f"({sv_date(report.event_on)})."
+        )
+    if report.received_on < report.provider_received_on:
+        problems.append(
+            "Kom in till kommunen: kan inte vara före dagen då utföraren fick rapporten "
+            f"({sv_date(report.provider_received_on)})."
+        )
+    for title, day in (
+        ("Händelsedatum", report.event_on),
+        ("Utföraren fick rapporten", report.provider_received_on),
+        ("Kom in till kommunen", report.received_on),
+    ):
+        if day > today:
+            problems.append(f"{title}: kan inte ligga i framtiden ({sv_date(day)}).")
+    return problems
+
+
+class DescriptionForm(RunInput):
+    """The report's text and the people it names: stored only in the app database."""
+
+    model_config = ConfigDict(title="Rapportens innehåll", extra="forbid")
+    PRIVATE: ClassVar[frozenset[str]] = frozenset({"description", "persons"})
+
+    description: str = Field(
+        title="Beskrivning",
+        description="Vad som hände, som i rapporten. Sparas bara i lovflows databas.",
+        pattern=_SOME_TEXT,
+        max_length=20_000,
+    )
+    persons: str = Field(
+        default="",
+        title="Berörda personer",
+        description="Namn på den enskilde och personal, om rapporten nämner dem. Frivilligt.",
+        max_length=2000,
+    )
+
+
+class Seriousness(StrEnum):
+    serious = "Ja, allvarligt missförhållande"
+    not_serious = "Nej"
+
+
+class AssessmentForm(RunInput):
+    """Staff's assessment of the provider's investigation."""
+
+    model_config = ConfigDict(title="Bedömning av utredningen", extra="forbid")
+    PRIVATE: ClassVar[frozenset[str]] = frozenset({"municipality_action"})
+
+    investigation_received_on: date = Field(
+        title="Utredningen kom in", description="Dagen då utförarens utredning kom in."
+    )
+    serious: Seriousness = Field(
+        title="Allvarligt missförhållande?",
+        description=(
+            "Ja: utföraren ska anmäla till IVO snarast och skicka en kopia eller bekräftelse "
+            "till kommunen."
+        ),
+    )
+    municipality_action: str = Field(
+        default="",
+        title="Kommunens åtgärd",
+        description=(
+            "Vad kommunen själv gör (t.ex. uppföljning hos utföraren, kontakt med "
+            "biståndshandläggaren). Krävs när missförhållandet är allvarligt. Sparas bara i "
+            "lovflows databas."
+        ),
+        max_length=4000,
+    )
+    assessed_on: date = Field(title="Bedömd", description="Förifylld med dagens datum.")
+    assessed_by: str = _by()
+
+
+def assessment_problems(answer: AssessmentForm, received_on: date, today: date) -> list[str]:
+    problems = []
+    if answer.investigation_received_on < received_on:
+        problems.append(
+            "Utredningen kom in: kan inte vara före dagen då rapporten kom in "
+            f"({sv_date(received_on)})."
+        )
+    if answer.investigation_received_on > today:
+        problems.append("Utredningen kom in: kan inte ligga i framtiden.")
+    if answer.assessed_on < answer.investigation_received_on:
+        problems.append("Bedömd: kan inte vara före dagen då utredningen kom in.")
+    if answer.serious is Seriousness.serious and not answer.municipality_action.strip():
+        problems.append(
+            "Kommunens åtgärd: krävs när missförhållandet är allvarligt; skriv vad kommunen gör."
+        )
+    return problems
+
+
+class IvoForm(RunInput):
+    """The copy or confirmation of the provider's notification to IVO has come in."""
+
+    model_config = ConfigDict(title="Anmälan till IVO", extra="forbid")
+    PRIVATE: ClassVar[frozenset[str]] = frozenset()
+
+    notified_on: date = Field(
+        title="Utföraren anmälde till IVO", description="Datumet på anmälan eller bekräftelsen."
+    )
+    received_on: date = Field(
+        title="Kopian kom in", description="Dagen då kopian eller bekräftelsen kom in."
+    )
+    registered_by: str = _by()
+
+
+def ivo_problems(answer: IvoForm, event_on: date, today: date) -> list[str]:
+    problems = []
+    if answer.notified_on < event_on:
+        problems.append(
+            f"Utföraren anmälde till IVO: kan inte vara före händelsedatum ({sv_date(event_on)})."
+        )
+    if answer.received_on < answer.notified_on:
+        problems.append("Kopian kom in: kan inte vara före dagen då utföraren anmälde till IVO.")
+    if answer.received_on > today:
+        problems.append("Kopian kom in: kan inte ligga i framtiden.")
+    return problems
+
+
+class ClosureForm(RunInput):
+    """The investigation's end: a decision or a position, and the measures taken."""
+
+    model_config = ConfigDict(title="Avsluta ärendet", extra="forbid")
+    PRIVATE: ClassVar[frozenset[str]] = frozenset({"measures"})
+
+    closure: ClosureKind = Field(
+        title="Utredningen avslutades med",
+        description="Beslut, eller ställningstagande när det uppenbart inte fanns något "
+        "missförhållande.",
+    )
+    closed_on: date = Field(title="Datum för beslutet eller ställningstagandet")
+    measures: str = Field(
+        title="Vidtagna åtgärder",
+        description="Vad utföraren har gjort för att det inte ska hända igen. Sparas bara i "
+        "lovflows databas.",
+        pattern=_SOME_TEXT,
+        max_length=8000,
+    )
+    closed_by: str = _by()
+
+
+def closure_problems(answer: ClosureForm, event_on: date, today: date) -> list[str]:
+    problems = []
+    if answer.closed_on < event_on:
+        problems.append(
+            "Datum för beslutet eller ställningstagandet: kan inte vara före händelsedatum "
+            f"({sv_date(event_on)})."
+        )
+    if answer.closed_on > today:
+        problems.append("Datum för beslutet eller ställningstagandet: kan inte ligga i framtiden.")
+    return problems
