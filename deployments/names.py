@@ -18,6 +18,8 @@ IMPORT_MONTHLY_REPORTS = "Importera månadsrapporter"
 IMPORT_CUSTOMER_COUNTS = "Importera kundantal"
 REVIEW_PROPOSAL = "Pröva förslag"
 FULFIL_OBLIGATION = "Kvittera skyldighet"
+NEW_MANAGER = "Ny verksamhetsansvarig"
+CONTINUE_MANAGER = "Fortsätt verksamhetsansvarig"
 
 #: Flow names (kebab-case, English) as the API knows them.
 VETTING_FLOW = "application-vetting"
@@ -27,6 +29,7 @@ REGISTER_COUNT_FLOW = "register-customer-count"
 IMPORT_REPORTS_FLOW = "import-monthly-reports"
 IMPORT_COUNTS_FLOW = "import-customer-counts"
 PROPOSAL_FLOW = "proposal-review"
+MANAGER_FLOW = "business-manager-change"
 
 
 def full_name(flow: str, deployment: str) -> str:

@@ -31,6 +31,8 @@ class ProposalKind(StrEnum):
     notice_low_volume = "notice_low_volume"
     #: the term ends within `end_reminder_months_before`: extend or let end (Salem 002 §4.1)
     contract_term = "contract_term"
+    #: a new business manager was not approved: the contract hävs (Salem 002 §4.6; issue 5)
+    end_manager_rejected = "end_manager_rejected"
 
 
 #: What staff see for each kind (Swedish: UI and letters).
@@ -39,6 +41,7 @@ PROPOSAL_TITLES: dict[ProposalKind, str] = {
     ProposalKind.end_inactivity: "Avtalet avslutas: inga kunder under 12 månader",
     ProposalKind.notice_low_volume: "Uppsägning: få kunder efter 24 månader",
     ProposalKind.contract_term: "Avtalstiden löper ut: förläng eller låt avtalet upphöra",
+    ProposalKind.end_manager_rejected: "Avtalet hävs: ny verksamhetsansvarig godkändes inte",
 }
 
 

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from tasks import contract_end, deviation_reports, inactivity, late_reports, obligation_reminders
 from tasks.case_reminders import queue_decision_reminders, queue_new, queue_signature_reminders
+from tasks.manager_reminders import queue_manager_decision_reminders
 from tasks.proposals import propose
 
 
@@ -33,4 +34,5 @@ def run_checks(session: Session, as_of: date) -> dict[str, int]:
     grounds = inactivity_grounds + late_reports.check(session, as_of)
     grounds += contract_end.term_grounds(session, as_of)
     counts["new_proposals"] = propose(session, grounds, as_of)
+    counts["manager_decision_reminders"] = queue_manager_decision_reminders(session, as_of)
     return counts

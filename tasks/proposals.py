@@ -38,6 +38,7 @@ REVIEWED_KINDS = (
     ProposalKind.end_inactivity,
     ProposalKind.notice_low_volume,
     ProposalKind.contract_term,
+    ProposalKind.end_manager_rejected,
 )
 
 
@@ -172,6 +173,9 @@ _FACT_LABELS = {
     "window_months": "Under de senaste (månader)",
     "latest_late_period": "Senast sena rapporten avsåg",
     "consequence": "Följd enligt avtalet",
+    "manager_case": "Ärende om verksamhetsansvarig",
+    "manager_notified_on": "Anmälan om verksamhetsansvarig kom in",
+    "manager_decided_on": "Verksamhetsansvarig godkändes inte den",
 }
 
 _CONSEQUENCE_TEXT = {"havning": "avtalet hävs", "upphor": "avtalet upphör utan uppsägning"}
