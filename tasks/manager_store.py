@@ -236,6 +236,9 @@ def take_over(manager_id: uuid.UUID, flow_run_id: uuid.UUID) -> uuid.UUID | None
 def register(form: ManagerNotification) -> uuid.UUID:
     """Store the notification and the decision deadline; return the case's id.
 
+    The same notification again (same contract, name, day, kind) is the same
+    case: its id is returned and nothing is stored or sent.
+
     Raises ValueError naming the field (contract) when the contract does not
     exist or is not in force: a manager can only be approved for a contract
     that runs.
@@ -256,6 +259,18 @@ def register(form: ManagerNotification) -> uuid.UUID:
                 f"notified_on: {form.notified_on.isoformat()} is before contract "
                 f"{case_no(contract.id)} started"
             )
+        # A resumed run replays the flow from the top (prefect-notes.md A1), and staff
+        # may register the same notification twice: both find the stored case.
+        known = session.exec(
+            select(BusinessManager).where(
+                BusinessManager.contract_id == contract.id,
+                BusinessManager.full_name == form.manager_name,
+                BusinessManager.notified_on == form.notified_on,
+                BusinessManager.additional == (form.change is ChangeKind.additional),
+            )
+        ).first()
+        if known is not None:
+            return known.id
         manager = BusinessManager(
             provider_id=contract.provider_id,
             contract_id=contract.id,
