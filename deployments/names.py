@@ -20,6 +20,8 @@ REVIEW_PROPOSAL = "Pröva förslag"
 FULFIL_OBLIGATION = "Kvittera skyldighet"
 REGISTER_LEX_SARAH = "Registrera lex Sarah-rapport"
 CONTINUE_LEX_SARAH = "Fortsätt lex Sarah"
+NEW_MANAGER = "Ny verksamhetsansvarig"
+CONTINUE_MANAGER = "Fortsätt verksamhetsansvarig"
 
 #: Flow names (kebab-case, English) as the API knows them.
 VETTING_FLOW = "application-vetting"
@@ -30,6 +32,7 @@ IMPORT_REPORTS_FLOW = "import-monthly-reports"
 IMPORT_COUNTS_FLOW = "import-customer-counts"
 PROPOSAL_FLOW = "proposal-review"
 LEX_SARAH_FLOW = "lex-sarah"
+MANAGER_FLOW = "business-manager-change"
 
 
 def full_name(flow: str, deployment: str) -> str:

@@ -18,10 +18,12 @@ from deployments.names import (
     COMPLIANCE_SWEEP,
     CONTINUE_APPLICATION,
     CONTINUE_LEX_SARAH,
+    CONTINUE_MANAGER,
     FULFIL_OBLIGATION,
     IMPORT_CUSTOMER_COUNTS,
     IMPORT_MONTHLY_REPORTS,
     MAIL_CHECK,
+    NEW_MANAGER,
     OUTBOX_DELIVERY,
     REGISTER_APPLICATION,
     REGISTER_CUSTOMER_COUNT,
@@ -31,6 +33,7 @@ from deployments.names import (
     SIGN_CONTRACT,
 )
 from flows.application_vetting import continue_application, register_application
+from flows.business_manager_change import continue_manager, register_manager
 from flows.compliance_sweep import sweep
 from flows.contract_signing import sign_contract
 from flows.lex_sarah import continue_lex_sarah, register_lex_sarah
@@ -197,6 +200,28 @@ def build_deployments() -> list[RunnerDeployment]:
                 "(8 tecken). Det som redan är sparat frågas inte igen."
             ),
             tags=["lex Sarah"],
+        ),
+        _deployment(
+            register_manager,
+            name=NEW_MANAGER,
+            description=(
+                "Registrera att en utförare har anmält en ny eller ytterligare "
+                "verksamhetsansvarig. Ange avtalets nummer (8 tecken). Den "
+                "verksamhetsansvariga prövas som vid en ansökan; ärendet väntar sedan på dig: "
+                "öppna körningen och fyll i prövningen. Godkänns hen inte går avtalet till "
+                "hävning i Pröva förslag."
+            ),
+            tags=["avtal"],
+        ),
+        _deployment(
+            continue_manager,
+            name=CONTINUE_MANAGER,
+            description=(
+                "Fortsätt ett ärende om verksamhetsansvarig vars körning har avbrutits: ange "
+                "ärendenumret (8 tecken). Det som redan är beslutat frågas inte igen och inga "
+                "brev skickas två gånger."
+            ),
+            tags=["avtal"],
         ),
     ]
 

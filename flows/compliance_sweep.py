@@ -130,6 +130,8 @@ def summary(day: date, counts: dict[str, int], table: list[dict[str, Any]]) -> s
         f"- Avtal som upphört i dag (avtalstiden eller uppsägningstiden har gått ut): "
         f"{counts['contracts_ended']}",
         f"- Påminnelser om beslutsfrist till handläggare: {counts['decision_reminders']}",
+        f"- Påminnelser om beslut om verksamhetsansvarig: "
+        f"{counts.get('manager_decision_reminders', 0)}",
         f"- Påminnelser och eskaleringar om avtal som inte är underskrivna: "
         f"{counts['signature_reminders']}",
         f"- Nya skyldigheter att lämna avvikelserapport: {counts['deviation_obligations']}",

@@ -57,6 +57,12 @@ def describe(view: ProposalView) -> str:
                 "Enligt avtalet upphör det utan uppsägning när utföraren saknar kunder i 12 "
                 "månader. Kontrollera kundantalen och bekräfta sista dagen."
             )
+    elif view.kind is ProposalKind.end_manager_rejected:
+        lines.append(
+            "En ny verksamhetsansvarig godkändes inte; enligt avtalet hävs det då "
+            "(förfrågningsunderlaget §4.6). Hävning beslutas av nämnden eller dess ordförande: "
+            "fyll i organ, datum och paragraf."
+        )
     elif view.kind is ProposalKind.notice_low_volume:
         lines.append(
             f"Kommunens uppsägningstid är {view.notice_months} månader. Uppsägning beslutas av "
@@ -106,7 +112,7 @@ async def review_proposal(proposal: str) -> str:
             description=f"Förslag {view.case_no}: fakta och vad som krävs (inga namn).",
         )
     answer: EndForm | NoticeForm | TermForm | FollowUpForm
-    if view.kind is ProposalKind.end_inactivity:
+    if view.kind in (ProposalKind.end_inactivity, ProposalKind.end_manager_rejected):
         answer = await ask(
             EndForm,
             key="beslut",

@@ -2,7 +2,9 @@
 
 A new or additional manager is vetted like a new application (seed 000; seed
 002 §4.6); a rejection ends the contract. The name is personal data: it stays in
-this table and never goes into flow parameters, logs or artifacts.
+this table and never goes into logs, run names or artifacts. It comes in as a
+parameter of the registering run ("Registrera ansökan", "Ny verksamhetsansvarig"),
+which Prefect keeps with that run (README, "Personal data").
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from models.base import StrEnumType, UTCDateTime, new_id, utcnow
@@ -51,5 +54,15 @@ class BusinessManager(SQLModel, table=True):
     )
     notified_on: date | None = None
     decided_on: date | None = None
+    #: Notified as an additional manager (True) or one who replaces the current one.
+    additional: bool = Field(default=False)
+    #: Who registered the notification and who gets the deadline reminders.
+    registered_by: str | None = Field(default=None, max_length=200)
+    case_officer_email: str | None = Field(default=None, max_length=254)
+    #: The vetting as staff recorded it: rounds of findings, completions, the
+    #: decision (issue 5; flows/business_manager_change.py). Item keys and dates,
+    #: and the notes staff wrote for the provider's letters.
+    vetting: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    flow_run_id: uuid.UUID | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -34,6 +34,8 @@ class ProposalKind(StrEnum):
     #: a serious lex Sarah case, or `cases_per_year_for_follow_up` cases within
     #: `window_months` (policy [lex_sarah], local practice; domain.md §1)
     lex_sarah_follow_up = "lex_sarah_follow_up"
+    #: a new business manager was not approved: the contract hävs (Salem 002 §4.6; issue 5)
+    end_manager_rejected = "end_manager_rejected"
 
 
 #: What staff see for each kind (Swedish: UI and letters).
@@ -43,6 +45,7 @@ PROPOSAL_TITLES: dict[ProposalKind, str] = {
     ProposalKind.notice_low_volume: "Uppsägning: få kunder efter 24 månader",
     ProposalKind.contract_term: "Avtalstiden löper ut: förläng eller låt avtalet upphöra",
     ProposalKind.lex_sarah_follow_up: "Uppföljning av utföraren efter lex Sarah",
+    ProposalKind.end_manager_rejected: "Avtalet hävs: ny verksamhetsansvarig godkändes inte",
 }
 
 

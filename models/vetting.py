@@ -229,14 +229,34 @@ def step1_problems(
                 )
     refs = results.get("references")
     if refs and refs[0] is Assessment.approved:
-        if oldest_reference_on is None:
-            problems.append("Äldsta referensens datum: ange det när referenserna är godkända.")
-        elif oldest_reference_on < add_months(received_on, -12 * references_max_age_years):
-            problems.append(
-                f"Äldsta referensens datum: {oldest_reference_on.isoformat()} är mer än "
-                f"{references_max_age_years} år före ansökningsdagen. Markera punkten som Saknas."
-            )
+        problem = references_problem(
+            oldest_reference_on, received_on=received_on, max_age_years=references_max_age_years
+        )
+        if problem:
+            problems.append(problem)
     return problems
+
+
+def references_problem(
+    oldest_reference_on: date | None,
+    *,
+    received_on: date,
+    max_age_years: int,
+    counted_from: str = "ansökningsdagen",
+) -> str | None:
+    """Approved references need the oldest one's date, at most `max_age_years` old (seed 002 §8.1).
+
+    Also used for a new business manager (models/manager_vetting.py), counted
+    from the day the notification came in.
+    """
+    if oldest_reference_on is None:
+        return "Äldsta referensens datum: ange det när referenserna är godkända."
+    if oldest_reference_on < add_months(received_on, -12 * max_age_years):
+        return (
+            f"Äldsta referensens datum: {oldest_reference_on.isoformat()} är mer än "
+            f"{max_age_years} år före {counted_from}. Markera punkten som Saknas."
+        )
+    return None
 
 
 def step1_outcome(results: Mapping[str, Assessment]) -> str:

@@ -24,6 +24,7 @@ from tasks import (
     obligation_reminders,
 )
 from tasks.case_reminders import queue_decision_reminders, queue_new, queue_signature_reminders
+from tasks.manager_reminders import queue_manager_decision_reminders
 from tasks.proposals import propose
 
 
@@ -42,4 +43,5 @@ def run_checks(session: Session, as_of: date) -> dict[str, int]:
     grounds += contract_end.term_grounds(session, as_of)
     grounds += lex_sarah_checks.grounds(session, as_of)
     counts["new_proposals"] = propose(session, grounds, as_of)
+    counts["manager_decision_reminders"] = queue_manager_decision_reminders(session, as_of)
     return counts

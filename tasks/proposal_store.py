@@ -31,6 +31,7 @@ from flows.proposal_forms import (
 from models.calendar import is_working_day, roll_forward
 from models.contract import Contract, ContractEndKind, ContractStatus
 from models.db import session_scope
+from models.manager_vetting import MANAGER_REJECTION_BASIS
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind
 from models.policy import load_policy
@@ -82,7 +83,12 @@ def load_proposal(reference: str) -> ProposalView:
             contract_status=contract.status,
             contract_starts_on=contract.starts_on,
             contract_ends_on=contract.ends_on,
-            consequence=policy.inactivity.consequence,
+            # A manager who is not approved: "avtalet hävs" (seed 002 §4.6), a decision.
+            consequence=(
+                "havning"
+                if proposal.kind is ProposalKind.end_manager_rejected
+                else policy.inactivity.consequence
+            ),
             notice_months=policy.contract.notice_municipality_months,
             extension_years=policy.contract.extension_years,
             follow_up_days=policy.lex_sarah.contract_follow_up_days,
@@ -184,6 +190,25 @@ def apply_decision(proposal_id: uuid.UUID, answer: dict[str, Any], on: date) -> 
                         f"månader i följd (sedan {details['since_month']})"
                     ),
                     basis=policy.inactivity.basis,
+                    actor=form.decided_by,
+                    decision=_decision(form),
+                )
+        elif proposal.kind is ProposalKind.end_manager_rejected:
+            form = EndForm.model_validate(answer)
+            accept = form.outcome is EndOutcome.end
+            decide_on(session, proposal, accept, form.decided_by, on, form.note, _decision(form))
+            if accept:
+                contract_end.end_contract(
+                    session,
+                    contract,
+                    last_day=form.last_day,
+                    kind=ContractEndKind.havning,
+                    ground=(
+                        "den verksamhetsansvariga som ni anmälde den "
+                        f"{sv_date(date.fromisoformat(proposal.details['manager_notified_on']))} "
+                        "inte godkändes"
+                    ),
+                    basis=MANAGER_REJECTION_BASIS,
                     actor=form.decided_by,
                     decision=_decision(form),
                 )

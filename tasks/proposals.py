@@ -39,6 +39,7 @@ REVIEWED_KINDS = (
     ProposalKind.notice_low_volume,
     ProposalKind.contract_term,
     ProposalKind.lex_sarah_follow_up,
+    ProposalKind.end_manager_rejected,
 )
 
 
@@ -176,6 +177,9 @@ _FACT_LABELS = {
     "lex_sarah_case": "Lex Sarah-ärende",
     "serious": "Allvarligt missförhållande",
     "cases_in_window": "Lex Sarah-ärenden för avtalet under perioden",
+    "manager_case": "Ärende om verksamhetsansvarig",
+    "manager_notified_on": "Anmälan om verksamhetsansvarig kom in",
+    "manager_decided_on": "Verksamhetsansvarig godkändes inte den",
 }
 
 _CONSEQUENCE_TEXT = {"havning": "avtalet hävs", "upphor": "avtalet upphör utan uppsägning"}

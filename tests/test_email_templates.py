@@ -302,6 +302,48 @@ SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
         "working_days_late": 5,
         "run_url": "http://127.0.0.1:4200/runs/flow-run/1",
     },
+    "manager-approved": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CASE_ID,
+        "contract_no": "9F4F7CA2",
+        "notified_on": date(2026, 12, 21),
+        "additional": False,
+        "decided_on": date(2027, 1, 18),
+    },
+    "manager-rejected": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CASE_ID,
+        "contract_no": "9F4F7CA2",
+        "notified_on": date(2026, 12, 21),
+        "additional": True,
+        "decided_on": date(2027, 1, 18),
+        "grounds": [
+            {"label": "Meritförteckning med betyg och intyg", "note": "Betyg saknas."},
+            {"label": "Annat skäl (beskrivs i motiveringen)", "note": ""},
+        ],
+        "motivation": "Utbildning och erfarenhet motsvarar inte kraven för omvårdnad.",
+    },
+    "manager-completion-request": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CASE_ID,
+        "contract_no": "9F4F7CA2",
+        "notified_on": date(2026, 12, 21),
+        "additional": False,
+        "items": [{"label": "Referenser, högst 3 år gamla", "note": "Två referenser saknas."}],
+        "reply_by": date(2027, 1, 11),
+        "submit_to": "lov@salem.example",
+    },
+    "manager-decision-reminder": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CASE_ID,
+        "contract_no": "9F4F7CA2",
+        "notified_on": date(2026, 12, 21),
+        "additional": False,
+        "due_on": date(2027, 2, 1),
+        "working_days_left": -1,
+        "status_text": "Under prövning",
+        "run_url": "https://prefect.salem.example/runs/flow-run/0b1c2d3e",
+    },
 }
 
 TEMPLATE_NAMES = sorted(

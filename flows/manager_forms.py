@@ -1,0 +1,161 @@
+"""The forms of "Ny verksamhetsansvarig": the notification, the vetting and the decision.
+
+Swedish for what staff read, English identifiers. The notification is the
+deployment's parameter form: it holds the manager's name, as the application's
+form does (Prefect keeps a run's parameters; README, "Personal data"). Nothing
+after it asks for or shows the name: the forms on the run's page, the run name,
+the logs and the artifacts use the case number only.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from prefect.input import RunInput
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from flows.forms import ItemFinding
+from models.manager_vetting import MANAGER_ITEM_BY_KEY, MANAGER_ITEMS
+from models.settings import get_settings
+from models.validation import normalise_email
+
+_DECIDED_BY = Field(
+    title="Handläggare",
+    description="Ditt namn eller din e-postadress. Sparas i ärendets logg som den som beslutade.",
+    min_length=2,
+    max_length=200,
+)
+
+
+class ChangeKind(StrEnum):
+    replaces = "Ny verksamhetsansvarig (ersätter den nuvarande)"
+    additional = "Ytterligare verksamhetsansvarig"
+
+
+class ManagerNotification(BaseModel):
+    """The parameter form of "Ny verksamhetsansvarig": the provider's notification."""
+
+    model_config = ConfigDict(title="Anmälan om verksamhetsansvarig", extra="forbid")
+
+    contract: str = Field(
+        title="Avtal",
+        description="Avtalets nummer, 8 tecken som i körningens namn, t.ex. avtal 9F4F7CA2.",
+        min_length=8,
+        max_length=60,
+    )
+    manager_name: str = Field(
+        title="Verksamhetsansvarigs namn",
+        description="Sparas i ärendet; syns inte i körningens namn, loggar eller artefakter.",
+        min_length=2,
+        max_length=200,
+    )
+    change: ChangeKind = Field(title="Ny eller ytterligare")
+    notified_on: date = Field(title="Anmälan kom in")
+    case_officer_email: str | None = Field(
+        default=None,
+        title="Handläggarens e-post",
+        description="Hit går påminnelser om beslutsfristen. Tomt: kommunens funktionsadress.",
+        max_length=254,
+    )
+    registered_by: str = _DECIDED_BY
+
+    @field_validator("contract")
+    @classmethod
+    def _contract_number(cls, value: str) -> str:
+        text = re.sub(r"^avtal(?:snummer)?[\s:]*", "", value.strip().lower())
+        if not re.fullmatch(r"[0-9a-f]{8}(?:[0-9a-f-]{28})?", text):
+            raise ValueError(
+                f"Avtal: '{value.strip()}' är inte ett avtalsnummer (8 tecken, t.ex. 9F4F7CA2)."
+            )
+        return text
+
+    @field_validator("manager_name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if len(value) < 2:
+            raise ValueError("Verksamhetsansvarigs namn: får inte vara tomt.")
+        return value
+
+    @field_validator("case_officer_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return normalise_email(value)
+        except ValueError:
+            raise ValueError(
+                "Handläggarens e-post: ange en giltig e-postadress, t.ex. namn@kommun.se."
+            ) from None
+
+    @model_validator(mode="after")
+    def _not_in_future(self) -> ManagerNotification:
+        today = datetime.now(get_settings().tz).date()
+        if self.notified_on > today:
+            raise ValueError(f"Anmälan kom in: {self.notified_on.isoformat()} ligger i framtiden.")
+        return self
+
+
+class _VettingBase(RunInput):
+    model_config = ConfigDict(title="Prövning av verksamhetsansvarig", extra="forbid")
+
+    decided_by: str = _DECIDED_BY
+    decided_on: date = Field(title="Datum", description="Dagen då bedömningen gjordes.")
+    oldest_reference_on: date | None = Field(
+        default=None,
+        title="Datum på den äldsta referensen",
+        description="Referenserna får vara högst 3 år gamla räknat från anmälningsdagen.",
+    )
+
+
+_fields: dict[str, Any] = {
+    item.key: (ItemFinding, Field(title=item.label, description=f"Källa: {item.source}"))
+    for item in MANAGER_ITEMS
+}
+#: One finding per item of MANAGER_ITEMS, in the order of the list.
+ManagerVettingForm: type[RunInput] = create_model(
+    "ManagerVettingForm", __base__=_VettingBase, **_fields
+)
+
+
+class ManagerOutcome(StrEnum):
+    approve = "Godkänn den verksamhetsansvariga"
+    reject = "Godkänn inte (avtalet går till hävning)"
+
+
+class ManagerDecisionForm(RunInput):
+    model_config = ConfigDict(title="Beslut om verksamhetsansvarig", extra="forbid")
+
+    outcome: ManagerOutcome = Field(title="Beslut")
+    grounds: list[str] = Field(
+        default=[],
+        title="Skäl",
+        description="Välj minst ett skäl när den verksamhetsansvariga inte godkänns.",
+        json_schema_extra={
+            "items": {
+                "type": "string",
+                "enum": list[JsonValue]([i.label for i in MANAGER_ITEM_BY_KEY.values()]),
+            }
+        },
+    )
+    motivation: str = Field(
+        default="",
+        title="Motivering",
+        description="Krävs när den verksamhetsansvariga inte godkänns (minst 20 tecken). "
+        "Står i brevet till utföraren.",
+        max_length=5000,
+    )
+    decided_by: str = _DECIDED_BY
+    decided_on: date = Field(title="Datum", description="Dagen då beslutet fattades.")

@@ -1,0 +1,153 @@
+"""What staff check when a provider notifies a new or additional business manager.
+
+A new or additional manager (verksamhetsansvarig) is vetted "på samma sätt som
+vid ansökning" (Huddinge, seed 000) and "ska godkännas" (Salem, seed 002 §4.6),
+so the items are the manager's part of the application's step 1
+(models/vetting.py): education and experience (seed 002 §3.3), the CV with
+grades and certificates (meritförteckning, seed 002 §8.1), references not older
+than 3 years (seed 002 §8.1, the same rule and policy value as for an
+application) and no exclusion ground for a representative of the provider
+(LOV 7 kap. 1 § 3-4 p.; a conviction or grave misconduct of a person in the
+provider's management counts as the provider's).
+
+Pure data and functions; messages in Swedish, because staff read them above the
+form they must correct.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from models.vetting import Assessment, Item, references_problem
+
+MANAGER_ITEMS: tuple[Item, ...] = (
+    Item(
+        "education",
+        "Utbildning (högskoleutbildning inom socialt arbete, vård och omsorg eller likvärdig)",
+        "seed 002 §3.3",
+    ),
+    Item("experience", "Erfarenhet av att leda verksamheten", "seed 002 §3.3; seed 003 steg 1"),
+    Item("cv", "Meritförteckning med betyg och intyg", "seed 002 §8.1"),
+    Item("references", "Referenser, högst 3 år gamla", "seed 002 §8.1"),
+    Item(
+        "exclusion_conviction",
+        "Uteslutning: dom som vunnit laga kraft för brott i yrkesutövningen",
+        "LOV 7 kap. 1 § 3 p.",
+    ),
+    Item(
+        "exclusion_misconduct",
+        "Uteslutning: allvarligt fel i yrkesutövningen",
+        "LOV 7 kap. 1 § 4 p.",
+    ),
+)
+
+#: A rejection may also rest on something outside the list.
+OTHER = Item("other", "Annat skäl (beskrivs i motiveringen)", "seed 002 §4.6")
+
+#: The contractual basis quoted when the contract is ended because a manager was not
+#: approved: Salem "Godkänns inte ... avtalet hävs" (seed 002 §4.6); Huddinge vets
+#: the manager as at application (seed 000). Worded for every municipality.
+MANAGER_REJECTION_BASIS = (
+    "avtalets villkor om ny verksamhetsansvarig: en ny eller ytterligare "
+    "verksamhetsansvarig ska godkännas av kommunen, och godkänns hen inte hävs avtalet"
+)
+
+MANAGER_ITEM_BY_KEY: Mapping[str, Item] = {item.key: item for item in (*MANAGER_ITEMS, OTHER)}
+#: Ground label (what the decision form lists) -> item key (what is stored).
+MANAGER_GROUND_KEYS: Mapping[str, str] = {
+    item.label: item.key for item in MANAGER_ITEM_BY_KEY.values()
+}
+
+
+def findings_problems(
+    results: Mapping[str, tuple[Assessment, str]],
+    *,
+    notified_on: date,
+    oldest_reference_on: date | None,
+    references_max_age_years: int,
+) -> list[str]:
+    """Why a vetting form cannot be accepted, in Swedish; empty when it can.
+
+    Every item has a finding; "missing" and "failing" need a note (the provider
+    reads it); nothing may wait until the start of operations (the manager
+    leads them). The references' age is the application's rule, counted from
+    the day the notification came in.
+    """
+    problems: list[str] = []
+    for item in MANAGER_ITEMS:
+        if item.key not in results:
+            problems.append(f"{item.label}: välj en bedömning.")
+            continue
+        assessment, note = results[item.key]
+        if assessment in (Assessment.missing, Assessment.failing) and not note.strip():
+            problems.append(
+                f"{item.label}: skriv i anteckningen vad som "
+                + ("saknas." if assessment is Assessment.missing else "inte uppfylls.")
+            )
+        if assessment is Assessment.at_start:
+            problems.append(
+                f"{item.label}: kan inte lämnas vid start; den verksamhetsansvariga "
+                "leder redan verksamheten."
+            )
+    refs = results.get("references")
+    if refs and refs[0] is Assessment.approved:
+        problem = references_problem(
+            oldest_reference_on,
+            received_on=notified_on,
+            max_age_years=references_max_age_years,
+            counted_from="anmälningsdagen",
+        )
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def outcome(results: Mapping[str, str]) -> str:
+    """ "failing" if any item fails, else "missing" if any is missing, else "complete"."""
+    values = set(results.values())
+    if Assessment.failing in values:
+        return "failing"
+    if Assessment.missing in values:
+        return "missing"
+    return "complete"
+
+
+def decision_problems(
+    *, approve: bool, grounds: list[str], motivation: str, findings: Mapping[str, str] | None
+) -> list[str]:
+    """Why a decision cannot be recorded, in Swedish; empty when it can.
+
+    Approval needs a complete vetting with every item approved and names no
+    ground; a rejection names at least one ground and gives reasons (the
+    provider reads them, and the contract is then ended, seed 002 §4.6).
+    """
+    problems: list[str] = []
+    if approve:
+        if grounds:
+            problems.append("Skäl: lämna tomt när den verksamhetsansvariga godkänns.")
+        if findings is None:
+            problems.append("Beslut: kan godkännas först när prövningen är klar.")
+        else:
+            open_items = [
+                MANAGER_ITEM_BY_KEY[key].label
+                for key, value in findings.items()
+                if value != Assessment.approved
+            ]
+            if open_items:
+                problems.append(
+                    "Beslut: kan inte godkännas när någon punkt inte är godkänd ("
+                    + ", ".join(open_items)
+                    + "). Godkänn inte, eller gör om prövningen."
+                )
+    else:
+        if not grounds:
+            problems.append("Skäl: välj minst ett skäl.")
+        unknown = [ground for ground in grounds if ground not in MANAGER_ITEM_BY_KEY]
+        if unknown:
+            problems.append("Skäl: okänt skäl " + ", ".join(unknown) + ".")
+        if len(motivation.strip()) < 20:
+            problems.append(
+                "Motivering: skriv en motivering på minst 20 tecken; den står i beslutet."
+            )
+    return problems
