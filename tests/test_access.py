@@ -337,7 +337,8 @@ def test_make_run_with_basic_auth_serves_and_runs(tmp_path: Path) -> None:
         "PREFECT_SERVER_API_AUTH_STRING": AUTH,
     }
     api = f"http://127.0.0.1:{prefect_port}/api"
-    login = tuple(AUTH.split(":", 1))
+    user, password = AUTH.split(":", 1)
+    login = (user, password)
     served = {deployment.name for deployment in build_deployments()}
     log = tmp_path / "lovflow.log"
 
