@@ -326,10 +326,11 @@ def test_restart_lost_run_and_double_registration_send_nothing_twice(stack: Stac
     stack.wait_paused(run, "meeting-1")
 
     # The serving process restarts while the run waits: nothing holds the wait.
+    # Once the run's process has ended (it lingers a moment after the run turned
+    # Suspended), and resumed only once the run is seen waiting again after the
+    # restart: CI once resumed in between and was refused "not paused" (a flake).
+    stack.wait_idle()
     stack.restart_serving()
-    # Resume only once the run is seen waiting again: a restart that caught the
-    # suspended run's process while it was still ending left the run briefly not
-    # paused, and a resume in that moment was refused ("not paused", a CI flake).
     stack.wait_paused(run, "meeting-1")
     meeting = meeting_answer()
     stack.resume(run, meeting)
