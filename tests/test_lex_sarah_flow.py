@@ -474,9 +474,9 @@ def test_privacy_no_text_or_name_reaches_prefect(stack: Stack) -> None:
             assert secret not in stack.log(log), log
         # Result storage and every other file Prefect keeps (its database file is
         # the next test's subject).
-        for path in (stack.work / "prefect").rglob("*"):
-            if path.is_file() and not path.name.startswith("prefect.db"):
-                assert secret.encode() not in path.read_bytes(), path
+        for kept in (stack.work / "prefect").rglob("*"):
+            if kept.is_file() and not kept.name.startswith("prefect.db"):
+                assert secret.encode() not in kept.read_bytes(), kept
         # The outbox and the mail that arrived: the case number, never the content.
         with Session(stack.engine) as session:
             for letter in session.exec(select(OutgoingEmail)).all():
