@@ -216,7 +216,7 @@ async def _decision(case: ManagerView) -> None:
     intro = (
         "Godkänn den verksamhetsansvariga, eller godkänn inte med skäl och motivering. "
         "Godkänns hen inte får utföraren ett motiverat brev, och ett förslag att häva "
-        "avtalet (förfrågningsunderlaget §4.6) går till nämnden eller dess ordförande i "
+        "avtalet (enligt avtalets villkor) går till nämnden eller dess ordförande i "
         "**Pröva förslag**."
     )
     if suggested:

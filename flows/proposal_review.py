@@ -59,9 +59,9 @@ def describe(view: ProposalView) -> str:
             )
     elif view.kind is ProposalKind.end_manager_rejected:
         lines.append(
-            "En ny verksamhetsansvarig godkändes inte; enligt avtalet hävs det då "
-            "(förfrågningsunderlaget §4.6). Hävning beslutas av nämnden eller dess ordförande: "
-            "fyll i organ, datum och paragraf."
+            "En ny verksamhetsansvarig godkändes inte; enligt avtalets villkor hävs det då "
+            "(Salem: förfrågningsunderlaget §4.6). Hävning beslutas av nämnden eller dess "
+            "ordförande: fyll i organ, datum och paragraf."
         )
     elif view.kind is ProposalKind.notice_low_volume:
         lines.append(
