@@ -18,6 +18,8 @@ IMPORT_MONTHLY_REPORTS = "Importera månadsrapporter"
 IMPORT_CUSTOMER_COUNTS = "Importera kundantal"
 REVIEW_PROPOSAL = "Pröva förslag"
 FULFIL_OBLIGATION = "Kvittera skyldighet"
+ISSUE_WARNING = "Utfärda varning"
+END_CONTRACT = "Avsluta avtal"
 
 #: Flow names (kebab-case, English) as the API knows them.
 VETTING_FLOW = "application-vetting"
@@ -27,6 +29,8 @@ REGISTER_COUNT_FLOW = "register-customer-count"
 IMPORT_REPORTS_FLOW = "import-monthly-reports"
 IMPORT_COUNTS_FLOW = "import-customer-counts"
 PROPOSAL_FLOW = "proposal-review"
+WARNING_FLOW = "warning-and-termination"
+END_CONTRACT_FLOW = "contract-termination"
 
 
 def full_name(flow: str, deployment: str) -> str:

@@ -55,6 +55,11 @@ def describe(view: ProposalView) -> str:
                 "Enligt avtalet upphör det utan uppsägning när utföraren saknar kunder i 12 "
                 "månader. Kontrollera kundantalen och bekräfta sista dagen."
             )
+    elif view.kind is ProposalKind.end_breach:
+        lines.append(
+            "Bristerna i varningen är inte åtgärdade, och enligt avtalet hävs det då. Hävning "
+            "beslutas av nämnden eller dess ordförande: fyll i organ, datum och paragraf."
+        )
     elif view.kind is ProposalKind.notice_low_volume:
         lines.append(
             f"Kommunens uppsägningstid är {view.notice_months} månader. Uppsägning beslutas av "
@@ -98,7 +103,7 @@ async def review_proposal(proposal: str) -> str:
             description=f"Förslag {view.case_no}: fakta och vad som krävs (inga namn).",
         )
     answer: EndForm | NoticeForm | TermForm
-    if view.kind is ProposalKind.end_inactivity:
+    if view.kind in (ProposalKind.end_inactivity, ProposalKind.end_breach):
         answer = await ask(
             EndForm,
             key="beslut",

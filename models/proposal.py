@@ -31,6 +31,9 @@ class ProposalKind(StrEnum):
     notice_low_volume = "notice_low_volume"
     #: the term ends within `end_reminder_months_before`: extend or let end (Salem 002 §4.1)
     contract_term = "contract_term"
+    #: a warning (models/warning.py) was not remedied in time: hävning, decided by the
+    #: committee or its chair (seed 002 §3.1-3.4, §4.5, §7.2; seed 003 "Hävning")
+    end_breach = "end_breach"
 
 
 #: What staff see for each kind (Swedish: UI and letters).
@@ -39,6 +42,7 @@ PROPOSAL_TITLES: dict[ProposalKind, str] = {
     ProposalKind.end_inactivity: "Avtalet avslutas: inga kunder under 12 månader",
     ProposalKind.notice_low_volume: "Uppsägning: få kunder efter 24 månader",
     ProposalKind.contract_term: "Avtalstiden löper ut: förläng eller låt avtalet upphöra",
+    ProposalKind.end_breach: "Hävning: bristerna i varningen är inte åtgärdade",
 }
 
 

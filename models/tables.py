@@ -13,6 +13,7 @@ from models.obligation import Obligation
 from models.outbox import OutgoingEmail
 from models.proposal import Proposal
 from models.provider import Provider
+from models.warning import ContractWarning
 
 metadata = SQLModel.metadata
 
@@ -21,6 +22,7 @@ __all__ = [
     "AuditEvent",
     "BusinessManager",
     "Contract",
+    "ContractWarning",
     "CustomerCount",
     "MonthlyReport",
     "Municipality",

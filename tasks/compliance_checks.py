@@ -15,7 +15,14 @@ from datetime import date
 
 from sqlmodel import Session
 
-from tasks import contract_end, deviation_reports, inactivity, late_reports, obligation_reminders
+from tasks import (
+    contract_end,
+    deviation_reports,
+    inactivity,
+    late_reports,
+    obligation_reminders,
+    warning_reminders,
+)
 from tasks.case_reminders import queue_decision_reminders, queue_new, queue_signature_reminders
 from tasks.proposals import propose
 
@@ -28,6 +35,7 @@ def run_checks(session: Session, as_of: date) -> dict[str, int]:
     counts["deviation_obligations"] = deviation_reports.ensure_obligations(session, as_of)
     counts["deviation_reminders"] = deviation_reports.queue_reminders(session, as_of)
     counts["other_reminders"] = obligation_reminders.queue_reminders(session, as_of)
+    counts["warning_reminders"] = warning_reminders.queue_reminders(session, as_of)
     warnings, inactivity_grounds = inactivity.check(session, as_of)
     counts["inactivity_warnings"] = queue_new(session, warnings)
     grounds = inactivity_grounds + late_reports.check(session, as_of)
