@@ -78,7 +78,7 @@ def issue_problems(case: WarningCase, policy: Policy, answer: WarningForm) -> li
             return ["Beslut: Avvisa förslaget går bara när varningen kommer från ett förslag."]
         return [] if answer.note.strip() else ["Motivering: skriv varför förslaget avvisas."]
     problems = []
-    if len(answer.description.strip()) < 10:
+    if len(answer.deficiencies.strip()) < 10:
         problems.append("Vad som ska åtgärdas: beskriv bristerna och vad utföraren ska göra.")
     # Refused today stays refused on a later replay (time only moves on), so the
     # stored answers meet the same refusals again (flows/human_step.py).
@@ -177,7 +177,7 @@ async def _issue(
     late_clause = policy.warning.late_reports_clause
     if case.proposal_id is not None and late_clause is not None:
         defaults["clauses"] = [clause_label(policy.warning.clause(late_clause))]
-        defaults["description"] = (
+        defaults["deficiencies"] = (
             "Avvikelserapporterna har upprepade gånger kommit in efter sista dagen. "
             "Rapporterna ska lämnas i tid varje månad."
         )
@@ -201,13 +201,21 @@ async def _start_review(view: WarningView) -> None:
     """Start "Pröva förslag" for the termination now; the sweep would, with the same key."""
     assert view.termination_proposal_id is not None
     proposal_id = view.termination_proposal_id
-    run = await arun_deployment(
-        name=full_name(PROPOSAL_FLOW, REVIEW_PROPOSAL),
-        parameters={"proposal": case_no(proposal_id)},
-        timeout=0,
-        idempotency_key=f"proposal-review:{proposal_id}",
-        as_subflow=False,
-    )
+    try:
+        run = await arun_deployment(
+            name=full_name(PROPOSAL_FLOW, REVIEW_PROPOSAL),
+            parameters={"proposal": case_no(proposal_id)},
+            timeout=0,
+            idempotency_key=f"proposal-review:{proposal_id}",
+            as_subflow=False,
+        )
+    except Exception as error:  # the server or deployment is away: the sweep starts it
+        get_run_logger().warning(
+            "Could not start the review of proposal %s now (%s); the daily check will",
+            case_no(proposal_id),
+            error,
+        )
+        return
     attach_termination_review(proposal_id, run.id)
 
 

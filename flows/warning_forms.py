@@ -72,7 +72,8 @@ class WarningForm(RunInput):
         title="Villkor som inte uppfylls",
         description="Välj ett eller flera av avtalets villkor. Varje villkor står i brevet.",
     )
-    description: str = Field(
+    # Not "description": that name is taken by the form's Markdown (human_step.prefilled).
+    deficiencies: str = Field(
         title="Vad som ska åtgärdas",
         description=(
             "Bristerna och vad utföraren ska göra. Står i brevet till utföraren; sparas i "

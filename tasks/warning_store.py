@@ -219,7 +219,7 @@ def issue(
             provider_id=contract.provider_id,
             municipality_id=contract.municipality_id,
             clauses=clause_keys,
-            description=answer["description"].strip(),
+            description=answer["deficiencies"].strip(),
             issued_on=on,
             remedy_by=remedy_by,
             action_plan_required=plan,
