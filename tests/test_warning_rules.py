@@ -16,6 +16,7 @@ from datetime import date
 import pytest
 from sqlmodel import Session, col, select
 
+from flows.warning_forms import ground_label
 from models.audit import AuditEvent
 from models.contract import Contract, ContractEndKind, ContractStatus
 from models.obligation import Obligation, ObligationKind
@@ -246,3 +247,56 @@ def test_audit_of_a_provider_notice_is_one_status_change_with_the_dates(session:
         "handläggare",
     )
     assert event.details["last_day"] == "2027-02-28" and event.details["notice_months"] == 3
+
+
+def test_a_warning_moves_only_along_its_table(session: Session) -> None:
+    contract = _salem_contract(session)
+    warning = _warning(session, contract, date(2026, 12, 28))
+    with pytest.raises(IllegalTransition, match="'issued' to 'terminated'"):
+        change_status(session, warning, WarningStatus.terminated, actor="t")
+    session.rollback()
+    change_status(session, warning, WarningStatus.remedied, actor="t", closed_on=date(2026, 12, 28))
+    session.commit()
+    with pytest.raises(IllegalTransition, match="none \\(final status\\)"):
+        change_status(session, warning, WarningStatus.termination_proposed, actor="t")
+    [event] = session.exec(select(AuditEvent).where(AuditEvent.entity_id == str(warning.id))).all()
+    assert (event.from_status, event.to_status) == ("issued", "remedied")
+
+
+def test_a_lost_ivo_permit_ends_a_stockholm_contract_without_a_committee(
+    session: Session,
+) -> None:
+    make_municipality(session, "stockholm", name="Stockholms stad", policy_name="stockholm")
+    contract = make_contract(
+        session,
+        municipality_id="stockholm",
+        status=ContractStatus.active,
+        starts_on=date(2026, 1, 1),
+        ends_on=date(2027, 12, 31),
+        publicly_listed=True,
+    )
+    session.commit()
+    ground = load_policy("stockholm").warning.immediate_ground("ivo_permit")
+    answer = {
+        "ground": ground_label(ground),
+        "last_day": "2026-11-30",
+        "decision_body": "Ej tillämpligt",
+        "meeting_on": "2026-11-30",
+        "paragraph": "",
+        "note": "",
+        "decided_by": "handläggare",
+    }
+    assert contract_termination.apply_step.fn(contract.id, "immediate", answer) == "ended"
+    session.expire_all()
+    ended = session.get(Contract, contract.id)
+    assert ended is not None
+    assert (ended.end_kind, ended.ended_on, ended.publicly_listed) == (
+        ContractEndKind.upphor,
+        date(2026, 11, 30),
+        False,
+    )
+    # A replay of the same answer changes nothing.
+    assert contract_termination.apply_step.fn(contract.id, "immediate", answer) == "ended"
+    letters = session.exec(select(OutgoingEmail)).all()
+    assert sorted(row.template for row in letters) == ["contract-ended", "contract-ended-staff"]
+    assert "IVO" in letters[0].body_text or "IVO" in letters[1].body_text
