@@ -187,7 +187,8 @@ def build_deployments() -> list[RunnerDeployment]:
                 "9F4F7CA2). Öppna sedan körningen och fyll i villkoren som inte uppfylls, vad "
                 "som ska åtgärdas och till när, och om en åtgärdsplan krävs. Körningen väntar "
                 "till åtgärdsdagen och frågar då om bristerna är åtgärdade; den dagliga "
-                "kontrollen påminner dig. Startas också av sig själv för förslag om varning."
+                "kontrollen påminner dig. Startas också av sig själv för förslag om varning. "
+                "Har körningen avbrutits: ange varningens nummer för att fortsätta."
             ),
             tags=["avtal"],
         ),

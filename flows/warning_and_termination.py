@@ -35,7 +35,7 @@ from prefect.deployments.flow_runs import arun_deployment
 
 from deployments.names import PROPOSAL_FLOW, REVIEW_PROPOSAL, WARNING_FLOW, full_name
 from flows.human_step import ask
-from flows.run_helpers import current_run_id, deliver_now, rename_run, today
+from flows.run_helpers import current_run_id, deliver_now, rename_run, retire_run, today
 from flows.warning_forms import (
     FollowUpForm,
     FollowUpOutcome,
@@ -50,13 +50,15 @@ from flows.warning_forms import (
 )
 from models.policy import Policy, load_policy
 from models.proposal import ProposalStatus
-from models.warning import WarningStatus
+from models.warning import ContractWarning, WarningStatus
+from tasks.case_lookup import attach_run
 from tasks.email import case_no, sv_date
 from tasks.warning_store import (
     WarningCase,
     WarningView,
     attach_termination_review,
     dismiss_proposal,
+    find_warning,
     issue,
     judge_remedy,
     load_warning,
@@ -219,19 +221,31 @@ async def _start_review(view: WarningView) -> None:
     attach_termination_review(proposal_id, run.id)
 
 
-@flow(name=WARNING_FLOW, flow_run_name="varning {contract}{proposal}", persist_result=True)
-async def issue_warning(contract: str = "", proposal: str = "") -> str:
+@flow(name=WARNING_FLOW, flow_run_name="varning {contract}{proposal}{warning}", persist_result=True)
+async def issue_warning(contract: str = "", proposal: str = "", warning: str = "") -> str:
     """Issue a warning on `contract` (its number) or from the sweep's `proposal`; follow it up.
 
+    `warning` (its number) continues a warning whose run was lost or cancelled:
+    this run takes it over, from the step its stored status has reached.
     Returns the warning's final status in this run, or the proposal's if dismissed.
     """
     logger = get_run_logger()
     run_id = current_run_id()
-    case = open_case(contract, proposal, run_id)
-    policy = load_policy(case.policy_name)
     day = today()
-    warning_id = case.warning_id
+    warning_id: uuid.UUID | None
+    if warning.strip():
+        warning_id = find_warning(warning)
+        previous = attach_run(ContractWarning, warning_id, run_id)
+        if previous is not None:
+            await retire_run(previous)
+        policy = load_policy(load_warning(warning_id).policy_name)
+        case = None
+    else:
+        case = open_case(contract, proposal, run_id)
+        policy = load_policy(case.policy_name)
+        warning_id = case.warning_id
     if warning_id is None:
+        assert case is not None
         if case.proposal_id is not None:
             status = proposal_status(case.proposal_id)
             if status is not ProposalStatus.open:

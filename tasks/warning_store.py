@@ -141,6 +141,17 @@ def open_case(contract_ref: str, proposal_ref: str, run_id: uuid.UUID) -> Warnin
         )
 
 
+@task(name="find-warning", cache_policy=NO_CACHE, persist_result=False)
+def find_warning(reference: str) -> uuid.UUID:
+    """A warning by its number ("5E6F7A8B", "varning 5E6F7A8B") or id."""
+    text = reference.strip().lower().removeprefix("varning").strip()
+    with session_scope() as session:
+        try:
+            return find_case(session, ContractWarning, text).id
+        except CaseNotFound as error:
+            raise WarningRefused(f"warning: {error}") from None
+
+
 def proposal_status(proposal_id: uuid.UUID) -> ProposalStatus:
     with session_scope() as session:
         proposal = session.get(Proposal, proposal_id)

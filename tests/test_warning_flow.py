@@ -503,3 +503,41 @@ def test_a_late_reports_proposal_accepted_becomes_a_warning(stack: Stack) -> Non
         accepted = session.get(Proposal, made.id)
         assert accepted is not None and accepted.status is ProposalStatus.accepted
     assert _trail(stack, made.id) == [("status_changed", "accepted")]
+
+
+def test_a_lost_warning_run_is_continued_by_the_warning_number(stack: Stack) -> None:
+    contract, provider_email = _contract(stack)
+    first = stack.start(WARNING_FLOW, ISSUE_WARNING, {"contract": case_no(contract.id)})
+    stack.wait_paused(first, "varning")
+    remedy_by = roll_forward(stockholm_today() + timedelta(days=20))
+    stack.resume(first, _warning_answer(remedy_by))
+    stack.wait_paused(first, "bedomning")
+    warning = _warning_of(stack, contract.id)
+
+    second = stack.start(WARNING_FLOW, ISSUE_WARNING, {"warning": case_no(warning.id)})
+    stack.wait_paused(second, "bedomning")  # not asked to issue it again
+    cancelled = stack.wait_final(first)  # the old run waiting for the same form is retired
+    assert cancelled.state is not None and cancelled.state.is_cancelled()
+    stack.resume(
+        second,
+        {
+            "outcome": "Bristerna är åtgärdade",
+            "judged_on": stockholm_today().isoformat(),
+            "note": "",
+            "decided_by": OFFICER,
+        },
+    )
+    done = stack.wait_final(second)
+    assert done.state is not None and done.state.is_completed(), stack.log()[-3000:]
+    with Session(stack.engine) as session:
+        warnings = session.exec(
+            select(ContractWarning).where(ContractWarning.contract_id == contract.id)
+        ).all()
+        assert [(w.status, w.flow_run_id) for w in warnings] == [(WarningStatus.remedied, second)]
+    issued = [m for m in stack.mail_to(provider_email) if "Varning:" in str(m.message["Subject"])]
+    assert len(issued) == 1
+    assert _trail(stack, warning.id) == [
+        ("issued", "issued"),
+        ("flow_run_attached", None),
+        ("status_changed", "remedied"),
+    ]
