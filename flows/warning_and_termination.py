@@ -18,6 +18,10 @@ number when a provider has sent its deviation reports late too often
    (letter); not remedied proposes hävning, decided in "Pröva förslag" by the
    committee or its chair (seed 002 §4.5), never by the officer alone.
 
+Every step is stored before the run goes on, and the run reads where it is
+from the database: a resume replays nothing twice, and a lost run is continued
+by starting the deployment with the warning's number (`warning`).
+
 The daily sweep is the only timer: it reminds staff on each date, with a link
 to this run (tasks/warning_reminders.py). No run sleeps. The description of
 the deficiencies is asked in the form, not as a parameter, and never goes to
