@@ -103,7 +103,13 @@ def describe(ref: ContractRef, text: str) -> str:
 
 #: The statuses each action starts from (a replay finds the step's answer instead).
 _STARTS_FROM = {
-    EndAction.interim: (ContractStatus.active, ContractStatus.notice_given),
+    # An interim-terminated contract: a new run (the old one was lost) goes straight
+    # to the investigation's end.
+    EndAction.interim: (
+        ContractStatus.active,
+        ContractStatus.notice_given,
+        ContractStatus.interim_terminated,
+    ),
     EndAction.immediate: (
         ContractStatus.active,
         ContractStatus.notice_given,
@@ -112,6 +118,22 @@ _STARTS_FROM = {
     EndAction.notice_municipality: (ContractStatus.active,),
     EndAction.notice_provider: (ContractStatus.active,),
 }
+
+
+async def _interim(ref: ContractRef, day: Any, decision_defaults: dict[str, Any]) -> None:
+    answer = await ask(
+        InterimForm,
+        key="interim",
+        description=describe(
+            ref,
+            "Interimistisk hävning under utredningstiden, när en allvarlig brist utgör fara "
+            "för kunderna (förfrågningsunderlaget §4.5). Beslutas av nämndens ordförande.",
+        ),
+        check=lambda a: interim_problems(ref, a),
+        defaults=decision_defaults | {"from_day": day},
+    )
+    apply_step(ref.id, "interim", answer.model_dump(mode="json"))
+    await deliver_now()
 
 
 @flow(name=END_CONTRACT_FLOW, flow_run_name="avsluta avtal {contract}", persist_result=True)
@@ -129,21 +151,11 @@ async def end_contract_by_staff(contract: str, action: EndAction) -> str:
         )
     decision_defaults = {"meeting_on": day}
     status: str
+    answer: Any
     if action is EndAction.interim:
-        answer: Any = await ask(
-            InterimForm,
-            key="interim",
-            description=describe(
-                ref,
-                "Interimistisk hävning under utredningstiden, när en allvarlig brist utgör fara "
-                "för kunderna (förfrågningsunderlaget §4.5). Beslutas av nämndens ordförande.",
-            ),
-            check=lambda a: interim_problems(ref, a),
-            defaults=decision_defaults | {"from_day": day},
-        )
-        apply_step(ref.id, "interim", answer.model_dump(mode="json"))
-        await deliver_now()
-        ref = load_contract(contract)
+        if ref.status is not ContractStatus.interim_terminated or "interim" in used_pause_keys():
+            await _interim(ref, day, decision_defaults)
+            ref = load_contract(contract)
         answer = await ask(
             InvestigationForm,
             key="utredning",

@@ -284,7 +284,7 @@ def apply_step(contract_id: uuid.UUID, step: str, answer: dict[str, Any]) -> str
         note = (answer.get("note") or "").strip() or None
         _, policy = _parties(session, contract)
         if step == "interim":
-            if contract.status is not ContractStatus.interim_terminated:
+            if contract.status in (ContractStatus.active, ContractStatus.notice_given):
                 decision = decision_of(answer)
                 if decision is None:
                     raise TerminationRefused("decision_body: interim hävning needs the chair")

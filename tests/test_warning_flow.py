@@ -541,3 +541,35 @@ def test_a_lost_warning_run_is_continued_by_the_warning_number(stack: Stack) -> 
         ("flow_run_attached", None),
         ("status_changed", "remedied"),
     ]
+
+
+def test_an_interim_termination_whose_run_was_lost_is_concluded_by_a_new_run(
+    stack: Stack,
+) -> None:
+    today = stockholm_today()
+    contract, provider_email = _contract(stack)
+    lost = _end_run(stack, contract, "Interimistisk hävning (fara för kunderna)")
+    stack.wait_paused(lost, "interim")
+    chair = {
+        "decision_body": "Nämndens ordförande (delegation)",
+        "meeting_on": today.isoformat(),
+        "paragraph": "§ 5",
+    }
+    stack.resume(lost, {"from_day": today.isoformat(), "decided_by": OFFICER} | chair)
+    stack.wait_paused(lost, "utredning")
+
+    again = _end_run(stack, contract, "Interimistisk hävning (fara för kunderna)")
+    stack.wait_paused(again, "utredning")  # the interim step is not asked again
+    stack.resume(
+        again,
+        {
+            "outcome": "Återställ avtalet",
+            "last_day": today.isoformat(),
+            "meeting_on": today.isoformat(),
+            "decided_by": OFFICER,
+        },
+    )
+    done = stack.wait_final(again)
+    assert done.state is not None and done.state.is_completed(), stack.log()[-3000:]
+    _mail_with(stack, provider_email, "Avtalet gäller igen")
+    assert [to for _, to in _trail(stack, contract.id)] == ["interim_terminated", "active"]
