@@ -22,6 +22,8 @@ REGISTER_LEX_SARAH = "Registrera lex Sarah-rapport"
 CONTINUE_LEX_SARAH = "Fortsätt lex Sarah"
 NEW_MANAGER = "Ny verksamhetsansvarig"
 CONTINUE_MANAGER = "Fortsätt verksamhetsansvarig"
+ISSUE_WARNING = "Utfärda varning"
+END_CONTRACT = "Avsluta avtal"
 
 #: Flow names (kebab-case, English) as the API knows them.
 VETTING_FLOW = "application-vetting"
@@ -33,6 +35,8 @@ IMPORT_COUNTS_FLOW = "import-customer-counts"
 PROPOSAL_FLOW = "proposal-review"
 LEX_SARAH_FLOW = "lex-sarah"
 MANAGER_FLOW = "business-manager-change"
+WARNING_FLOW = "warning-and-termination"
+END_CONTRACT_FLOW = "contract-termination"
 
 
 def full_name(flow: str, deployment: str) -> str:

@@ -93,6 +93,8 @@ def load_demo_data(session: Session, *, today: date) -> int:
             municipality_signed_on=starts,
             starts_on=starts,
             ends_on=add_months(starts, 12 * policy.contract.term_years),
+            publicly_listed=True,
+            in_no_choice_rotation=policy.contract.no_choice_rotation,
         )
         session.add(contract)
         session.flush()

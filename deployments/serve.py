@@ -19,9 +19,11 @@ from deployments.names import (
     CONTINUE_APPLICATION,
     CONTINUE_LEX_SARAH,
     CONTINUE_MANAGER,
+    END_CONTRACT,
     FULFIL_OBLIGATION,
     IMPORT_CUSTOMER_COUNTS,
     IMPORT_MONTHLY_REPORTS,
+    ISSUE_WARNING,
     MAIL_CHECK,
     NEW_MANAGER,
     OUTBOX_DELIVERY,
@@ -36,6 +38,7 @@ from flows.application_vetting import continue_application, register_application
 from flows.business_manager_change import continue_manager, register_manager
 from flows.compliance_sweep import sweep
 from flows.contract_signing import sign_contract
+from flows.contract_termination import end_contract_by_staff
 from flows.lex_sarah import continue_lex_sarah, register_lex_sarah
 from flows.mail_check import send_test_letter
 from flows.monthly_registration import (
@@ -47,6 +50,7 @@ from flows.monthly_registration import (
 from flows.obligation_receipt import receive
 from flows.outbox_delivery import deliver_queued_email
 from flows.proposal_review import review_proposal
+from flows.warning_and_termination import issue_warning
 from models.settings import get_settings
 
 __all__ = ["MAIL_CHECK", "OUTBOX_DELIVERY", "build_deployments", "serve_all"]
@@ -214,12 +218,36 @@ def build_deployments() -> list[RunnerDeployment]:
             tags=["avtal"],
         ),
         _deployment(
+            issue_warning,
+            name=ISSUE_WARNING,
+            description=(
+                "Utfärda en skriftlig varning till en utförare: ange avtalsnumret (t.ex. "
+                "9F4F7CA2). Öppna sedan körningen och fyll i villkoren som inte uppfylls, vad "
+                "som ska åtgärdas och till när, och om en åtgärdsplan krävs. Körningen väntar "
+                "till åtgärdsdagen och frågar då om bristerna är åtgärdade; den dagliga "
+                "kontrollen påminner dig. Startas också av sig själv för förslag om varning. "
+                "Har körningen avbrutits: ange varningens nummer för att fortsätta."
+            ),
+            tags=["avtal"],
+        ),
+        _deployment(
             continue_manager,
             name=CONTINUE_MANAGER,
             description=(
                 "Fortsätt ett ärende om verksamhetsansvarig vars körning har avbrutits: ange "
                 "ärendenumret (8 tecken). Det som redan är beslutat frågas inte igen och inga "
                 "brev skickas två gånger."
+            ),
+            tags=["avtal"],
+        ),
+        _deployment(
+            end_contract_by_staff,
+            name=END_CONTRACT,
+            description=(
+                "Avsluta ett avtal: interimistisk hävning när kunderna är i fara, hävning eller "
+                "upphörande på en grund som gäller direkt (t.ex. avgift från kund, "
+                "IVO-tillstånd), kommunens uppsägning eller registrera utförarens uppsägning. "
+                "Ange avtalsnumret och vad som ska göras; fyll sedan i formuläret i körningen."
             ),
             tags=["avtal"],
         ),

@@ -31,7 +31,13 @@ from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.deployments.flow_runs import arun_deployment
 
-from deployments.names import PROPOSAL_FLOW, REVIEW_PROPOSAL, full_name
+from deployments.names import (
+    ISSUE_WARNING,
+    PROPOSAL_FLOW,
+    REVIEW_PROPOSAL,
+    WARNING_FLOW,
+    full_name,
+)
 from flows.lex_sarah import show_open_cases
 from flows.run_helpers import deliver_now, today
 from models.db import session_scope
@@ -97,12 +103,41 @@ async def start_reviews() -> int:
     return started
 
 
+@task(name="warning-proposals-awaiting-run", cache_policy=NO_CACHE, persist_result=False)
+def awaiting_warning_run() -> list[str]:
+    with session_scope() as session:
+        return [str(proposal.id) for proposal in proposals.awaiting_warning_run(session)]
+
+
+async def start_warning_runs() -> int:
+    """Start "Utfärda varning" once per warning proposal (late reports): staff issue the
+    warning or dismiss the proposal in its form. A failure is retried by the next sweep."""
+    logger = get_run_logger()
+    started = 0
+    for proposal_id in awaiting_warning_run():
+        try:
+            run = await arun_deployment(
+                name=full_name(WARNING_FLOW, ISSUE_WARNING),
+                parameters={"proposal": case_no(proposal_id)},
+                timeout=0,
+                idempotency_key=f"warning-proposal:{proposal_id}",
+                as_subflow=False,
+            )
+        except Exception as error:  # the server or deployment is away: try tomorrow
+            logger.warning("Could not start the warning for proposal %s: %s", proposal_id, error)
+            continue
+        attach_review(proposal_id, str(run.id))
+        started += 1
+    return started
+
+
 @flow(name="compliance-sweep", flow_run_name="kontroll {as_of}")
 async def sweep(as_of: date | None = None) -> dict[str, int]:
     """Check everything due `as_of` (default: today in Stockholm), propose, remind, send."""
     day = as_of or today()
     counts = queue_checks(day)
     counts["reviews_started"] = await start_reviews()
+    counts["reviews_started"] += await start_warning_runs()
     counts["proposal_letters"] = queue_proposal_letters(day)
     get_run_logger().info("Sweep for %s: %s", day.isoformat(), counts)
     await deliver_now()
@@ -140,6 +175,8 @@ def summary(day: date, counts: dict[str, int], table: list[dict[str, Any]]) -> s
         f"- Varningar till utförare utan kunder: {counts['inactivity_warnings']}",
         f"- Påminnelser och eskaleringar i lex Sarah-ärenden: "
         f"{counts.get('lex_sarah_reminders', 0)}",
+        f"- Påminnelser om varningars åtgärdstid, åtgärdsplaner och uppföljningar: "
+        f"{counts.get('warning_reminders', 0)}",
         f"- Nya förslag att besluta: {counts['new_proposals']} "
         f"(körningar startade: {counts['reviews_started']}, brev till handläggare: "
         f"{counts['proposal_letters']})",

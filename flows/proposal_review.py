@@ -63,6 +63,11 @@ def describe(view: ProposalView) -> str:
             "(Salem: förfrågningsunderlaget §4.6). Hävning beslutas av nämnden eller dess "
             "ordförande: fyll i organ, datum och paragraf."
         )
+    elif view.kind is ProposalKind.end_breach:
+        lines.append(
+            "Bristerna i varningen är inte åtgärdade, och enligt avtalet hävs det då. Hävning "
+            "beslutas av nämnden eller dess ordförande: fyll i organ, datum och paragraf."
+        )
     elif view.kind is ProposalKind.notice_low_volume:
         lines.append(
             f"Kommunens uppsägningstid är {view.notice_months} månader. Uppsägning beslutas av "
@@ -112,7 +117,11 @@ async def review_proposal(proposal: str) -> str:
             description=f"Förslag {view.case_no}: fakta och vad som krävs (inga namn).",
         )
     answer: EndForm | NoticeForm | TermForm | FollowUpForm
-    if view.kind in (ProposalKind.end_inactivity, ProposalKind.end_manager_rejected):
+    if view.kind in (
+        ProposalKind.end_inactivity,
+        ProposalKind.end_manager_rejected,
+        ProposalKind.end_breach,
+    ):
         answer = await ask(
             EndForm,
             key="beslut",

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import JSON, Column, Text, false
 from sqlmodel import Field, SQLModel
 
 from models.base import StrEnumType, UTCDateTime, new_id, utcnow
@@ -79,5 +79,15 @@ class Contract(SQLModel, table=True):
     #: Who signed for the municipality (a staff name, not a customer's).
     municipality_signatory: str | None = Field(default=None, max_length=200)
     flow_run_id: uuid.UUID | None = Field(default=None)
+    #: Shown on the municipality's public list of providers (Salem: "När företaget
+    #: godkänts läggs en presentation av företaget ut på Salems kommuns hemsida",
+    #: seed 002 §1.6). Set when the contract becomes active, cleared when it ends or
+    #: is terminated for the time being.
+    publicly_listed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    #: Takes its turn as the default provider for customers who do not choose
+    #: (ickeval; Huddinge: "Varje utförare utgör ickevalsalternativet en månad i
+    #: taget enligt listan", seed 000). Only where the policy has such a rotation
+    #: (`contract.no_choice_rotation`); cleared like `publicly_listed`.
+    in_no_choice_rotation: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

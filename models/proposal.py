@@ -36,6 +36,9 @@ class ProposalKind(StrEnum):
     lex_sarah_follow_up = "lex_sarah_follow_up"
     #: a new business manager was not approved: the contract hävs (Salem 002 §4.6; issue 5)
     end_manager_rejected = "end_manager_rejected"
+    #: a warning (models/warning.py) was not remedied in time: hävning, decided by the
+    #: committee or its chair (seed 002 §3.1-3.4, §4.5, §7.2; seed 003 "Hävning")
+    end_breach = "end_breach"
 
 
 #: What staff see for each kind (Swedish: UI and letters).
@@ -46,6 +49,7 @@ PROPOSAL_TITLES: dict[ProposalKind, str] = {
     ProposalKind.contract_term: "Avtalstiden löper ut: förläng eller låt avtalet upphöra",
     ProposalKind.lex_sarah_follow_up: "Uppföljning av utföraren efter lex Sarah",
     ProposalKind.end_manager_rejected: "Avtalet hävs: ny verksamhetsansvarig godkändes inte",
+    ProposalKind.end_breach: "Hävning: bristerna i varningen är inte åtgärdade",
 }
 
 

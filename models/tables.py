@@ -14,6 +14,7 @@ from models.obligation import Obligation
 from models.outbox import OutgoingEmail
 from models.proposal import Proposal
 from models.provider import Provider
+from models.warning import ContractWarning
 
 metadata = SQLModel.metadata
 
@@ -22,6 +23,7 @@ __all__ = [
     "AuditEvent",
     "BusinessManager",
     "Contract",
+    "ContractWarning",
     "CustomerCount",
     "LexSarahCase",
     "MonthlyReport",

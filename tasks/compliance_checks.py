@@ -22,6 +22,7 @@ from tasks import (
     late_reports,
     lex_sarah_checks,
     obligation_reminders,
+    warning_reminders,
 )
 from tasks.case_reminders import queue_decision_reminders, queue_new, queue_signature_reminders
 from tasks.manager_reminders import queue_manager_decision_reminders
@@ -37,6 +38,7 @@ def run_checks(session: Session, as_of: date) -> dict[str, int]:
     counts["deviation_reminders"] = deviation_reports.queue_reminders(session, as_of)
     counts["other_reminders"] = obligation_reminders.queue_reminders(session, as_of)
     counts["lex_sarah_reminders"] = lex_sarah_checks.queue_reminders(session, as_of)
+    counts["warning_reminders"] = warning_reminders.queue_reminders(session, as_of)
     warnings, inactivity_grounds = inactivity.check(session, as_of)
     counts["inactivity_warnings"] = queue_new(session, warnings)
     grounds = inactivity_grounds + late_reports.check(session, as_of)

@@ -121,7 +121,18 @@ def end_contract(
     actor: str,
     decision: dict[str, Any] | None = None,
 ) -> None:
-    """End the contract after `last_day`; tell the provider, and staff (omval of its customers)."""
+    """End the contract after `last_day`; tell the provider, and staff (omval of its customers).
+
+    Raises ValueError for a hävning without the decision (body, date, paragraph):
+    the committee or its chair decides it, never the officer alone (seed 002 §4.5).
+    """
+    if kind is ContractEndKind.havning and not (
+        decision and decision.get("body") and decision.get("paragraph")
+    ):
+        raise ValueError(
+            "decision: a hävning needs the deciding body, the date and the paragraph "
+            "(seed 002 §4.5: the committee or its chair, never the officer alone)"
+        )
     change_status(
         session,
         contract,
@@ -133,6 +144,9 @@ def end_contract(
         ended_on=last_day,
         end_kind=kind,
         end_reason=ground,
+        # Off the public list and out of the no-choice rotation (seed 002 §1.6, seed 000).
+        publicly_listed=False,
+        in_no_choice_rotation=False,
     )
     _close_obligations(session, contract, last_day, actor)
     _letter(

@@ -305,6 +305,10 @@ def record_signatures(contract_id: uuid.UUID, answer: dict[str, Any]) -> Contrac
             municipality_signatory=signatory,
             starts_on=starts_on,
             ends_on=ends_on,
+            # On the public list (seed 002 §1.6) and, where the policy has one, in the
+            # no-choice rotation (ickeval, seed 000).
+            publicly_listed=True,
+            in_no_choice_rotation=policy.contract.no_choice_rotation,
         )
         signature = session.exec(
             select(Obligation).where(

@@ -36,7 +36,7 @@ from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind
 from models.policy import load_policy
 from models.proposal import PROPOSAL_TITLES, Proposal, ProposalKind, ProposalStatus
-from tasks import contract_end
+from tasks import contract_end, warning_store
 from tasks.case_lookup import find_case
 from tasks.email import case_no, sv_date
 from tasks.proposals import decide, facts
@@ -118,7 +118,8 @@ def end_problems(view: ProposalView, answer: EndForm) -> list[str]:
     if answer.outcome is EndOutcome.dismiss:
         return _dismiss_problems(answer.note)
     problems = []
-    if view.consequence == "havning":
+    # A termination after a warning is always a hävning (seed 002 §4.5, §7.2).
+    if view.consequence == "havning" or view.kind is ProposalKind.end_breach:
         problems += _decision_problems(answer, "Hävning")
     if view.contract_starts_on is not None and answer.last_day < view.contract_starts_on:
         problems.append(
@@ -212,6 +213,23 @@ def apply_decision(proposal_id: uuid.UUID, answer: dict[str, Any], on: date) -> 
                     actor=form.decided_by,
                     decision=_decision(form),
                 )
+        elif proposal.kind is ProposalKind.end_breach:
+            form = EndForm.model_validate(answer)
+            accept = form.outcome is EndOutcome.end
+            decide_on(session, proposal, accept, form.decided_by, on, form.note, _decision(form))
+            if accept:
+                ground, basis = warning_store.breach_ground(session, proposal)
+                contract_end.end_contract(
+                    session,
+                    contract,
+                    last_day=form.last_day,
+                    kind=ContractEndKind.havning,
+                    ground=ground,
+                    basis=basis,
+                    actor=form.decided_by,
+                    decision=_decision(form),
+                )
+            warning_store.termination_decided(session, proposal, accept, form.decided_by)
         elif proposal.kind is ProposalKind.notice_low_volume:
             notice = NoticeForm.model_validate(answer)
             accept = notice.outcome is NoticeOutcome.notice

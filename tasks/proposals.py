@@ -40,7 +40,10 @@ REVIEWED_KINDS = (
     ProposalKind.contract_term,
     ProposalKind.lex_sarah_follow_up,
     ProposalKind.end_manager_rejected,
+    ProposalKind.end_breach,
 )
+#: Kinds taken up in a run of "Utfärda varning" (flows/warning_and_termination.py).
+WARNING_KINDS = (ProposalKind.warning_late_reports,)
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,19 @@ def awaiting_review_run(session: Session) -> list[Proposal]:
     )
 
 
+def awaiting_warning_run(session: Session) -> list[Proposal]:
+    """Open warning proposals that no "Utfärda varning" run has been started for."""
+    return list(
+        session.exec(
+            select(Proposal).where(
+                Proposal.status == ProposalStatus.open,
+                col(Proposal.kind).in_([kind.value for kind in WARNING_KINDS]),
+                col(Proposal.flow_run_id).is_(None),
+            )
+        ).all()
+    )
+
+
 def attach_review_run(session: Session, proposal_id: uuid.UUID, flow_run_id: uuid.UUID) -> None:
     proposal = session.get(Proposal, proposal_id)
     if proposal is not None and proposal.flow_run_id != flow_run_id:
@@ -132,10 +148,10 @@ def queue_staff_letters(session: Session, as_of: date) -> int:
     ).all()
     letters = []
     for proposal, contract, provider, municipality in rows:
-        if proposal.kind in REVIEWED_KINDS and proposal.flow_run_id is None:
+        if proposal.kind in REVIEWED_KINDS + WARNING_KINDS and proposal.flow_run_id is None:
             continue
         policy = load_policy(municipality.policy_name)
-        reviewed = proposal.kind in REVIEWED_KINDS
+        reviewed = proposal.kind in REVIEWED_KINDS + WARNING_KINDS
         letters.append(
             Letter(
                 key=f"proposal:{proposal.id}:staff",
@@ -151,6 +167,9 @@ def queue_staff_letters(session: Session, as_of: date) -> int:
                     "facts": facts(proposal),
                     "action": (
                         "Öppna körningen (länken nedan), tryck på Resume och fyll i beslutet."
+                        if proposal.kind in REVIEWED_KINDS
+                        else "Öppna körningen (länken nedan), tryck på Resume och utfärda "
+                        "varningen eller avvisa förslaget."
                         if reviewed
                         else "Pröva om en varning ska utfärdas (se den dagliga kontrollens "
                         "tabell Efterlevnad)."
@@ -180,6 +199,11 @@ _FACT_LABELS = {
     "manager_case": "Ärende om verksamhetsansvarig",
     "manager_notified_on": "Anmälan om verksamhetsansvarig kom in",
     "manager_decided_on": "Verksamhetsansvarig godkändes inte den",
+    "warning_no": "Varning",
+    "issued_on": "Varningen utfärdades",
+    "remedy_by": "Åtgärdas senast",
+    "clauses": "Antal villkor som inte uppfylls",
+    "why": "Skäl",
 }
 
 _CONSEQUENCE_TEXT = {"havning": "avtalet hävs", "upphor": "avtalet upphör utan uppsägning"}

@@ -344,6 +344,70 @@ SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
         "status_text": "Under prövning",
         "run_url": "https://prefect.salem.example/runs/flow-run/0b1c2d3e",
     },
+    "warning-issued": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CONTRACT_ID,
+        "warning_no": "5E6F7A8B",
+        "clauses": [
+            {
+                "title": "Genomförandeplan, social journal och kontaktman",
+                "source": "förfrågningsunderlaget §6.5",
+            },
+            {
+                "title": "Rapportera avvikelser för debitering av kund senast den 10:e",
+                "source": "förfrågningsunderlaget §6.8",
+            },
+        ],
+        "description": "Genomförandeplaner saknas för nya uppdrag.\nRutinen ska följas.",
+        "remedy_by": date(2026, 6, 22),
+        "action_plan_due": date(2026, 6, 12),
+        "basis": "förfrågningsunderlaget §4.5 och §7.2",
+        "submit_to": "socialforvaltningen@salem.example",
+    },
+    "warning-closed": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CONTRACT_ID,
+        "warning_no": "5E6F7A8B",
+        "issued_on": date(2026, 5, 20),
+        "closed_on": date(2026, 6, 22),
+    },
+    "warning-deadline-staff": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CONTRACT_ID,
+        "warning_no": "5E6F7A8B",
+        "what": "Åtgärdstiden i varningen går ut: bedöm om bristerna är åtgärdade",
+        "due_on": date(2026, 6, 22),
+        "run_link": "http://127.0.0.1:4200/runs/flow-run/0b7e1c52-0000-4000-8000-000000000000",
+    },
+    "contract-interim-terminated": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CONTRACT_ID,
+        "from_day": date(2026, 12, 1),
+        "basis": "förfrågningsunderlaget §4.5 och §7.2",
+        "decision": {
+            "body": "Nämndens ordförande (delegation)",
+            "meeting_on": date(2026, 11, 30),
+            "paragraph": "§ 3",
+        },
+    },
+    "contract-interim-staff": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CONTRACT_ID,
+        "from_day": date(2026, 12, 1),
+        "customers": 9,
+    },
+    "contract-reinstated": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CONTRACT_ID,
+    },
+    "provider-notice-received": {
+        "company_name": "Omsorg i Söder AB",
+        "case_id": CONTRACT_ID,
+        "received_on": date(2026, 11, 30),
+        "notice_months": 3,
+        "ends_on": date(2027, 2, 28),
+        "basis": "förfrågningsunderlaget §4.1",
+    },
 }
 
 TEMPLATE_NAMES = sorted(
@@ -1152,3 +1216,32 @@ def test_lex_sarah_escalation_links_the_run_only_when_given() -> None:
     assert "Flödet:        http://127.0.0.1:4200/runs/flow-run/1" in text
     _, text, html = _parts("lex-sarah-escalation", run_url=None)
     assert "Flödet" not in text and "Flödet" not in html
+
+
+def test_warning_names_each_condition_what_to_do_the_date_and_the_consequence() -> None:
+    rendered = render_email("warning-issued", sample("warning-issued"))
+    for part in (rendered.text, rendered.html or ""):
+        assert (
+            "Genomförandeplan, social journal och kontaktman (förfrågningsunderlaget §6.5)" in part
+        )
+        assert "senast den 10:e (förfrågningsunderlaget §6.8)" in part
+        assert "Genomförandeplaner saknas för nya uppdrag." in part
+        assert "måndag 22 juni 2026" in part
+        assert "avtalet hävs" in part
+        assert "åtgärdsplan" in part and "fredag 12 juni 2026" in part
+    assert "nya uppdrag.<br>" in (rendered.html or "")
+    assert "22 juni 2026" in rendered.subject
+
+
+def test_warning_without_an_action_plan_asks_for_none() -> None:
+    rendered = render_email("warning-issued", sample("warning-issued", action_plan_due=None))
+    assert "åtgärdsplan" not in rendered.text.lower()
+
+
+def test_interim_staff_letter_gives_the_number_of_customers_to_move() -> None:
+    text = render_email("contract-interim-staff", sample("contract-interim-staff")).text
+    assert "omval" in text and "9 kunder" in text
+    unknown = render_email(
+        "contract-interim-staff", sample("contract-interim-staff", customers=None)
+    )
+    assert "okänt antal" in unknown.text

@@ -140,7 +140,9 @@ def test_minimal_policy_defaults_everything_but_the_required(tmp_path: Path) -> 
     write_policy(tmp_path, "mini", MINIMAL)
     policy = load_policy("mini", directory=tmp_path)
     fields = policy.defaulted_fields()
-    assert len(fields) == 48  # 43 + the lex Sarah ladder, window and follow-up (issue 6)
+    # 43 before issues 5 and 6; + the lex Sarah ladder, window and follow-up (issue 6, 5 keys);
+    # + contract.no_choice_rotation and the five [warning] keys (issue 5, 6 keys).
+    assert len(fields) == 54
     assert {"appeal_weeks", "appeal_court"} <= set(fields)
     assert "decision.summer_months" in fields
     assert not {"name", "municipality", "sources", "mail.sender", "mail.staff_recipient"} & set(
@@ -371,3 +373,56 @@ def test_policy_is_frozen() -> None:
         policy.decision.weeks = 8  # type: ignore[misc]
     # Sequences are tuples, so the cached policy cannot be changed in place either.
     assert isinstance(policy.decision.summer_months, tuple)
+
+
+def test_warning_clauses_each_cite_their_seed_section() -> None:
+    salem = load_policy("salem").warning
+    sources = {clause.key: clause.source for clause in salem.clauses}
+    assert sources["basic_conditions"] == "förfrågningsunderlaget §3.1"
+    assert sources["deviation_reports"] == "förfrågningsunderlaget §6.8"
+    assert salem.late_reports_clause == "deviation_reports"
+    assert salem.basis == "förfrågningsunderlaget §4.5 och §7.2"
+    [fee] = salem.immediate_grounds
+    assert (fee.key, fee.consequence, fee.source) == (
+        "customer_fee",
+        "havning",
+        "förfrågningsunderlaget §4.5",
+    )
+    [ivo] = load_policy("stockholm").warning.immediate_grounds
+    assert (ivo.key, ivo.consequence) == ("ivo_permit", "upphor")
+
+
+def test_municipalities_without_clauses_in_their_seeds_get_the_documented_default() -> None:
+    strangnas = load_policy("strangnas")
+    assert [c.key for c in strangnas.warning.clauses] == ["contract_terms"]
+    assert strangnas.warning.immediate_grounds == ()
+    assert "warning.clauses" in strangnas.defaulted_fields()
+
+
+def test_no_choice_rotation_only_where_the_seed_has_one() -> None:
+    # Huddinge (seed 000): each provider is the default one month at a time; Salem's
+    # no-choice alternative is the municipality's own home care (seed 002 §6.2.1).
+    assert load_policy("huddinge").contract.no_choice_rotation is True
+    assert load_policy("salem").contract.no_choice_rotation is False
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        (
+            '[warning]\nlate_reports_clause = "nope"\n',
+            "late_reports_clause must be the key of one of the clauses",
+        ),
+        (
+            '[[warning.clauses]]\nkey = "a_b"\ntitle = "Villkor"\nsource = "avtalet"\n'
+            '[[warning.clauses]]\nkey = "a_b"\ntitle = "Villkor 2"\nsource = "avtalet"\n',
+            "clauses: keys must be unique",
+        ),
+    ],
+)
+def test_bad_warning_sections_are_refused_naming_the_key(
+    tmp_path: Path, section: str, message: str
+) -> None:
+    write_policy(tmp_path, "bad", MINIMAL + "\n" + section)
+    with pytest.raises(PolicyError, match=message):
+        load_policy("bad", directory=tmp_path)

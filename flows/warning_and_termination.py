@@ -1,0 +1,318 @@
+"""Flow `warning-and-termination`: a written warning (varning) from issue to its end.
+
+Staff start the deployment "Utfärda varning" with the contract's number (as in
+a run name, `avtal 9F4F7CA2`); the daily check starts it with a proposal's
+number when a provider has sent its deviation reports late too often
+(ProposalKind.warning_late_reports). The run then waits in its forms:
+
+1. **varning**: the breached conditions (the policy's clauses, each citing its
+   section), what must be done, the remedy deadline (a non-working day moves to
+   the next working day, lag 1930:173 § 2) and, for serious deficiencies, an
+   action plan with its due date (seed 002 §7.2). Issuing sends the provider
+   the warning, naming each condition, what must be done, the date and the
+   consequence (hävning). From a proposal, staff may dismiss it instead.
+2. **atgardsplan**, **uppfoljning-<date>**: the provider's plan registered, then
+   followed up at the dates it sets ("Uppföljning sker fortlöpande enligt
+   upprättad åtgärdsplan. Avtalet hävs om åtgärder inte vidtas", §7.2).
+3. **bedomning**: at the deadline, remedied or not. Remedied closes the warning
+   (letter); not remedied proposes hävning, decided in "Pröva förslag" by the
+   committee or its chair (seed 002 §4.5), never by the officer alone.
+
+Every step is stored before the run goes on, and the run reads where it is
+from the database: a resume replays nothing twice, and a lost run is continued
+by starting the deployment with the warning's number (`warning`).
+
+The daily sweep is the only timer: it reminds staff on each date, with a link
+to this run (tasks/warning_reminders.py). No run sleeps. The description of
+the deficiencies is asked in the form, not as a parameter, and never goes to
+logs or artifacts: ids, dates and statuses only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import acreate_markdown_artifact
+from prefect.deployments.flow_runs import arun_deployment
+
+from deployments.names import PROPOSAL_FLOW, REVIEW_PROPOSAL, WARNING_FLOW, full_name
+from flows.human_step import ask
+from flows.run_helpers import current_run_id, deliver_now, rename_run, retire_run, today
+from flows.warning_forms import (
+    FollowUpForm,
+    FollowUpOutcome,
+    IssueOutcome,
+    PlanForm,
+    PlanOutcome,
+    RemedyForm,
+    RemedyOutcome,
+    WarningForm,
+    clause_label,
+    warning_form,
+)
+from models.policy import Policy, load_policy
+from models.proposal import ProposalStatus
+from models.warning import ContractWarning, WarningStatus
+from tasks.case_lookup import attach_run
+from tasks.email import case_no, sv_date
+from tasks.warning_store import (
+    WarningCase,
+    WarningView,
+    attach_termination_review,
+    dismiss_proposal,
+    find_warning,
+    issue,
+    judge_remedy,
+    load_warning,
+    open_case,
+    proposal_status,
+    record_follow_up,
+    register_plan,
+)
+
+#: Prefilled remedy time and action-plan time: local practice, staff change them.
+DEFAULT_REMEDY_DAYS = 30
+DEFAULT_PLAN_DAYS = 14
+
+
+def issue_problems(case: WarningCase, policy: Policy, answer: WarningForm) -> list[str]:
+    """Swedish reasons to refuse the warning form (they depend on the answer only)."""
+    if answer.outcome is IssueOutcome.dismiss:
+        if case.proposal_id is None:
+            return ["Beslut: Avvisa förslaget går bara när varningen kommer från ett förslag."]
+        return [] if answer.note.strip() else ["Motivering: skriv varför förslaget avvisas."]
+    problems = []
+    if len(answer.deficiencies.strip()) < 10:
+        problems.append("Vad som ska åtgärdas: beskriv bristerna och vad utföraren ska göra.")
+    # Refused today stays refused on a later replay (time only moves on), so the
+    # stored answers meet the same refusals again (flows/human_step.py).
+    if answer.remedy_by <= today():
+        problems.append("Åtgärdas senast: måste ligga efter dagens datum.")
+    if answer.action_plan_required and answer.action_plan_due > answer.remedy_by:
+        problems.append(
+            "Åtgärdsplanen ska lämnas senast: kan inte ligga efter sista dagen att åtgärda "
+            "bristerna."
+        )
+    if not answer.clauses:
+        problems.append("Villkor som inte uppfylls: välj minst ett villkor.")
+    return problems
+
+
+def plan_problems(view: WarningView, answer: PlanForm) -> list[str]:
+    if answer.outcome is PlanOutcome.missing:
+        assert view.action_plan_due is not None
+        if answer.received_on <= view.action_plan_due:
+            return [
+                f"Kom in: att ingen plan har kommit in kan bedömas först efter "
+                f"{sv_date(view.action_plan_due)}, sista dagen att lämna den. Ange dagens datum."
+            ]
+        return []
+    if not answer.follow_up_dates:
+        return ["Uppföljning enligt planen: ange minst ett datum som planen anger."]
+    early = [d for d in answer.follow_up_dates if d < answer.received_on]
+    if early:
+        return [f"Uppföljning enligt planen: {sv_date(early[0])} ligger före dagen planen kom in."]
+    return []
+
+
+def follow_up_problems(answer: FollowUpForm) -> list[str]:
+    if answer.outcome is FollowUpOutcome.no_action and not answer.note.strip():
+        return ["Anteckning: skriv vilka åtgärder som inte har vidtagits."]
+    return []
+
+
+def remedy_problems(view: WarningView, answer: RemedyForm) -> list[str]:
+    if answer.outcome is RemedyOutcome.remedied:
+        return []
+    problems = []
+    if answer.judged_on < view.remedy_by:
+        problems.append(
+            f"Bedömningsdag: att bristerna inte är åtgärdade kan bedömas först på sista dagen "
+            f"att åtgärda dem, {sv_date(view.remedy_by)}."
+        )
+    if not answer.note.strip():
+        problems.append("Motivering: skriv vilka brister som inte är åtgärdade.")
+    return problems
+
+
+def describe(view: WarningView, policy: Policy, step: str) -> str:
+    """The warning above each form: numbers, clauses, dates; never the description."""
+    lines = [
+        f"## Varning {view.number}, avtal {view.contract_no}",
+        "",
+        f"- Utfärdad: {sv_date(view.issued_on)}",
+        f"- Åtgärdas senast: {sv_date(view.remedy_by)}",
+    ]
+    if view.action_plan_due is not None:
+        lines.append(f"- Åtgärdsplan senast: {sv_date(view.action_plan_due)}")
+    if view.action_plan_received_on is not None:
+        lines.append(f"- Åtgärdsplanen kom in: {sv_date(view.action_plan_received_on)}")
+    for day in view.follow_up_dates:
+        done = " (klar)" if day in view.followed_up else ""
+        lines.append(f"- Uppföljning: {sv_date(day)}{done}")
+    lines += ["", "Villkor som inte uppfylls:", ""]
+    lines += [f"- {clause_label(policy.warning.clause(key))}" for key in view.clauses]
+    lines += ["", step, ""]
+    return "\n".join(lines)
+
+
+def _intro(case: WarningCase) -> str:
+    lines = [f"## Varning, avtal {case.contract_no}", ""]
+    if case.proposal_no is not None:
+        lines += [f"Förslag **{case.proposal_no}** från den dagliga kontrollen:", ""]
+        lines += [f"- {label}: {value}" for label, value in case.proposal_facts]
+        lines.append("")
+    lines.append(
+        "Välj villkoren som inte uppfylls, beskriv vad som ska åtgärdas och till när. "
+        "Utföraren får varningen med e-post; följden om bristerna inte åtgärdas är att "
+        "avtalet hävs. Vid allvarliga brister: kräv en åtgärdsplan."
+    )
+    return "\n".join(lines) + "\n"
+
+
+async def _issue(
+    case: WarningCase, policy: Policy, run_id: uuid.UUID, day: date
+) -> uuid.UUID | None:
+    form = warning_form(policy.warning.clauses)
+    defaults: dict[str, object] = {
+        "remedy_by": day + timedelta(days=DEFAULT_REMEDY_DAYS),
+        "action_plan_due": day + timedelta(days=DEFAULT_PLAN_DAYS),
+    }
+    late_clause = policy.warning.late_reports_clause
+    if case.proposal_id is not None and late_clause is not None:
+        defaults["clauses"] = [clause_label(policy.warning.clause(late_clause))]
+        defaults["deficiencies"] = (
+            "Avvikelserapporterna har upprepade gånger kommit in efter sista dagen. "
+            "Rapporterna ska lämnas i tid varje månad."
+        )
+    answer = await ask(
+        form,
+        key="varning",
+        description=_intro(case),
+        check=lambda a: issue_problems(case, policy, a),
+        defaults=defaults,
+    )
+    if answer.outcome is IssueOutcome.dismiss:
+        assert case.proposal_id is not None
+        dismiss_proposal(case.proposal_id, answer.decided_by, answer.note.strip(), day)
+        return None
+    by_label = {clause_label(clause): clause.key for clause in policy.warning.clauses}
+    keys = [by_label[str(label)] for label in answer.clauses]
+    return issue(case, answer.model_dump(mode="json"), keys, run_id, day)
+
+
+async def _start_review(view: WarningView) -> None:
+    """Start "Pröva förslag" for the termination now; the sweep would, with the same key."""
+    assert view.termination_proposal_id is not None
+    proposal_id = view.termination_proposal_id
+    try:
+        run = await arun_deployment(
+            name=full_name(PROPOSAL_FLOW, REVIEW_PROPOSAL),
+            parameters={"proposal": case_no(proposal_id)},
+            timeout=0,
+            idempotency_key=f"proposal-review:{proposal_id}",
+            as_subflow=False,
+        )
+    except Exception as error:  # the server or deployment is away: the sweep starts it
+        get_run_logger().warning(
+            "Could not start the review of proposal %s now (%s); the daily check will",
+            case_no(proposal_id),
+            error,
+        )
+        return
+    attach_termination_review(proposal_id, run.id)
+
+
+@flow(name=WARNING_FLOW, flow_run_name="varning {contract}{proposal}{warning}", persist_result=True)
+async def issue_warning(contract: str = "", proposal: str = "", warning: str = "") -> str:
+    """Issue a warning on `contract` (its number) or from the sweep's `proposal`; follow it up.
+
+    `warning` (its number) continues a warning whose run was lost or cancelled:
+    this run takes it over, from the step its stored status has reached.
+    Returns the warning's final status in this run, or the proposal's if dismissed.
+    """
+    logger = get_run_logger()
+    run_id = current_run_id()
+    day = today()
+    warning_id: uuid.UUID | None
+    if warning.strip():
+        warning_id = find_warning(warning)
+        previous = attach_run(ContractWarning, warning_id, run_id)
+        if previous is not None:
+            await retire_run(previous)
+        policy = load_policy(load_warning(warning_id).policy_name)
+        case = None
+    else:
+        case = open_case(contract, proposal, run_id)
+        policy = load_policy(case.policy_name)
+        warning_id = case.warning_id
+    if warning_id is None:
+        assert case is not None
+        if case.proposal_id is not None:
+            status = proposal_status(case.proposal_id)
+            if status is not ProposalStatus.open:
+                logger.info("Proposal %s was decided already (%s)", case.proposal_no, status)
+                return status.value
+        warning_id = await _issue(case, policy, run_id, day)
+        if warning_id is None:
+            logger.info("Proposal %s dismissed", case.proposal_no)
+            return ProposalStatus.dismissed.value
+        await deliver_now()
+    view = load_warning(warning_id)
+    await rename_run(f"varning {view.number} avtal {view.contract_no}")
+    logger.info("Warning %s on contract %s is %s", view.number, view.contract_no, view.status)
+
+    if view.status is WarningStatus.issued and view.action_plan_required:
+        if view.action_plan_received_on is None:
+            plan = await ask(
+                PlanForm,
+                key="atgardsplan",
+                description=describe(view, policy, "Registrera utförarens åtgärdsplan."),
+                check=lambda a: plan_problems(view, a),
+                defaults={"received_on": day},
+            )
+            register_plan(view.id, plan.model_dump(mode="json"), day)
+            view = load_warning(view.id)
+        for due in view.follow_up_dates:
+            if view.status is not WarningStatus.issued:
+                break
+            if due in view.followed_up:
+                continue
+            follow_up = await ask(
+                FollowUpForm,
+                key=f"uppfoljning-{due.isoformat()}",
+                description=describe(
+                    view, policy, f"Uppföljning {sv_date(due)}: vidtas åtgärderna enligt planen?"
+                ),
+                check=follow_up_problems,
+            )
+            record_follow_up(view.id, due, follow_up.model_dump(mode="json"), day)
+            view = load_warning(view.id)
+
+    if view.status is WarningStatus.issued:
+        remedy = await ask(
+            RemedyForm,
+            key="bedomning",
+            description=describe(
+                view,
+                policy,
+                f"Sista dagen att åtgärda bristerna är {sv_date(view.remedy_by)}. Är de åtgärdade?",
+            ),
+            check=lambda a: remedy_problems(view, a),
+            defaults={"judged_on": day},
+        )
+        judge_remedy(view.id, remedy.model_dump(mode="json"), day)
+        view = load_warning(view.id)
+
+    if view.status is WarningStatus.termination_proposed:
+        await _start_review(view)
+    await acreate_markdown_artifact(
+        key=f"varning-{view.number.lower()}",
+        markdown=describe(view, policy, f"Status: **{view.status.value}**."),
+        description=f"Varning {view.number}: villkor, datum och status (inga namn).",
+    )
+    await deliver_now()
+    logger.info("Warning %s is %s", view.number, view.status)
+    return view.status.value

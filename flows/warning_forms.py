@@ -1,0 +1,301 @@
+"""The forms of a warning and of a contract's end (Swedish: what staff read).
+
+The clause pick-list differs per municipality (policy `[warning].clauses`), so
+the warning form is built for the contract's policy at run time
+(`warning_form`): Prefect's form then shows a multi-select of exactly that
+municipality's clauses, each with its section. The decision fields (body,
+date, paragraph) are shared with the proposal forms (flows/proposal_forms.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Any, cast
+
+from prefect.input import RunInput
+from pydantic import ConfigDict, Field, create_model
+
+from flows.proposal_forms import DecisionBody
+from models.policy import ContractClause, ImmediateGround
+
+
+def _decided_by() -> Any:
+    return Field(
+        title="Handläggare",
+        description="Ditt namn eller din e-postadress. Sparas i avtalets logg.",
+        min_length=2,
+        max_length=200,
+    )
+
+
+def _decision_body(required_for: str) -> Any:
+    return Field(
+        default=DecisionBody.not_applicable,
+        title="Beslutande organ",
+        description=f"Nämnden eller dess ordförande. Krävs för {required_for}.",
+    )
+
+
+def _meeting_on() -> Any:
+    return Field(
+        title="Beslutsdatum",
+        description="Sammanträdets eller ordförandebeslutets datum. Förifyllt med dagens datum.",
+    )
+
+
+def _paragraph(required_for: str) -> Any:
+    return Field(
+        default="",
+        title="Paragraf",
+        description=f"Protokollets paragraf, t.ex. § 45. Krävs för {required_for}.",
+        max_length=40,
+    )
+
+
+class IssueOutcome(StrEnum):
+    issue = "Utfärda varning"
+    dismiss = "Avvisa förslaget"
+
+
+class WarningForm(RunInput):
+    """The warning itself. `clauses` is narrowed to the policy's clauses by `warning_form`."""
+
+    model_config = ConfigDict(title="Utfärda varning", extra="forbid")
+
+    outcome: IssueOutcome = Field(
+        default=IssueOutcome.issue,
+        title="Beslut",
+        description="Avvisa förslaget bara när varningen kommer från den dagliga kontrollen.",
+    )
+    clauses: list[str] = Field(
+        title="Villkor som inte uppfylls",
+        description="Välj ett eller flera av avtalets villkor. Varje villkor står i brevet.",
+    )
+    # Not "description": that name is taken by the form's Markdown (human_step.prefilled).
+    deficiencies: str = Field(
+        title="Vad som ska åtgärdas",
+        description=(
+            "Bristerna och vad utföraren ska göra. Står i brevet till utföraren; sparas i "
+            "varningen, inte i loggar. Skriv inga kunders namn eller personnummer."
+        ),
+        max_length=8000,
+    )
+    remedy_by: date = Field(
+        title="Åtgärdas senast",
+        description=(
+            "Sista dag att åtgärda bristerna. Infaller den på en lördag, söndag eller helgdag "
+            "flyttas den till nästa vardag."
+        ),
+    )
+    action_plan_required: bool = Field(
+        default=False,
+        title="Kräv åtgärdsplan",
+        description="Vid allvarliga brister: utföraren ska lämna en åtgärdsplan.",
+    )
+    action_plan_due: date = Field(
+        title="Åtgärdsplanen ska lämnas senast",
+        description="Gäller bara när åtgärdsplan krävs. Förifylld med om två veckor.",
+    )
+    note: str = Field(
+        default="",
+        title="Motivering",
+        description="Krävs när förslaget avvisas. Skrivs i avtalets logg, inte i brevet.",
+        max_length=4000,
+    )
+    decided_by: str = _decided_by()
+
+
+def _choices(name: str, values: list[str]) -> Any:
+    # A runtime enum of the policy's labels: the form shows them as a pick-list.
+    return cast(Any, StrEnum(name, {f"v{i}": value for i, value in enumerate(values)}))
+
+
+def clause_label(clause: ContractClause) -> str:
+    return f"{clause.title} ({clause.source})"
+
+
+def warning_form(clauses: tuple[ContractClause, ...]) -> type[WarningForm]:
+    """WarningForm whose `clauses` field picks among `clauses` (by label)."""
+    enum = _choices("Villkor", [clause_label(clause) for clause in clauses])
+    info = WarningForm.model_fields["clauses"]
+    many: Any = list[enum]  # type: ignore[valid-type]
+    model = create_model(
+        "WarningForm",
+        __base__=WarningForm,
+        clauses=(many, Field(title=info.title, description=info.description, min_length=1)),
+    )
+    return cast(type[WarningForm], model)
+
+
+class PlanOutcome(StrEnum):
+    received = "Åtgärdsplanen har kommit in"
+    missing = "Ingen åtgärdsplan har kommit in"
+
+
+class PlanForm(RunInput):
+    model_config = ConfigDict(title="Åtgärdsplan", extra="forbid")
+
+    outcome: PlanOutcome = Field(title="Åtgärdsplan")
+    received_on: date = Field(title="Kom in", description="Dagen planen kom in.")
+    follow_up_dates: list[date] = Field(
+        default_factory=list,
+        title="Uppföljning enligt planen",
+        description=(
+            "De datum planen anger för uppföljning. Den dagliga kontrollen påminner dig på "
+            "varje datum, och körningen frågar då om åtgärderna vidtas."
+        ),
+        max_length=24,
+    )
+    decided_by: str = _decided_by()
+
+
+class FollowUpOutcome(StrEnum):
+    on_track = "Åtgärderna vidtas enligt planen"
+    no_action = "Åtgärder vidtas inte"
+
+
+class FollowUpForm(RunInput):
+    model_config = ConfigDict(title="Uppföljning av åtgärdsplanen", extra="forbid")
+
+    outcome: FollowUpOutcome = Field(title="Resultat")
+    note: str = Field(
+        default="", title="Anteckning", description="Skrivs i avtalets logg.", max_length=4000
+    )
+    decided_by: str = _decided_by()
+
+
+class RemedyOutcome(StrEnum):
+    remedied = "Bristerna är åtgärdade"
+    not_remedied = "Bristerna är inte åtgärdade"
+
+
+class RemedyForm(RunInput):
+    model_config = ConfigDict(title="Är bristerna åtgärdade?", extra="forbid")
+
+    outcome: RemedyOutcome = Field(title="Bedömning")
+    judged_on: date = Field(
+        title="Bedömningsdag",
+        description="Förifylld med i dag. Inte åtgärdade kan bedömas från sista åtgärdsdagen.",
+    )
+    note: str = Field(
+        default="",
+        title="Motivering",
+        description="Krävs när bristerna inte är åtgärdade. Skrivs i avtalets logg.",
+        max_length=4000,
+    )
+    decided_by: str = _decided_by()
+
+
+# ------------------------------------------------------------------ ending a contract
+
+
+class EndAction(StrEnum):
+    """What staff start "Avsluta avtal" for."""
+
+    interim = "Interimistisk hävning (fara för kunderna)"
+    immediate = "Hävning eller upphörande på grund som gäller direkt"
+    notice_municipality = "Kommunens uppsägning"
+    notice_provider = "Utförarens uppsägning (registrera)"
+
+
+class InterimForm(RunInput):
+    model_config = ConfigDict(title="Interimistisk hävning", extra="forbid")
+
+    from_day: date = Field(
+        title="Gäller från",
+        description="Dagen den interimistiska hävningen gäller från. Förifylld med i dag.",
+    )
+    decision_body: DecisionBody = _decision_body("interimistisk hävning")
+    meeting_on: date = _meeting_on()
+    paragraph: str = _paragraph("interimistisk hävning")
+    note: str = Field(
+        default="",
+        title="Skäl",
+        description="Vilken fara för kunderna. Skrivs i avtalets logg, inte i brevet.",
+        max_length=4000,
+    )
+    decided_by: str = _decided_by()
+
+
+class InvestigationOutcome(StrEnum):
+    terminate = "Häv avtalet slutligt"
+    reinstate = "Återställ avtalet"
+
+
+class InvestigationForm(RunInput):
+    model_config = ConfigDict(title="Utredningen är klar", extra="forbid")
+
+    outcome: InvestigationOutcome = Field(title="Beslut")
+    last_day: date = Field(
+        title="Sista dag avtalet gäller",
+        description="Vid hävning. Förifylld med dagen före den interimistiska hävningen.",
+    )
+    decision_body: DecisionBody = _decision_body("hävning")
+    meeting_on: date = _meeting_on()
+    paragraph: str = _paragraph("hävning")
+    note: str = Field(
+        default="", title="Motivering", description="Skrivs i avtalets logg.", max_length=4000
+    )
+    decided_by: str = _decided_by()
+
+
+class ImmediateForm(RunInput):
+    """`ground` is narrowed to the policy's grounds by `immediate_form`."""
+
+    model_config = ConfigDict(title="Grund som gäller direkt", extra="forbid")
+
+    ground: str = Field(title="Grund")
+    last_day: date = Field(title="Sista dag avtalet gäller", description="Förifylld med i dag.")
+    decision_body: DecisionBody = _decision_body("hävning")
+    meeting_on: date = _meeting_on()
+    paragraph: str = _paragraph("hävning")
+    note: str = Field(
+        default="", title="Underlag", description="Skrivs i avtalets logg.", max_length=4000
+    )
+    decided_by: str = _decided_by()
+
+
+def ground_label(ground: ImmediateGround) -> str:
+    return f"{ground.title} ({ground.source})"
+
+
+def immediate_form(grounds: tuple[ImmediateGround, ...]) -> type[ImmediateForm]:
+    enum = _choices("Grund", [ground_label(ground) for ground in grounds])
+    info = ImmediateForm.model_fields["ground"]
+    model = create_model(
+        "ImmediateForm",
+        __base__=ImmediateForm,
+        ground=(enum, Field(title=info.title)),
+    )
+    return cast(type[ImmediateForm], model)
+
+
+class MunicipalNoticeForm(RunInput):
+    model_config = ConfigDict(title="Kommunens uppsägning", extra="forbid")
+
+    given_on: date = Field(
+        title="Uppsägningen lämnas",
+        description="Kommunens uppsägningstid räknas från den här dagen.",
+    )
+    ground: str = Field(
+        title="Skäl",
+        description='Står i brevet efter "Skälet är att ...", t.ex. "kommunen avvecklar '
+        'valfrihetssystemet". Inga personuppgifter.',
+        min_length=3,
+        max_length=400,
+    )
+    decision_body: DecisionBody = _decision_body("uppsägning")
+    meeting_on: date = _meeting_on()
+    paragraph: str = _paragraph("uppsägning")
+    decided_by: str = _decided_by()
+
+
+class ProviderNoticeForm(RunInput):
+    model_config = ConfigDict(title="Utförarens uppsägning", extra="forbid")
+
+    received_on: date = Field(
+        title="Uppsägningen kom in",
+        description="Utförarens uppsägningstid räknas från den här dagen.",
+    )
+    decided_by: str = _decided_by()

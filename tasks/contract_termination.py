@@ -1,0 +1,352 @@
+"""Ending a contract by staff's hand: interim termination, grounds that apply at once, notice.
+
+Rules (domain.md §4):
+- Hävning for deficiencies is decided by the committee (nämnd), delegable only
+  to its chair; "Vid misstanke om allvarlig brist i verksamheten som utgör fara
+  för kund får ordföranden i socialnämnden besluta om att interimistiskt häva
+  avtalet under utredningstiden" (seed 002 §4.5). The investigation then ends
+  in a final hävning or the contract back in force.
+- Grounds that end a contract at once (policy `[warning].immediate_grounds`):
+  Salem, charging customers for assessed services, "hävs" (seed 002 §4.5);
+  Stockholm, the IVO permit lost or revoked, the contract ends (seed 003).
+- Notice (uppsägning): the municipality's `notice_municipality_months` (6),
+  the provider's `notice_provider_months` (3) (seed 002 §4.1, seed 003),
+  counted from the day given (lag 1930:173 § 1: 30 November + 3 months is
+  28 February), or the term's end if that comes first.
+
+Each function is one step in the caller's transaction, audited through
+`change_status`, with its letters in the outbox under their own keys; each
+checks the contract's status first, so a replay does nothing twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlmodel import Session
+
+from flows.proposal_forms import DecisionBody
+from flows.warning_forms import ground_label
+from models.calendar import add_months
+from models.contract import Contract, ContractEndKind, ContractStatus
+from models.db import session_scope
+from models.municipality import Municipality
+from models.policy import ImmediateGround
+from models.state_machine import change_status
+from tasks import contract_end
+from tasks.case_lookup import CaseNotFound, find_case
+from tasks.contract_end import _letter, _letter_decision, _parties, latest_customers
+from tasks.email import case_no
+
+
+class TerminationRefused(ValueError):
+    """The contract is not in a status where this step applies ("contract: ...")."""
+
+
+def _require(contract: Contract, *allowed: ContractStatus) -> None:
+    if contract.status not in allowed:
+        raise TerminationRefused(
+            f"contract: is {contract.status.value}; this step needs "
+            + " or ".join(status.value for status in allowed)
+        )
+
+
+def interim_terminate(
+    session: Session,
+    contract: Contract,
+    *,
+    from_day: date,
+    decision: dict[str, Any],
+    actor: str,
+    note: str | None,
+) -> None:
+    """The chair terminates for the time being; off the list, staff move the customers."""
+    _require(contract, ContractStatus.active, ContractStatus.notice_given)
+    change_status(
+        session,
+        contract,
+        ContractStatus.interim_terminated,
+        actor=actor,
+        reason=note,
+        details={"from_day": from_day.isoformat(), "decision": decision},
+        publicly_listed=False,
+        in_no_choice_rotation=False,
+    )
+    _, policy = _parties(session, contract)
+    letter_decision = _letter_decision(decision)
+    _letter(
+        session,
+        contract,
+        key=f"contract:{contract.id}:interim:{from_day.isoformat()}",
+        template="contract-interim-terminated",
+        from_day=from_day,
+        decision=letter_decision,
+        basis=policy.warning.basis,
+    )
+    _letter(
+        session,
+        contract,
+        key=f"contract:{contract.id}:interim:{from_day.isoformat()}:staff",
+        template="contract-interim-staff",
+        to_staff=True,
+        from_day=from_day,
+        customers=latest_customers(session, contract),
+    )
+
+
+def reinstate(session: Session, contract: Contract, *, actor: str, note: str | None) -> None:
+    """The investigation found no ground: the contract is back in force and on the list."""
+    _require(contract, ContractStatus.interim_terminated)
+    _, policy = _parties(session, contract)
+    change_status(
+        session,
+        contract,
+        ContractStatus.active,
+        actor=actor,
+        reason=note,
+        details={"reinstated": True},
+        publicly_listed=True,
+        in_no_choice_rotation=policy.contract.no_choice_rotation,
+    )
+    _letter(
+        session,
+        contract,
+        key=f"contract:{contract.id}:reinstated",
+        template="contract-reinstated",
+    )
+
+
+def end_on_ground(
+    session: Session,
+    contract: Contract,
+    *,
+    ground: ImmediateGround,
+    last_day: date,
+    decision: dict[str, Any] | None,
+    actor: str,
+) -> None:
+    """End the contract at once on a ground of the policy (hävning or upphör)."""
+    _require(
+        contract,
+        ContractStatus.active,
+        ContractStatus.notice_given,
+        ContractStatus.interim_terminated,
+    )
+    contract_end.end_contract(
+        session,
+        contract,
+        last_day=last_day,
+        kind=ContractEndKind(ground.consequence),
+        ground=ground.ground,
+        basis=ground.source,
+        actor=actor,
+        decision=decision,
+    )
+
+
+def final_havning(
+    session: Session, contract: Contract, *, last_day: date, decision: dict[str, Any], actor: str
+) -> None:
+    """The investigation after an interim termination ends in hävning."""
+    _require(contract, ContractStatus.interim_terminated)
+    _, policy = _parties(session, contract)
+    contract_end.end_contract(
+        session,
+        contract,
+        last_day=last_day,
+        kind=ContractEndKind.havning,
+        ground="utredningen efter den interimistiska hävningen visade allvarliga brister i "
+        "verksamheten som utgör fara för kunderna",
+        basis=policy.warning.basis,
+        actor=actor,
+        decision=decision,
+    )
+
+
+def provider_notice(session: Session, contract: Contract, *, received_on: date, actor: str) -> date:
+    """Register the provider's own notice; returns the last day in force.
+
+    `notice_provider_months` after the notice came in, or the term's end if sooner.
+    """
+    _require(contract, ContractStatus.active)
+    _, policy = _parties(session, contract)
+    months = policy.contract.notice_provider_months
+    last_day = add_months(received_on, months)
+    if contract.ends_on is not None:
+        last_day = min(last_day, contract.ends_on)
+    change_status(
+        session,
+        contract,
+        ContractStatus.notice_given,
+        actor=actor,
+        reason="utföraren har sagt upp avtalet",
+        details={
+            "notice_months": months,
+            "received_on": received_on.isoformat(),
+            "last_day": last_day.isoformat(),
+        },
+        ends_on=last_day,
+        end_kind=ContractEndKind.uppsagning_provider,
+        end_reason="utförarens uppsägning",
+    )
+    _letter(
+        session,
+        contract,
+        key=f"contract:{contract.id}:provider-notice",
+        template="provider-notice-received",
+        received_on=received_on,
+        notice_months=months,
+        ends_on=last_day,
+        basis=policy.contract.basis,
+    )
+    return last_day
+
+
+def municipal_notice(
+    session: Session,
+    contract: Contract,
+    *,
+    given_on: date,
+    ground: str,
+    decision: dict[str, Any],
+    actor: str,
+) -> date:
+    _require(contract, ContractStatus.active)
+    return contract_end.give_notice(
+        session, contract, given_on=given_on, ground=ground, actor=actor, decision=decision
+    )
+
+
+# ------------------------------------------------------------------ the flow's steps
+
+
+@dataclass(frozen=True)
+class ContractRef:
+    id: uuid.UUID
+    number: str
+    status: ContractStatus
+    end_kind: ContractEndKind | None
+    policy_name: str
+    starts_on: date | None
+    ends_on: date | None
+
+
+@task(name="load-contract-for-ending", cache_policy=NO_CACHE, persist_result=False)
+def load_contract(reference: str) -> ContractRef:
+    """The contract by its number ("9F4F7CA2", "avtal 9F4F7CA2") or id."""
+    text = reference.strip().lower().removeprefix("avtal").strip()
+    with session_scope() as session:
+        try:
+            contract = find_case(session, Contract, text)
+        except CaseNotFound as error:
+            raise TerminationRefused(f"contract: {error}") from None
+        municipality = session.get(Municipality, contract.municipality_id)
+        assert municipality is not None
+        return ContractRef(
+            id=contract.id,
+            number=case_no(contract.id),
+            status=contract.status,
+            end_kind=contract.end_kind,
+            policy_name=municipality.policy_name,
+            starts_on=contract.starts_on,
+            ends_on=contract.ends_on,
+        )
+
+
+def decision_of(answer: dict[str, Any]) -> dict[str, Any] | None:
+    """The committee's or chair's decision from a form, or None ("Ej tillämpligt")."""
+    if answer.get("decision_body", DecisionBody.not_applicable.value) == (
+        DecisionBody.not_applicable.value
+    ):
+        return None
+    return {
+        "body": answer["decision_body"],
+        "meeting_on": answer["meeting_on"],
+        "paragraph": answer["paragraph"].strip(),
+    }
+
+
+@task(name="apply-contract-ending", cache_policy=NO_CACHE, persist_result=False)
+def apply_step(contract_id: uuid.UUID, step: str, answer: dict[str, Any]) -> str:
+    """Apply one answered step; a step already applied (a replay) changes nothing.
+
+    Returns the contract's status afterwards.
+    """
+    with session_scope() as session:
+        contract = session.get(Contract, contract_id)
+        assert contract is not None
+        by = answer["decided_by"]
+        note = (answer.get("note") or "").strip() or None
+        _, policy = _parties(session, contract)
+        if step == "interim":
+            if contract.status in (ContractStatus.active, ContractStatus.notice_given):
+                decision = decision_of(answer)
+                if decision is None:
+                    raise TerminationRefused("decision_body: interim hävning needs the chair")
+                interim_terminate(
+                    session,
+                    contract,
+                    from_day=date.fromisoformat(answer["from_day"]),
+                    decision=decision,
+                    actor=by,
+                    note=note,
+                )
+        elif step == "investigation":
+            if contract.status is ContractStatus.interim_terminated:
+                if answer["outcome"] == "Häv avtalet slutligt":
+                    decision = decision_of(answer)
+                    if decision is None:
+                        raise TerminationRefused("decision_body: hävning needs the committee")
+                    final_havning(
+                        session,
+                        contract,
+                        last_day=date.fromisoformat(answer["last_day"]),
+                        decision=decision,
+                        actor=by,
+                    )
+                else:
+                    reinstate(session, contract, actor=by, note=note)
+        elif step == "immediate":
+            if contract.status is not ContractStatus.ended:
+                ground = next(
+                    g
+                    for g in policy.warning.immediate_grounds
+                    if ground_label(g) == answer["ground"]
+                )
+                end_on_ground(
+                    session,
+                    contract,
+                    ground=ground,
+                    last_day=date.fromisoformat(answer["last_day"]),
+                    decision=decision_of(answer),
+                    actor=by,
+                )
+        elif step == "notice_municipality":
+            if contract.status is ContractStatus.active:
+                decision = decision_of(answer)
+                if decision is None:
+                    raise TerminationRefused("decision_body: notice needs the committee")
+                municipal_notice(
+                    session,
+                    contract,
+                    given_on=date.fromisoformat(answer["given_on"]),
+                    ground=answer["ground"].strip(),
+                    decision=decision,
+                    actor=by,
+                )
+        elif step == "notice_provider":
+            if contract.status is ContractStatus.active:
+                provider_notice(
+                    session,
+                    contract,
+                    received_on=date.fromisoformat(answer["received_on"]),
+                    actor=by,
+                )
+        else:
+            raise ValueError(f"step: unknown step {step!r}")
+        return contract.status.value
