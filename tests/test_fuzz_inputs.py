@@ -524,6 +524,9 @@ def _toml_value(value: Any) -> str:
         return repr(value) if value == value and abs(value) != float("inf") else '"nan"'
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        # An inline table: how an array of tables ([[warning.clauses]]) is written back.
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
     # A TOML basic string: escape backslash and quote, \uXXXX for control characters.
     escaped = "".join(
         "\\\\" if c == "\\" else '\\"' if c == '"' else c if c.isprintable() else f"\\U{ord(c):08x}"
