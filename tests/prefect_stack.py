@@ -225,14 +225,43 @@ class Stack:
 
         return wait_until(f"run {run_id} to finish", final, timeout)
 
+    def wait_form(self, run_id: uuid.UUID, timeout: float = 30) -> None:
+        """Wait until the form of the run's wait is stored (the UI shows it only then).
+
+        Prefect 3.8.8's suspend turns the run Paused first and writes the form's
+        schema just after (prefect/flow_runs.py, RunInput.asave): a resume in
+        between is refused with "Run input schema not found." (the server's
+        check in api/flow_runs.py resume_flow_run).
+        """
+
+        def stored() -> bool:
+            with self.client() as client:
+                state = client.read_flow_run(run_id).state
+                keyset = state.state_details.run_input_keyset if state else None
+                if not keyset:
+                    return False
+                try:
+                    client.read_flow_run_input(run_id, keyset["schema"])
+                except ObjectNotFound:
+                    return False
+                except httpx.HTTPStatusError as error:
+                    if error.response.status_code == 404:
+                        return False
+                    raise
+                return True
+
+        wait_until(f"the form of run {run_id}", stored, timeout)
+
     def resume(self, run_id: uuid.UUID, answer: dict[str, Any]) -> None:
         """Submit a form, as the UI does; fail if the server refuses it."""
+        self.wait_form(run_id)
         with self.client() as client:
             result = client.resume_flow_run(run_id, run_input=answer)
         assert result.status.value == "ACCEPT", result.details
 
     def refused(self, run_id: uuid.UUID, answer: dict[str, Any]) -> str:
         """Submit a form the server must refuse; return the server's reason."""
+        self.wait_form(run_id)
         with self.client() as client:
             result = client.resume_flow_run(run_id, run_input=answer)
         assert result.status.value != "ACCEPT", "the server accepted an invalid form"
