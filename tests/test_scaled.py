@@ -24,6 +24,7 @@ import uuid
 from collections import Counter
 from contextlib import suppress
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -234,7 +235,13 @@ def test_vetting_and_sweep_through_two_workers(scaled: ScaledStack) -> None:
         "sweep again": again,
         "delivery": delivery,
     }
-    placed = {what: scaled.workers_of(run_id) for what, run_id in runs.items()}
+    # The workers' submission events reach the API a moment after the run (the
+    # server stores events in the background): wait for each, as for mail.
+    placed: dict[str, list[str]] = {}
+    for what, run_id in runs.items():
+        placed[what] = wait_until(
+            f"the worker event of {what}", partial(scaled.workers_of, run_id), 60
+        )
     for what, workers in placed.items():
         assert workers and set(workers) <= set(WORKERS), (what, workers)
     figures["workers"] = placed
