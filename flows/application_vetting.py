@@ -35,12 +35,12 @@ from deployments.names import SIGN_CONTRACT, SIGNING_FLOW, VETTING_FLOW, full_na
 from flows.forms import (
     ApplicationForm,
     CompletionForm,
-    CompletionOutcome,
     DecisionForm,
     MeetingForm,
     Outcome,
     Step1Form,
     Step2Form,
+    completion_problems,
 )
 from flows.human_step import R, ask
 from flows.run_helpers import (
@@ -201,15 +201,7 @@ async def _completion(case: CaseView) -> None:
     )
 
     def check(answer: CompletionForm) -> list[str]:
-        if answer.outcome is CompletionOutcome.received:
-            if answer.received_on is None:
-                return ["Kompletteringen kom in: ange datumet."]
-            if answer.received_on < asked_on:
-                return [
-                    "Kompletteringen kom in: datumet är före begäran om komplettering "
-                    f"({asked_on.isoformat()})."
-                ]
-        return []
+        return completion_problems(answer, asked_on)
 
     answer = await _form(
         case,

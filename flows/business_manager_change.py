@@ -36,7 +36,7 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.deployments.flow_runs import arun_deployment
 
 from deployments.names import MANAGER_FLOW, PROPOSAL_FLOW, REVIEW_PROPOSAL, full_name
-from flows.forms import CompletionForm, CompletionOutcome
+from flows.forms import CompletionForm, completion_problems
 from flows.human_step import R, ask
 from flows.manager_forms import (
     ManagerDecisionForm,
@@ -185,15 +185,7 @@ async def _completion(case: ManagerView, last: dict[str, Any]) -> None:
     )
 
     def check(answer: CompletionForm) -> list[str]:
-        if answer.outcome is CompletionOutcome.received:
-            if answer.received_on is None:
-                return ["Kompletteringen kom in: ange datumet."]
-            if answer.received_on < asked_on:
-                return [
-                    "Kompletteringen kom in: datumet är före begäran om komplettering "
-                    f"({asked_on.isoformat()})."
-                ]
-        return []
+        return completion_problems(answer, asked_on)
 
     answer = await _form(
         case,

@@ -125,6 +125,20 @@ class CompletionForm(RunInput):
     registered_by: str = _DECIDED_BY
 
 
+def completion_problems(answer: CompletionForm, asked_on: date) -> list[str]:
+    """Why a completion answer is refused (Swedish), or []: the date it came in is
+    required once it has come in, and cannot be before it was asked for."""
+    if answer.outcome is CompletionOutcome.received:
+        if answer.received_on is None:
+            return ["Kompletteringen kom in: ange datumet."]
+        if answer.received_on < asked_on:
+            return [
+                "Kompletteringen kom in: datumet är före begäran om komplettering "
+                f"({asked_on.isoformat()})."
+            ]
+    return []
+
+
 class MeetingForm(RunInput):
     model_config = ConfigDict(title="Steg 2: boka möte", extra="forbid")
 
