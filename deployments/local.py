@@ -33,6 +33,7 @@ import urllib.request
 from datetime import date
 from pathlib import Path
 
+from deployments.server_log import LogWatcher
 from models.settings import Settings, SettingsError, load_settings
 
 SERVER_START_TIMEOUT_SECONDS = 120
@@ -79,9 +80,9 @@ def start_prefect_server(settings: Settings, api_url: str) -> subprocess.Popen[b
             f"Port {port} is taken by something that is not a Prefect server; "
             "stop it, or set LOVFLOW_PREFECT_PORT to another port."
         )
-    log_dir = settings.var_dir / "log"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_file = (log_dir / "prefect-server.log").open("ab")
+    log_path = server_log_path(settings)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_file = log_path.open("ab")
     prefect = Path(sys.executable).with_name("prefect")
     process = subprocess.Popen(
         [str(prefect), "server", "start", "--host", LOCAL_HOST, "--port", str(port)],
@@ -100,10 +101,14 @@ def start_prefect_server(settings: Settings, api_url: str) -> subprocess.Popen[b
             _stop_child(settings, "prefect-server", process, signal.SIGTERM, timeout=30)
             raise SystemExit(
                 f"The Prefect server did not start within {SERVER_START_TIMEOUT_SECONDS} s; "
-                f"see {log_dir / 'prefect-server.log'}"
+                f"see {log_path}"
             )
         time.sleep(0.5)
     return process
+
+
+def server_log_path(settings: Settings) -> Path:
+    return settings.var_dir / "log" / "prefect-server.log"
 
 
 def _run_dir(settings: Settings) -> Path:
@@ -158,8 +163,12 @@ def run(*, demo: bool) -> int:
     server: subprocess.Popen[bytes] | None = None
     serving: subprocess.Popen[bytes] | None = None
     sink = None
+    watcher: LogWatcher | None = None
     try:
         prepare_database(settings, demo=demo)
+        # Watched from its current end: an error the server reports from now on is
+        # printed here, so the operator sees it without opening var/log/.
+        watcher = LogWatcher(server_log_path(settings)).start()
         server = start_prefect_server(settings, prefect_env["PREFECT_API_URL"])
         from deployments.zombie_automation import ensure_zombie_automation
 
@@ -201,6 +210,8 @@ def run(*, demo: bool) -> int:
             sink.stop()
         if server is not None:
             _stop_child(settings, "prefect-server", server, signal.SIGTERM, timeout=30)
+        if watcher is not None:
+            watcher.stop()
         print("lovflow har stoppats.", flush=True)
 
 

@@ -41,6 +41,7 @@ from deployments.reference_data import sync_municipalities
 from deployments.serve import build_deployments
 from models.db import make_engine, migrate
 from models.settings import PROJECT_ROOT, normalise_database_url
+from tests.server_log import assert_clean_server_log
 from tests.smtp_fixtures import ReceivedMessage, SmtpServer, free_port
 
 T = TypeVar("T")
@@ -380,3 +381,5 @@ def stack(
                     os.killpg(process.pid, signal.SIGKILL)
         if drop is not None:
             drop()
+    # Reached only when nothing above failed: the log is complete once the server stopped.
+    assert_clean_server_log(work / "prefect-server.log")

@@ -45,6 +45,7 @@ from deployments.names import full_name
 from models.db import make_engine
 from models.settings import PROJECT_ROOT, normalise_database_url
 from tests.prefect_stack import POSTGRES_URL, _postgres_database, wait_until
+from tests.server_log import assert_clean_server_log
 from tests.smtp_fixtures import ReceivedMessage, RecordingHandler, SmtpServer, free_port
 
 POOL = "lovflow-process"
@@ -422,3 +423,4 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaledStack]:
         smtp.stop()
         for drop in reversed(drops):
             drop()
+    assert_clean_server_log(work / "server.log")

@@ -51,6 +51,7 @@ from models.db import make_engine, migrate
 from models.outbox import OutboxStatus, OutgoingEmail
 from models.settings import PROJECT_ROOT, get_settings
 from tests.prefect_stack import wait_until
+from tests.server_log import assert_clean_server_log
 from tests.smtp_fixtures import SmtpServer, free_port
 from tests.test_outbox import queue
 
@@ -141,6 +142,7 @@ def prefect_with_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Auth
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+    assert_clean_server_log(work / "prefect-server.log")
 
 
 def _client_env(server: AuthServer, **extra: str) -> dict[str, str]:

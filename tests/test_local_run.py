@@ -30,6 +30,7 @@ from sqlalchemy import create_engine, text
 from deployments.serve import MAIL_CHECK, OUTBOX_DELIVERY, build_deployments
 from deployments.zombie_automation import NAME as ZOMBIE_AUTOMATION
 from models.settings import PROJECT_ROOT
+from tests.server_log import assert_clean_server_log
 from tests.smtp_fixtures import free_port
 
 pytestmark = pytest.mark.prefect
@@ -76,6 +77,8 @@ def _lovflow(var_dir: Path, env: dict[str, str], log: Path) -> Iterator[subproce
         for pid_file in (var_dir / "run").glob("*.pid"):
             with suppress(ProcessLookupError):
                 os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+    # Reached only when the test passed: its server must not have logged an error.
+    assert_clean_server_log(var_dir / "log" / "prefect-server.log")
 
 
 SERVED = {deployment.name for deployment in build_deployments()}

@@ -1,0 +1,45 @@
+"""The guard on a Prefect server's log: every test that starts a server reads its
+log at the end and fails on an error record that is not allowed here.
+
+A server that logs a traceback is a failing test even when the flow's result is
+right: the scheduler broken by SQLAlchemy 2.1 failed only in its log (issue 13).
+Records are split by deployments/server_log.py, the reader `make run` uses too.
+Each allowed record names why it is harmless; keep the list short.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from deployments.server_log import LogRecord, error_records
+
+
+@dataclass(frozen=True)
+class Allowed:
+    pattern: str
+    reason: str
+
+    def matches(self, record: LogRecord) -> bool:
+        return re.search(self.pattern, record.text) is not None
+
+
+#: Error records a healthy server may log, each with its reason.
+ALLOWED: tuple[Allowed, ...] = ()
+
+
+def unexpected_errors(text: str, allowed: tuple[Allowed, ...] = ALLOWED) -> list[LogRecord]:
+    return [r for r in error_records(text) if not any(a.matches(r) for a in allowed)]
+
+
+def assert_clean_server_log(path: Path, allowed: tuple[Allowed, ...] = ALLOWED) -> None:
+    """Fail with every unexpected error record of the server log at `path`."""
+    if not path.exists():
+        raise AssertionError(f"no Prefect server log at {path}")
+    found = unexpected_errors(path.read_text(errors="replace"), allowed)
+    if found:
+        shown = "\n\n".join(record.text[-3000:] for record in found[:5])
+        raise AssertionError(
+            f"the Prefect server logged {len(found)} error record(s) in {path}:\n\n{shown}"
+        )
