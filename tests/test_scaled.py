@@ -8,7 +8,8 @@ stopped, so the resumed run must start on the other worker (with the shared
 result storage) and must not send any letter again. Then a whole worker machine
 dies (kill -9 of the worker and the run it was running): the heartbeat
 automation marks the run Crashed, and "Fortsätt ansökan" continues the case from
-its stored status without sending the receipt twice.
+its stored status without sending the receipt twice. First of all, a delivery run
+that nobody started: the server's scheduler makes it and a worker runs it.
 
 Figures (start-up, run times, which worker ran what, messages, kill -> Crashed)
 are printed; run with `-s` to see them.
@@ -23,12 +24,15 @@ import time
 import uuid
 from collections import Counter
 from contextlib import suppress
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.sorting import FlowRunSort
 from sqlmodel import Session, col, select
 
 from deployments.names import (
@@ -37,12 +41,13 @@ from deployments.names import (
     OUTBOX_DELIVERY,
     REGISTER_APPLICATION,
     VETTING_FLOW,
+    full_name,
 )
 from flows.run_helpers import today as stockholm_today
 from models.application import Application, ApplicationStatus
 from models.contract import Contract, ContractStatus
 from models.obligation import Obligation, ObligationKind
-from models.outbox import OutgoingEmail
+from models.outbox import OutboxStatus, OutgoingEmail
 from models.provider import Provider
 from tasks.email import case_no
 from tests.case_steps import (
@@ -54,6 +59,8 @@ from tests.case_steps import (
 )
 from tests.prefect_stack import wait_until
 from tests.scaled_stack import WORKERS, ScaledStack
+from tests.test_outbox import queue
+from tests.test_outbox import row as outbox_row
 
 pytestmark = [pytest.mark.scaled, pytest.mark.postgres, pytest.mark.timeout(1500)]
 
@@ -118,6 +125,39 @@ def _alive(pid: int) -> bool:
 
 def _timed(what: str, figures: dict[str, Any], started: float) -> None:
     figures[what] = round(time.monotonic() - started, 1)
+
+
+def test_a_scheduled_run_is_made_by_the_server_and_run_by_a_worker(scaled: ScaledStack) -> None:
+    """Nothing starts it: the server's scheduler makes the delivery run from the
+    schedule in deployments/prefect.yaml, a worker takes it, and a letter queued
+    before it goes out (issue 13: the scheduler made no run under SQLAlchemy 2.1)."""
+    queued_at = datetime.now(UTC)
+    [letter] = queue(scaled.engine, 1, prefix="schema", recipients=["schema@omsorg.example"])
+    with scaled.client() as client:
+        deployment = client.read_deployment_by_name(full_name(DELIVERY_FLOW, OUTBOX_DELIVERY))
+
+    def scheduled() -> FlowRun | None:
+        with scaled.client() as client:
+            runs = client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
+                sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+            )
+        for run in runs:
+            start = run.expected_start_time
+            if run.auto_scheduled and start is not None and start >= queued_at:
+                return run
+        return None
+
+    # Every 2 minutes (the schedule), made ahead by the scheduler.
+    run = wait_until("a run the scheduler made", scheduled, 150)
+    done = scaled.wait_final(run.id, timeout=240)
+    assert done.state is not None and done.state.is_completed(), done.state
+    workers = wait_until("the worker's event", lambda: scaled.workers_of(run.id), 60)
+    assert len(workers) == 1 and workers[0] in WORKERS, workers
+    [message] = scaled.wait_mail("schema@omsorg.example", 1)
+    stored = outbox_row(scaled.engine, letter)
+    assert stored.status == OutboxStatus.sent and stored.message_id == message.message_id
+    print(f"\nscheduled delivery {run.name}: worker {workers[0]}, {done.state.type.value}")
 
 
 def test_vetting_and_sweep_through_two_workers(scaled: ScaledStack) -> None:
