@@ -7,8 +7,9 @@ workers. While the case waits for its first form, the worker that ran it is
 stopped, so the resumed run must start on the other worker (with the shared
 result storage) and must not send any letter again. Then a whole worker machine
 dies (kill -9 of the worker and the run it was running): the heartbeat
-automation marks the run Crashed, and "Fortsätt ansökan" continues the case from
-its stored status without sending the receipt twice.
+automation starts "Kontrollera tyst körning" on the other worker, which marks the
+run Crashed, and "Fortsätt ansökan" continues the case from its stored status
+without sending the receipt twice.
 
 Figures (start-up, run times, which worker ran what, messages, kill -> Crashed)
 are printed; run with `-s` to see them.
