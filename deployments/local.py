@@ -7,7 +7,8 @@
 3. start a local SMTP server on 127.0.0.1:8025 that stores every message as an
    .eml file under var/mail/ (unless something already listens there);
 4. serve every deployment with its schedule until Ctrl-C or SIGTERM, then stop what
-   it started.
+   it started; once serve has registered "Kontrollera tyst körning", create or update
+   the zombie automation that starts it (deployments/zombie_automation.py).
 
 This process is a small supervisor. The Prefect server and the serving process run
 as children in sessions of their own, so a signal reaches only the supervisor, which
@@ -149,6 +150,21 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGINT, handler)
 
 
+def _ensure_zombie_automation() -> None:
+    """Create (first start) or update (later starts) the zombie automation.
+
+    Its action starts "Kontrollera tyst körning" by deployment id, so it is made once
+    serve has registered that deployment. A failure leaves lovflow running without
+    zombie detection rather than not running at all, and says so.
+    """
+    from deployments.zombie_automation import ensure_zombie_automation
+
+    try:
+        asyncio.run(ensure_zombie_automation(wait_seconds=180))
+    except Exception as error:  # e.g. serve failed to start: its exit is reported next
+        print(f"The zombie automation was not set up: {error}", file=sys.stderr, flush=True)
+
+
 def run(*, demo: bool) -> int:
     _stop_on_signals()
     try:
@@ -170,10 +186,6 @@ def run(*, demo: bool) -> int:
         # printed here, so the operator sees it without opening var/log/.
         watcher = LogWatcher(server_log_path(settings)).start()
         server = start_prefect_server(settings, prefect_env["PREFECT_API_URL"])
-        from deployments.zombie_automation import ensure_zombie_automation
-
-        # Idempotent: created on the first start, brought up to the settings on later ones.
-        asyncio.run(ensure_zombie_automation())
         from deployments.mail_sink import start_mail_sink
 
         if _port_in_use(settings.smtp_host, settings.smtp_port):
@@ -195,6 +207,7 @@ def run(*, demo: bool) -> int:
             [sys.executable, "-m", "deployments.serve"], start_new_session=True
         )
         _write_pid(settings, "serve", serving.pid)
+        _ensure_zombie_automation()
         serving.wait()
         print(f"The serving process exited with {serving.returncode}", file=sys.stderr)
         return 1

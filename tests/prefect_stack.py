@@ -5,7 +5,9 @@
   beside LOVFLOW_TEST_POSTGRES_URL's (dropped at the end);
 - a real SMTP server (aiosmtpd) that records every message;
 - the serving process, `python -m deployments.serve`, exactly as `make run`
-  starts it, with the runner polling every second instead of ten.
+  starts it, with the runner polling every second instead of ten;
+- heartbeats every 30 s and the zombie automation, as `make run` sets them up,
+  with a 45 s window instead of 90.
 
 Tests start deployments and resume suspended runs through the Prefect client,
 as the UI does, and read the app database and the received mail. Nothing of
@@ -42,11 +44,13 @@ from deployments.serve import build_deployments
 from models.db import make_engine, migrate
 from models.settings import PROJECT_ROOT, normalise_database_url
 from tests.server_log import assert_clean_server_log
-from tests.smtp_fixtures import ReceivedMessage, SmtpServer, free_port
+from tests.smtp_fixtures import HoldingSmtp, ReceivedMessage, SmtpServer, free_port
 
 T = TypeVar("T")
 
 POSTGRES_URL = os.environ.get("LOVFLOW_TEST_POSTGRES_URL", "").strip()
+#: The stack's zombie window (LOVFLOW_ZOMBIE_AFTER_SECONDS; 90 in production).
+ZOMBIE_AFTER_SECONDS = 45
 
 
 def wait_until(what: str, check: Callable[[], T | None], timeout: float, poll: float = 0.3) -> T:
@@ -344,7 +348,7 @@ def stack(
         session.commit()
     seed_engine.dispose()
 
-    smtp = SmtpServer()
+    smtp = HoldingSmtp()  # records like SmtpServer; can hold a delivery (a run stays Running)
     smtp.start()
     api_url = f"http://127.0.0.1:{free_port()}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOVFLOW_", "PREFECT_"))}
@@ -359,6 +363,10 @@ def stack(
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",  # start resumed runs within a second, not ten
         "PREFECT_LOCAL_STORAGE_PATH": str(work / "prefect" / "storage"),
+        # As `make run` (deployments/environment.py): heartbeats every 30 s, and the
+        # zombie automation, with a shorter window than its 90 s so tests wait less.
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+        "LOVFLOW_ZOMBIE_AFTER_SECONDS": str(ZOMBIE_AFTER_SECONDS),
     }
     stack = Stack(
         backend=request.param,
@@ -371,6 +379,15 @@ def stack(
     try:
         stack.start_server()
         stack.start_serving()
+        # As `make run` does once serve has registered "Kontrollera tyst körning".
+        subprocess.run(
+            [sys.executable, "-m", "deployments.zombie_automation"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         yield stack
     finally:
         stack.stop()

@@ -21,12 +21,10 @@ minimum Prefect allows). Skipped without LOVFLOW_TEST_POSTGRES_URL.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -46,57 +44,11 @@ from models.db import make_engine
 from models.settings import PROJECT_ROOT, normalise_database_url
 from tests.prefect_stack import POSTGRES_URL, _postgres_database, wait_until
 from tests.server_log import assert_clean_server_log
-from tests.smtp_fixtures import ReceivedMessage, RecordingHandler, SmtpServer, free_port
+from tests.smtp_fixtures import HoldingSmtp, ReceivedMessage, free_port
 
 POOL = "lovflow-process"
 WORKERS = ("lovflow-worker-1", "lovflow-worker-2")
 PREFECT = str(Path(sys.executable).with_name("prefect"))
-
-
-class HoldingHandler(RecordingHandler):
-    """Records messages; holds the DATA of chosen recipients until released, then refuses it.
-
-    A relay that is slow to answer keeps the sending run Running, so a test can kill
-    its machine mid-send. A held message is never accepted (451 after release): the
-    client is gone by then, as after a real crash.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.held: set[str] = set()
-        self.waiting = 0
-        self.released = threading.Event()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.held & {r.lower() for r in envelope.rcpt_tos}:
-            self.waiting += 1
-            while not self.released.is_set():
-                await asyncio.sleep(0.2)
-            return "451 4.3.0 Try again later"
-        reply: str = await super().handle_DATA(server, session, envelope)
-        return reply
-
-
-class HoldingSmtp(SmtpServer):
-    def __init__(self) -> None:
-        super().__init__()
-        self.handler = HoldingHandler()
-
-    @property
-    def holder(self) -> HoldingHandler:
-        assert isinstance(self.handler, HoldingHandler)
-        return self.handler
-
-    def hold(self, address: str) -> None:
-        self.holder.held.add(address.lower())
-        self.holder.released.clear()
-
-    def holding(self) -> bool:
-        return self.holder.waiting > 0
-
-    def release(self) -> None:
-        self.holder.held.clear()
-        self.holder.released.set()
 
 
 @dataclass

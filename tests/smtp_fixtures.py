@@ -10,6 +10,7 @@ Loaded from tests/conftest.py with `pytest_plugins = ["tests.smtp_fixtures"]`.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -25,7 +26,15 @@ from aiosmtpd.controller import Controller
 
 from models.settings import Settings, get_settings
 
-__all__ = ["ReceivedMessage", "RecordingHandler", "SmtpServer", "smtp_server", "smtp_settings"]
+__all__ = [
+    "HoldingHandler",
+    "HoldingSmtp",
+    "ReceivedMessage",
+    "RecordingHandler",
+    "SmtpServer",
+    "smtp_server",
+    "smtp_settings",
+]
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,52 @@ class SmtpServer:
     def wait_for(self, count: int, timeout: float = 10) -> list[ReceivedMessage]:
         """Wait until at least `count` messages have arrived; return all of them."""
         return self.handler.wait_for(count, timeout)
+
+
+class HoldingHandler(RecordingHandler):
+    """Records messages; holds the DATA of chosen recipients until released, then refuses it.
+
+    A relay that is slow to answer keeps the sending run Running, so a test can kill
+    its machine mid-send. A held message is never accepted (451 after release): the
+    client is gone by then, as after a real crash.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: set[str] = set()
+        self.waiting = 0
+        self.released = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.held & {r.lower() for r in envelope.rcpt_tos}:
+            self.waiting += 1
+            while not self.released.is_set():
+                await asyncio.sleep(0.2)
+            return "451 4.3.0 Try again later"
+        reply: str = await super().handle_DATA(server, session, envelope)
+        return reply
+
+
+class HoldingSmtp(SmtpServer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.handler = HoldingHandler()
+
+    @property
+    def holder(self) -> HoldingHandler:
+        assert isinstance(self.handler, HoldingHandler)
+        return self.handler
+
+    def hold(self, address: str) -> None:
+        self.holder.held.add(address.lower())
+        self.holder.released.clear()
+
+    def holding(self) -> bool:
+        return self.holder.waiting > 0
+
+    def release(self) -> None:
+        self.holder.held.clear()
+        self.holder.released.set()
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from deployments.names import SILENT_RUN_CHECK
 from deployments.serve import MAIL_CHECK, OUTBOX_DELIVERY, build_deployments
 from deployments.zombie_automation import NAME as ZOMBIE_AUTOMATION
 from models.settings import PROJECT_ROOT
@@ -168,10 +169,13 @@ def test_make_run_serves_the_deployments_and_delivers_mail(tmp_path: Path) -> No
             return outbox.status_code == 200 and outbox.json()["paused"] is False
 
         _wait_for("the schedules to resume", resumed, 120, process, log)
-        # The heartbeat automation that crashes runs whose process died: made by the
-        # first start, brought up to date (not added again) by the second.
+        # The heartbeat automation that has runs whose process died checked: made by
+        # the first start, brought up to date (not added again) by the second.
         automations = httpx.post(f"{api}/automations/filter", json={}, timeout=5).json()
-        assert [a["name"] for a in automations].count(ZOMBIE_AUTOMATION) == 1
+        (automation,) = [a for a in automations if a["name"] == ZOMBIE_AUTOMATION]
+        (action,) = automation["actions"]
+        assert action["type"] == "run-deployment"
+        assert action["deployment_id"] == listed[SILENT_RUN_CHECK]
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
     with socket.socket() as sock:

@@ -1,0 +1,149 @@
+"""Is a flow run a zombie? Decided on its state as Prefect's database holds it now.
+
+A run is a zombie when its process died without saying so (kill -9, out of
+memory, a machine that lost power): the API still says Running and nothing runs
+it. Its heartbeats (PREFECT_FLOWS_HEARTBEAT_FREQUENCY) stop. The event stream
+alone cannot decide this: under load the server can lose an event (SQLite
+"database is locked" on an automation's bookkeeping, issue 13), and a lost
+"Suspended" event made a waiting case look silent. So the decision here reads
+the run itself through the API:
+
+- not Running (Paused/Suspended, Scheduled, Pending, Cancelling, or ended):
+  never a zombie, whatever events were lost;
+- Running, and neither a heartbeat nor the Running state itself is younger than
+  the window: a zombie, marked Crashed;
+- Running with no heartbeat stored at all: left alone, since nothing shows that
+  heartbeats are on for it.
+
+Plain functions, not Prefect tasks: the check that uses them (flows/
+silent_run_check.py) should show staff one run with one message, not task runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from prefect.client.orchestration import PrefectClient
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import FlowRun, State, StateType
+from prefect.events.filters import (
+    EventFilter,
+    EventNameFilter,
+    EventOccurredFilter,
+    EventOrder,
+    EventResourceFilter,
+)
+from prefect.states import Crashed
+
+#: The state message of a run this check crashed; staff read it in the UI.
+CRASH_MESSAGE = "Körningens process slutade svara (ingen heartbeat): markerad som kraschad."
+HEARTBEAT_EVENT = "prefect.flow-run.heartbeat"
+RESOURCE_PREFIX = "prefect.flow-run."
+#: Look for heartbeats this far back; a heartbeat older than any sane window is as
+#: good as none, and an unbounded events query would scan days of events.
+HEARTBEAT_LOOKBACK = timedelta(days=1)
+
+
+class Verdict(StrEnum):
+    NOT_RUNNING = "not-running"  # waits, not started yet, or ended: never crashed
+    NO_HEARTBEAT = "no-heartbeat"  # Running, but no heartbeat stored: left alone
+    ALIVE = "alive"  # Running and heard from within the window
+    SILENT = "silent"  # Running and silent for the whole window: a zombie
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    state: State | None
+    #: The newest sign of life (heartbeat or the Running state's own timestamp).
+    last_sign: datetime | None = None
+    #: When the run, if it stays silent, will have been silent for the whole window.
+    silent_at: datetime | None = None
+
+
+def parse_run_id(reference: str) -> uuid.UUID:
+    """The run's id from `prefect.flow-run.<uuid>` (what `{{ event.resource.id }}`
+    renders to in an automation, prefect-notes A11.8) or from a bare id."""
+    return uuid.UUID(reference.strip().removeprefix(RESOURCE_PREFIX))
+
+
+def judge(
+    state: State | None,
+    newest_heartbeat: datetime | None,
+    *,
+    now: datetime,
+    window: timedelta,
+) -> Judgement:
+    """The decision, from the run's current state and newest stored heartbeat."""
+    if state is None or state.type is not StateType.RUNNING:
+        return Judgement(Verdict.NOT_RUNNING, state)
+    if newest_heartbeat is None:
+        return Judgement(Verdict.NO_HEARTBEAT, state)
+    # A resumed run is Running again with a new timestamp while its newest heartbeat
+    # may still be from before it waited: it is heard from as of the later of the two.
+    last_sign = max(newest_heartbeat, state.timestamp)
+    silent_at = last_sign + window
+    verdict = Verdict.SILENT if now >= silent_at else Verdict.ALIVE
+    return Judgement(verdict, state, last_sign, silent_at)
+
+
+async def newest_heartbeat(
+    client: PrefectClient, run_id: uuid.UUID, *, now: datetime
+) -> datetime | None:
+    """When the run's newest heartbeat that the server has stored occurred."""
+    page = await client.read_events(
+        EventFilter(
+            occurred=EventOccurredFilter(since=now - HEARTBEAT_LOOKBACK, until=now),
+            event=EventNameFilter(name=[HEARTBEAT_EVENT]),
+            resource=EventResourceFilter(id=[f"{RESOURCE_PREFIX}{run_id}"]),
+            order=EventOrder.DESC,
+        ),
+        limit=1,
+    )
+    return page.events[0].occurred if page.events else None
+
+
+async def look_at(
+    client: PrefectClient, run_id: uuid.UUID, window: timedelta
+) -> tuple[FlowRun, Judgement]:
+    """Read the run and its newest heartbeat now, and judge it."""
+    # The events query's `until` and the verdict use the same clock reading; a little
+    # slack keeps a heartbeat stamped a moment ahead (another host's clock) in view.
+    now = datetime.now(UTC)
+    run = await client.read_flow_run(run_id)
+    heartbeat = await newest_heartbeat(client, run_id, now=now + timedelta(minutes=5))
+    return run, judge(run.state, heartbeat, now=now, window=window)
+
+
+async def crash_if_still_silent(
+    client: PrefectClient, run_id: uuid.UUID, window: timedelta
+) -> Judgement:
+    """Mark the run Crashed if, read again right now, it is Running and silent.
+
+    Prefect's API has no "set this state only if the run is still in that one",
+    so the run is read again immediately before the change: a run that turned
+    Paused or ended since it was last looked at is not touched. What is left is
+    the few milliseconds between this read and the write, and only for a run that
+    has also sent no heartbeat for the whole window.
+    """
+    _, judgement = await look_at(client, run_id, window)
+    if judgement.verdict is Verdict.SILENT:
+        await client.set_flow_run_state(run_id, Crashed(message=CRASH_MESSAGE))
+    return judgement
+
+
+async def running_runs(client: PrefectClient, limit: int = 200) -> list[FlowRun]:
+    """The flow runs the API says are Running now."""
+    return await client.read_flow_runs(
+        flow_run_filter=FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING]))
+        ),
+        limit=limit,
+    )
