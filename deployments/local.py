@@ -7,8 +7,9 @@
 3. start a local SMTP server on 127.0.0.1:8025 that stores every message as an
    .eml file under var/mail/ (unless something already listens there);
 4. serve every deployment with its schedule until Ctrl-C or SIGTERM, then stop what
-   it started; once serve has registered "Kontrollera tyst körning", create or update
-   the zombie automation that starts it (deployments/zombie_automation.py).
+   it started. Meanwhile a thread marks runs whose process died as Crashed
+   (deployments/zombie_watch.py), and another prints each error the Prefect server
+   writes to its log (deployments/server_log.py).
 
 This process is a small supervisor. The Prefect server and the serving process run
 as children in sessions of their own, so a signal reaches only the supervisor, which
@@ -22,7 +23,6 @@ supervisor killed with SIGKILL leaves something an operator (or a test) can stop
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import signal
 import socket
@@ -33,9 +33,13 @@ import urllib.error
 import urllib.request
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deployments.server_log import LogWatcher
 from models.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:  # imports Prefect, which must wait for apply_prefect_defaults
+    from deployments.zombie_watch import ZombieWatch
 
 SERVER_START_TIMEOUT_SECONDS = 120
 
@@ -150,21 +154,6 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-def _ensure_zombie_automation() -> None:
-    """Create (first start) or update (later starts) the zombie automation.
-
-    Its action starts "Kontrollera tyst körning" by deployment id, so it is made once
-    serve has registered that deployment. A failure leaves lovflow running without
-    zombie detection rather than not running at all, and says so.
-    """
-    from deployments.zombie_automation import ensure_zombie_automation
-
-    try:
-        asyncio.run(ensure_zombie_automation(wait_seconds=180))
-    except Exception as error:  # e.g. serve failed to start: its exit is reported next
-        print(f"The zombie automation was not set up: {error}", file=sys.stderr, flush=True)
-
-
 def run(*, demo: bool) -> int:
     _stop_on_signals()
     try:
@@ -180,12 +169,17 @@ def run(*, demo: bool) -> int:
     serving: subprocess.Popen[bytes] | None = None
     sink = None
     watcher: LogWatcher | None = None
+    zombies: ZombieWatch | None = None
     try:
         prepare_database(settings, demo=demo)
         # Watched from its current end: an error the server reports from now on is
         # printed here, so the operator sees it without opening var/log/.
         watcher = LogWatcher(server_log_path(settings)).start()
         server = start_prefect_server(settings, prefect_env["PREFECT_API_URL"])
+        from deployments.zombie_watch import ZombieWatch
+
+        # Marks runs whose process died as Crashed; never a run that waits for a form.
+        zombies = ZombieWatch().start()
         from deployments.mail_sink import start_mail_sink
 
         if _port_in_use(settings.smtp_host, settings.smtp_port):
@@ -207,7 +201,6 @@ def run(*, demo: bool) -> int:
             [sys.executable, "-m", "deployments.serve"], start_new_session=True
         )
         _write_pid(settings, "serve", serving.pid)
-        _ensure_zombie_automation()
         serving.wait()
         print(f"The serving process exited with {serving.returncode}", file=sys.stderr)
         return 1
@@ -219,6 +212,8 @@ def run(*, demo: bool) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if serving is not None:
             _stop_child(settings, "serve", serving, signal.SIGINT, timeout=60)
+        if zombies is not None:
+            zombies.stop()
         if sink is not None:
             sink.stop()
         if server is not None:

@@ -24,7 +24,6 @@ NEW_MANAGER = "Ny verksamhetsansvarig"
 CONTINUE_MANAGER = "Fortsätt verksamhetsansvarig"
 ISSUE_WARNING = "Utfärda varning"
 END_CONTRACT = "Avsluta avtal"
-SILENT_RUN_CHECK = "Kontrollera tyst körning"
 
 #: Flow names (kebab-case, English) as the API knows them.
 VETTING_FLOW = "application-vetting"
@@ -38,7 +37,6 @@ LEX_SARAH_FLOW = "lex-sarah"
 MANAGER_FLOW = "business-manager-change"
 WARNING_FLOW = "warning-and-termination"
 END_CONTRACT_FLOW = "contract-termination"
-SILENT_RUN_FLOW = "silent-run-check"
 
 
 def full_name(flow: str, deployment: str) -> str:

@@ -33,7 +33,6 @@ from deployments.names import (
     REGISTER_MONTHLY_REPORT,
     REVIEW_PROPOSAL,
     SIGN_CONTRACT,
-    SILENT_RUN_CHECK,
 )
 from flows.application_vetting import continue_application, register_application
 from flows.business_manager_change import continue_manager, register_manager
@@ -51,7 +50,6 @@ from flows.monthly_registration import (
 from flows.obligation_receipt import receive
 from flows.outbox_delivery import deliver_queued_email
 from flows.proposal_review import review_proposal
-from flows.silent_run_check import check_silent_run
 from flows.warning_and_termination import issue_warning
 from models.settings import get_settings
 
@@ -252,17 +250,6 @@ def build_deployments() -> list[RunnerDeployment]:
                 "Ange avtalsnumret och vad som ska göras; fyll sedan i formuläret i körningen."
             ),
             tags=["avtal"],
-        ),
-        _deployment(
-            check_silent_run,
-            name=SILENT_RUN_CHECK,
-            description=(
-                "Startas av sig själv när en körning har slutat skicka heartbeat. Markerar "
-                "den som kraschad bara om den fortfarande körs och har varit tyst hela "
-                "tiden; en körning som väntar på ett formulär eller är klar rörs aldrig. "
-                "Fortsätt sedan ärendet (t.ex. med 'Fortsätt ansökan')."
-            ),
-            tags=["drift"],
         ),
     ]
 

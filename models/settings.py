@@ -113,10 +113,16 @@ class Settings(BaseSettings):
         ge=40,
         le=86_400,
         description=(
-            "A run that has sent no heartbeat for this long is marked Crashed by the "
-            "'lovflow: krascha tysta körningar' automation. Runs send one every "
+            "A Running run that has sent no heartbeat for this long is marked Crashed by "
+            "the zombie watch (deployments/zombie_watch.py). Runs send one every "
             "PREFECT_FLOWS_HEARTBEAT_FREQUENCY seconds (30 here), so keep this above that."
         ),
+    )
+    zombie_check_seconds: int = Field(
+        default=15,
+        ge=1,
+        le=3_600,
+        description="How often the zombie watch asks the Prefect API for silent Running runs.",
     )
 
     @field_validator("database_url")

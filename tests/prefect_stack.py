@@ -6,7 +6,7 @@
 - a real SMTP server (aiosmtpd) that records every message;
 - the serving process, `python -m deployments.serve`, exactly as `make run`
   starts it, with the runner polling every second instead of ten;
-- heartbeats every 30 s and the zombie automation, as `make run` sets them up,
+- heartbeats every 30 s and the zombie watch (`python -m deployments.zombie_watch`),
   with a 45 s window instead of 90.
 
 Tests start deployments and resume suspended runs through the Prefect client,
@@ -74,6 +74,7 @@ class Stack:
     work: Path
     server: subprocess.Popen[bytes] | None = None
     serving: subprocess.Popen[bytes] | None = None
+    watch: subprocess.Popen[bytes] | None = None
     _engine: Engine | None = field(default=None, repr=False)
 
     # ----------------------------------------------------------------- processes
@@ -143,6 +144,9 @@ class Stack:
         )
 
     def stop(self) -> None:
+        if self.watch is not None and self.watch.poll() is None:
+            os.killpg(self.watch.pid, signal.SIGTERM)
+            self.watch.wait(timeout=30)
         self.stop_serving()
         if self.server is not None and self.server.poll() is None:
             os.killpg(self.server.pid, signal.SIGTERM)
@@ -364,7 +368,7 @@ def stack(
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",  # start resumed runs within a second, not ten
         "PREFECT_LOCAL_STORAGE_PATH": str(work / "prefect" / "storage"),
         # As `make run` (deployments/environment.py): heartbeats every 30 s, and the
-        # zombie automation, with a shorter window than its 90 s so tests wait less.
+        # zombie watch, with a shorter window than its 90 s so tests wait less.
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
         "LOVFLOW_ZOMBIE_AFTER_SECONDS": str(ZOMBIE_AFTER_SECONDS),
     }
@@ -379,20 +383,15 @@ def stack(
     try:
         stack.start_server()
         stack.start_serving()
-        # As `make run` does once serve has registered "Kontrollera tyst körning".
-        subprocess.run(
-            [sys.executable, "-m", "deployments.zombie_automation"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=120,
+        # The zombie watch, as the scaled set-up runs it (make run runs it in a thread).
+        stack.watch = stack._spawn(
+            [sys.executable, "-m", "deployments.zombie_watch"], "zombie-watch.log"
         )
         yield stack
     finally:
         stack.stop()
         smtp.stop()
-        for process in (stack.server, stack.serving):
+        for process in (stack.server, stack.serving, stack.watch):
             if process is not None:
                 with suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)

@@ -7,7 +7,7 @@ Each step is the command the README gives an operator, run as a subprocess:
 2. the app database on PostgreSQL, `python -m deployments.local migrate`;
 3. `prefect work-pool create lovflow-process --type process`;
 4. `prefect deploy --prefect-file deployments/prefect.yaml --all`;
-5. `python -m deployments.zombie_automation` (heartbeat automation);
+5. `python -m deployments.zombie_watch`, kept running (crashes runs whose machine died);
 6. two `prefect worker start --pool lovflow-process --name ... --limit 4`, each with
    its own PREFECT_HOME and working folder (two machines), the same checkout at
    LOVFLOW_CODE_DIR and one shared result-storage folder (PREFECT_LOCAL_STORAGE_PATH);
@@ -60,6 +60,7 @@ class ScaledStack:
     env: dict[str, str]
     server: subprocess.Popen[bytes] | None = None
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    watch: subprocess.Popen[bytes] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     _engine: Engine | None = field(default=None, repr=False)
 
@@ -130,6 +131,9 @@ class ScaledStack:
         return {w["name"] for w in response.json() if w.get("status") == "ONLINE"}
 
     def stop(self) -> None:
+        if self.watch is not None and self.watch.poll() is None:
+            os.killpg(self.watch.pid, signal.SIGTERM)
+            self.watch.wait(timeout=30)
         for name in list(self.workers):
             with suppress(ProcessLookupError):
                 self.stop_worker(name)
@@ -350,12 +354,14 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaledStack]:
         stack.timings["server"] = time.monotonic() - started
         # 2. The app database.
         stack.run("migrate", [sys.executable, "-m", "deployments.local", "migrate"])
-        # 3-5. Pool, deployments, zombie automation.
+        # 3-5. Pool, deployments, zombie watch.
         stack.run("work-pool", [PREFECT, "work-pool", "create", POOL, "--type", "process"])
         stack.run(
             "deploy", [PREFECT, "deploy", "--prefect-file", "deployments/prefect.yaml", "--all"]
         )
-        stack.run("automation", [sys.executable, "-m", "deployments.zombie_automation"])
+        stack.watch = stack.spawn(
+            "zombie-watch", [sys.executable, "-m", "deployments.zombie_watch"]
+        )
         # 6. Two workers.
         for name in WORKERS:
             stack.start_worker(name)
@@ -368,7 +374,7 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaledStack]:
     finally:
         if stack is not None:
             stack.stop()
-            for process in (stack.server, *stack.workers.values()):
+            for process in (stack.server, stack.watch, *stack.workers.values()):
                 if process is not None:
                     with suppress(ProcessLookupError):
                         os.killpg(process.pid, signal.SIGKILL)

@@ -27,9 +27,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from deployments.names import SILENT_RUN_CHECK
 from deployments.serve import MAIL_CHECK, OUTBOX_DELIVERY, build_deployments
-from deployments.zombie_automation import NAME as ZOMBIE_AUTOMATION
+from deployments.zombie_watch import LEGACY_AUTOMATION
 from models.settings import PROJECT_ROOT
 from tests.server_log import ALLOWED, Allowed, assert_clean_server_log
 from tests.smtp_fixtures import free_port
@@ -148,6 +147,24 @@ def test_make_run_serves_the_deployments_and_delivers_mail(tmp_path: Path) -> No
         assert message["To"] == "it-drift@kommun.example"
         assert "Huddinge kommun" in str(message["Subject"])
 
+        # What an earlier version left in the Prefect database: the automation that
+        # crashed waiting cases. The next start must delete it.
+        planted = httpx.post(
+            f"{api}/automations/",
+            json={
+                "name": LEGACY_AUTOMATION,
+                "trigger": {
+                    "type": "event",
+                    "posture": "Reactive",
+                    "expect": ["prefect.flow-run.heartbeat"],
+                    "threshold": 1,
+                },
+                "actions": [{"type": "do-nothing"}],
+            },
+            timeout=10,
+        )
+        assert planted.status_code == 201, planted.text
+
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(timeout=60) == 0
         assert "lovflow har stoppats" in log.read_text()
@@ -169,13 +186,15 @@ def test_make_run_serves_the_deployments_and_delivers_mail(tmp_path: Path) -> No
             return outbox.status_code == 200 and outbox.json()["paused"] is False
 
         _wait_for("the schedules to resume", resumed, 120, process, log)
-        # The heartbeat automation that has runs whose process died checked: made by
-        # the first start, brought up to date (not added again) by the second.
-        automations = httpx.post(f"{api}/automations/filter", json={}, timeout=5).json()
-        (automation,) = [a for a in automations if a["name"] == ZOMBIE_AUTOMATION]
-        (action,) = automation["actions"]
-        assert action["type"] == "run-deployment"
-        assert action["deployment_id"] == listed[SILENT_RUN_CHECK]
+
+        # The automation earlier versions made (it crashed waiting cases when the
+        # server lost an event) was planted before this start; the zombie watch of
+        # make run deletes it.
+        def legacy_gone() -> bool:
+            automations = httpx.post(f"{api}/automations/filter", json={}, timeout=5).json()
+            return all(a["name"] != LEGACY_AUTOMATION for a in automations)
+
+        _wait_for("the old automation to be deleted", legacy_gone, 60, process, log)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
     with socket.socket() as sock:

@@ -6,8 +6,8 @@ and a daily sweep runs twice for the contract's first day, all through the two
 workers. While the case waits for its first form, the worker that ran it is
 stopped, so the resumed run must start on the other worker (with the shared
 result storage) and must not send any letter again. Then a whole worker machine
-dies (kill -9 of the worker and the run it was running): the heartbeat
-automation marks the run Crashed, and "Fortsätt ansökan" continues the case from
+dies (kill -9 of the worker and the run it was running): the zombie watch
+marks the run Crashed, and "Fortsätt ansökan" continues the case from
 its stored status without sending the receipt twice. First of all, a delivery run
 that nobody started: the server's scheduler makes it and a worker runs it.
 
@@ -33,6 +33,8 @@ import pytest
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.sorting import FlowRunSort
+from prefect.events.actions import DoNothing
+from prefect.events.schemas.automations import AutomationCore, EventTrigger
 from sqlmodel import Session, col, select
 
 from deployments.names import (
@@ -293,7 +295,7 @@ def test_vetting_and_sweep_through_two_workers(scaled: ScaledStack) -> None:
     print("\nscaled figures:", figures)
 
 
-def test_dead_worker_machine_crashed_by_heartbeat_automation_and_continued(
+def test_dead_worker_machine_crashed_by_the_zombie_watch_and_continued(
     scaled: ScaledStack,
 ) -> None:
     figures: dict[str, Any] = {}
@@ -336,7 +338,7 @@ def test_dead_worker_machine_crashed_by_heartbeat_automation_and_continued(
         assert current is not None
         return current.type.value == "CRASHED"
 
-    wait_until("the automation to mark the run Crashed", crashed, 300, poll=1)
+    wait_until("the zombie watch to mark the run Crashed", crashed, 300, poll=1)
     figures["kill -> Crashed s"] = round(time.monotonic() - killed, 1)
     message = scaled.read(run).state.message  # type: ignore[union-attr]
     assert message is not None and "heartbeat" in message
@@ -369,13 +371,29 @@ def test_dead_worker_machine_crashed_by_heartbeat_automation_and_continued(
     print("\nzombie figures:", figures)
 
 
-def test_heartbeat_automation_is_created_once(scaled: ScaledStack) -> None:
-    """Running the set-up command again updates the one automation, never adds another."""
-    from deployments.zombie_automation import NAME
+def test_the_old_zombie_automation_is_removed(scaled: ScaledStack) -> None:
+    """A database made by an earlier version holds the automation that crashed waiting
+    cases; a zombie watch deletes it when it starts. A second watch beside the first
+    is harmless (a Crashed run is no longer Running)."""
+    from deployments.zombie_watch import LEGACY_AUTOMATION
 
-    output = scaled.run("automation-again", [sys.executable, "-m", "deployments.zombie_automation"])
-    assert "updated" in output
     with scaled.client() as client:
-        (automation,) = client.read_automations_by_name(NAME)
-    assert automation.trigger.within.total_seconds() == 45  # type: ignore[union-attr]
-    assert "prefect.flow-run.Suspended" in automation.trigger.expect  # type: ignore[union-attr]
+        client.create_automation(
+            AutomationCore(
+                name=LEGACY_AUTOMATION,
+                trigger=EventTrigger(expect={"prefect.flow-run.heartbeat"}, threshold=1),
+                actions=[DoNothing()],
+            )
+        )
+    second = scaled.spawn("zombie-watch-2", [sys.executable, "-m", "deployments.zombie_watch"])
+    try:
+
+        def removed() -> bool:
+            with scaled.client() as client:
+                return not client.read_automations_by_name(LEGACY_AUTOMATION)
+
+        wait_until("the old automation to be deleted", removed, 60, poll=1)
+    finally:
+        os.killpg(second.pid, signal.SIGTERM)
+        assert second.wait(timeout=30) == 0
+    assert "Deleted the old zombie automation" in scaled.log("zombie-watch-2")
