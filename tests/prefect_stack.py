@@ -234,7 +234,7 @@ class Stack:
 
         return wait_until(f"run {run_id} to finish", final, timeout)
 
-    def wait_form(self, run_id: uuid.UUID, timeout: float = 30) -> None:
+    def wait_form(self, run_id: uuid.UUID, timeout: float = 90) -> None:
         """Wait until the form of the run's wait is stored (the UI shows it only then).
 
         Prefect 3.8.8's suspend turns the run Paused first and writes the form's

@@ -106,3 +106,24 @@ def test_the_watcher_prints_new_errors_in_swedish_then_english(tmp_path: Path) -
         "The Prefect server reported an error: Exception in ASGI application "
         "(sqlite3.OperationalError: database is locked)"
     )
+
+
+#: Both seen in this project's test servers' logs on SQLite under load (issue 13).
+STATE_VALIDATION_LOCKED = """\
+20:58:01.120 | ERROR   | prefect.server - Encountered error during state validation
+Traceback (most recent call last):
+  File ".../prefect/server/orchestration/rules.py", line 274, in validate_proposed_state
+sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) database is locked
+"""
+EVENT_LOST_LOCKED = """\
+20:30:02.229 | ERROR   | prefect.server.utilities.messaging.memory - Failed in consume_loop
+Traceback (most recent call last):
+  File ".../prefect/server/events/triggers.py", line 992, in increment_bucket
+sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) database is locked
+"""
+
+
+def test_the_allow_list_takes_a_retried_state_change_but_not_a_lost_event() -> None:
+    assert unexpected_errors(STATE_VALIDATION_LOCKED) == []
+    [lost] = unexpected_errors(EVENT_LOST_LOCKED)
+    assert "consume_loop" in lost.message
