@@ -31,6 +31,29 @@ def prefect_defaults(settings: Settings) -> dict[str, str]:
         # 180); the zombie automation (deployments/zombie_automation.py) marks a run
         # Crashed after LOVFLOW_ZOMBIE_AFTER_SECONDS without one.
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+        # SQLite "database is locked" (README): fewer, larger write transactions. The
+        # automations service evaluates each flow-run event in a deferred transaction
+        # that reads the automation's bucket and then writes it
+        # (prefect/server/events/triggers.py, reactive_evaluation). SQLite refuses that
+        # write at once, without waiting out busy_timeout, when another connection holds
+        # the write lock or has committed since the read. After three immediate retries
+        # the event goes to the dead-letter queue (PREFECT_HOME/dlq); when it was a
+        # Suspended event, the zombie automation later marks that waiting case Crashed.
+        # Any other writer's commit can cause it, so batch the writers that can wait:
+        #
+        # - The task-run recorder writes each task-run event in a transaction of its
+        #   own (Prefect's default batch is 1), three per task: about half of all
+        #   events. Batched, it writes every 5 s or per 100 events; task states reach
+        #   the UI up to 5 s later.
+        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
+        # - The event persister writes when 20 events are queued (Prefect's default)
+        #   or every 5 s; 26 cases starting at once queue about 75 in 10 s. At 500 it
+        #   writes every 5 s. Automations read events from the in-memory bus, not from
+        #   the table, so only the UI's event feed sees them up to 5 s later.
+        "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE": "500",
+        # - Each flow-run process posts its logs every 2 s (a commit each); every 5 s is
+        #   still live enough in a run's log view.
+        "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "5",
     }
 
 
