@@ -45,6 +45,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -137,6 +138,7 @@ class Bench:
         self.stop = threading.Event()
         self.cycle_runs: list[tuple[uuid.UUID, date]] = []
         self.supervisor: subprocess.Popen[bytes] | None = None
+        self.end = float("inf")
 
     # ------------------------------------------------------------ set-up
 
@@ -266,7 +268,7 @@ class Bench:
 
         def worker() -> None:
             with httpx.Client(base_url=self.api, timeout=60) as client:
-                while not self.stop.is_set():
+                while not self.stop.is_set() and time.monotonic() < self.end:
                     with lock:
                         if not queue:
                             return
@@ -286,7 +288,7 @@ class Bench:
     def _resume(self, client: httpx.Client, run_id: uuid.UUID, received_on: date) -> str:
         from tests.case_steps import step1_answer
 
-        deadline = time.monotonic() + 120
+        deadline = min(time.monotonic() + 120, self.end)
         while time.monotonic() < deadline and not self.stop.is_set():
             run = client.get(f"/flow_runs/{run_id}")
             if run.status_code != 200:
@@ -380,7 +382,7 @@ class Bench:
             (360, self.resume_step1),
         ]
         began = time.monotonic()
-        end = began + self.minutes * 60
+        end = self.end = began + self.minutes * 60
         cycle = 0
         while time.monotonic() < end:
             for offset, step in steps:
@@ -405,19 +407,26 @@ class Bench:
     # ------------------------------------------------------------ figures
 
     def run_states(self) -> Counter[str]:
-        states: Counter[str] = Counter()
-        with httpx.Client(base_url=self.api, timeout=60) as client:
-            offset = 0
-            while True:
-                page = self._post(client, "/flow_runs/filter", {"limit": 200, "offset": offset})
-                if page.status_code != 200 or not page.json():
-                    return states
-                for run in page.json():
-                    state = run.get("state") or {}
-                    states[state.get("name", "?")] += 1
-                    if state.get("message") == CRASH_MESSAGE:
-                        states[ZOMBIE_CRASHED] += 1
-                offset += 200
+        """Flow runs by deployment and state, read from Prefect's SQLite file once the server
+        has stopped (an API read can time out on the loaded server)."""
+        return run_states(self.var_dir / "prefect" / "prefect.db")
+
+
+def run_states(database: Path) -> Counter[str]:
+    states: Counter[str] = Counter()
+    if not database.exists():
+        return states
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        rows = connection.execute(
+            "SELECT d.name, s.name, s.message FROM flow_run fr"
+            " LEFT JOIN deployment d ON d.id = fr.deployment_id"
+            " LEFT JOIN flow_run_state s ON s.id = fr.state_id"
+        ).fetchall()
+    for deployment, state, message in rows:
+        states[f"{deployment}: {state}"] += 1
+        if message == CRASH_MESSAGE:
+            states[ZOMBIE_CRASHED] += 1
+    return states
 
 
 RECORD = re.compile(r"^\d\d:\d\d:\d\d\.\d+ \| (\w+)\s*\| ([\w.]+) - (.*)$", re.M)
@@ -490,9 +499,10 @@ def summarise(
         print("API answers to the load that were errors (503 and 429 are retried):")
         for what, n in sorted((bench.load.api_errors + bench.load.ui_errors).items()):
             print(f"  {n:5d} {what}")
-    print("Flow runs by state at the end:")
-    by_state = sorted((name, n) for name, n in states.items() if name != ZOMBIE_CRASHED)
-    print("  " + (", ".join(f"{name} {n}" for name, n in by_state) or "(not read)"))
+    print("Flow runs by deployment and state at the end:")
+    for name, n in sorted(states.items()):
+        if name != ZOMBIE_CRASHED:
+            print(f"  {n:5d} {name}")
     print(f"  {states[ZOMBIE_CRASHED]:5d} {ZOMBIE_CRASHED} (a lost event: the run was alive)")
     print(
         f"Machine load average (1 min): {load0:.2f} at the start, {os.getloadavg()[0]:.2f} "
@@ -506,8 +516,20 @@ def main() -> int:
     parser.add_argument("--baseline", action="store_true", help="lovflow's earlier settings")
     parser.add_argument("--tabs", type=int, default=3, help="browser tabs polling the UI")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--summarise",
+        metavar="FOLDER",
+        type=Path,
+        help="only count again in a folder kept by --keep (give the same --baseline and "
+        "--minutes; the load's own counters are not kept)",
+    )
     args = parser.parse_args()
 
+    if args.summarise:
+        bench = Bench(args.minutes, args.baseline, args.tabs, args.summarise)
+        _env, chosen = bench.environment()
+        summarise(bench, chosen, args.minutes * 60, os.getloadavg()[0], bench.run_states())
+        return 0
     folder = Path(tempfile.mkdtemp(prefix="lovflow-locks-"))
     bench = Bench(args.minutes, args.baseline, args.tabs, folder)
     env, chosen = bench.environment()
@@ -522,7 +544,6 @@ def main() -> int:
         flush=True,
     )
     seconds = 0.0
-    states: Counter[str] = Counter()
     try:
         began = time.monotonic()
         bench.start(env)
@@ -533,10 +554,9 @@ def main() -> int:
         except KeyboardInterrupt:
             bench.stop.set()
         seconds = time.monotonic() - began
-        # Read the runs while the server is still up, then stop it and read its log.
-        states = bench.run_states()
+        bench.stop.set()
         bench.shutdown()
-        summarise(bench, chosen, seconds, load0, states)
+        summarise(bench, chosen, seconds, load0, bench.run_states())
     finally:
         bench.stop.set()
         bench.shutdown()
