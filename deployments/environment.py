@@ -28,9 +28,31 @@ def prefect_defaults(settings: Settings) -> dict[str, str]:
         # Persisted results make a resumed (suspended) flow skip work it already did.
         "PREFECT_LOCAL_STORAGE_PATH": str(home / "storage"),
         # A running flow sends a heartbeat this often (Prefect's minimum; its default is
-        # 180); the zombie automation (deployments/zombie_automation.py) marks a run
+        # 180); the zombie watch (deployments/zombie_watch.py) marks a Running run
         # Crashed after LOVFLOW_ZOMBIE_AFTER_SECONDS without one.
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+        # SQLite "database is locked" (README): fewer, larger write transactions. A
+        # transaction that reads and then writes is refused at once, without waiting
+        # out busy_timeout, when another connection holds the write lock or has
+        # committed since the read: Prefect's automations service does that for each
+        # event while an automation exists (lovflow has none since issue 13), and its
+        # API does it to create a run from a deployment and to resume one (answered 503
+        # and retried by the client). Any other writer's commit can cause it, so batch
+        # the writers that can wait:
+        #
+        # - The task-run recorder writes each task-run event in a transaction of its
+        #   own (Prefect's default batch is 1), three per task: about half of all
+        #   events. Batched, it writes every 5 s or per 100 events; task states reach
+        #   the UI up to 5 s later.
+        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
+        # - The event persister writes when 20 events are queued (Prefect's default)
+        #   or every 5 s; 26 cases starting at once queue about 75 in 10 s. At 500 it
+        #   writes every 5 s. Automations read events from the in-memory bus, not from
+        #   the table, so only the UI's event feed sees them up to 5 s later.
+        "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE": "500",
+        # - Each flow-run process posts its logs every 2 s (a commit each); every 5 s is
+        #   still live enough in a run's log view.
+        "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "5",
     }
 
 

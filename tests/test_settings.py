@@ -56,3 +56,20 @@ def test_password_is_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "hemligt-losen-42" not in str(settings.model_dump())
     assert settings.smtp_password is not None
     assert settings.smtp_password.get_secret_value() == "hemligt-losen-42"
+
+
+def test_every_prefect_default_is_a_prefect_setting(tmp_path: Path) -> None:
+    """Prefect ignores an environment variable it does not know: a misspelt default
+    would silently do nothing. prefect.settings.<NAME> exists for each known name."""
+    import prefect.settings
+
+    from deployments.environment import prefect_defaults
+    from models.settings import Settings
+
+    unknown = [
+        name
+        for name in prefect_defaults(Settings(var_dir=tmp_path))
+        if not hasattr(prefect.settings, name)
+    ]
+    assert not unknown
+    assert not hasattr(prefect.settings, "PREFECT_SERVER_SERVICES_NO_SUCH_SETTING")
