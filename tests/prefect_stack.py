@@ -24,7 +24,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -62,6 +62,52 @@ def wait_until(what: str, check: Callable[[], T | None], timeout: float, poll: f
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(poll)
+
+
+@contextmanager
+def prefect_server(
+    work: Path, env: dict[str, str], what: str = "the Prefect server"
+) -> Iterator[str]:
+    """`prefect server start` on a free port with `env`; yields its API URL.
+
+    The server runs in a session of its own, is stopped with SIGTERM (SIGKILL after
+    30 s), and its log (`work/prefect-server.log`) is guarded when the body passed.
+    """
+    port = free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    log_path = work / "prefect-server.log"
+    with log_path.open("ab") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+            + ["--port", str(port)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def healthy() -> bool:
+        # /health answers without credentials (load balancers probe it); nothing else does.
+        if server.poll() is not None:
+            raise AssertionError(log_path.read_text(errors="replace")[-3000:])
+        try:
+            return httpx.get(f"{api_url}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_until(what, healthy, 180)
+        yield api_url
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+    assert_clean_server_log(log_path)
 
 
 @dataclass

@@ -24,7 +24,6 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +49,7 @@ from deployments.environment import apply_prefect_defaults
 from models.db import make_engine, migrate
 from models.outbox import OutboxStatus, OutgoingEmail
 from models.settings import PROJECT_ROOT, get_settings
-from tests.prefect_stack import wait_until
-from tests.server_log import assert_clean_server_log
+from tests.prefect_stack import prefect_server, wait_until
 from tests.smtp_fixtures import SmtpServer, free_port
 from tests.test_outbox import queue
 
@@ -103,46 +101,14 @@ class AuthServer:
 @pytest.fixture(scope="module")
 def prefect_with_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
     work = tmp_path_factory.mktemp("auth-server")
-    port = free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOVFLOW_", "PREFECT_"))}
     env |= {
         "PREFECT_HOME": str(work / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_API_AUTH_STRING": AUTH,
     }
-    with (work / "prefect-server.log").open("ab") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
-            + ["--port", str(port)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def healthy() -> bool:
-        # /health answers without credentials (load balancers probe it); nothing else does.
-        if server.poll() is not None:
-            raise AssertionError((work / "prefect-server.log").read_text()[-3000:])
-        try:
-            return httpx.get(f"{api_url}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_until("the Prefect server with basic auth", healthy, 180)
+    with prefect_server(work, env, "the Prefect server with basic auth") as api_url:
         yield AuthServer(api_url, env)
-    finally:
-        with suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-    assert_clean_server_log(work / "prefect-server.log")
 
 
 def _client_env(server: AuthServer, **extra: str) -> dict[str, str]:
@@ -325,19 +291,17 @@ def test_smtp_password_logs_in_and_is_nowhere_in_the_run(
 def test_make_run_with_basic_auth_serves_and_runs(tmp_path: Path) -> None:
     """`make run` with only the server's string set: serve still registers and runs flows."""
     from deployments.serve import MAIL_CHECK, build_deployments
-    from tests.test_local_run import _lovflow, _wait_for
+    from tests.test_local_run import _lovflow, _wait_for, make_run_env
 
     var_dir = tmp_path / "var"
     prefect_port, smtp_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOVFLOW_", "PREFECT_"))}
-    env |= {
-        "LOVFLOW_VAR_DIR": str(var_dir),
-        "LOVFLOW_PREFECT_PORT": str(prefect_port),
-        "LOVFLOW_SMTP_PORT": str(smtp_port),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
-        "PREFECT_SERVER_API_AUTH_STRING": AUTH,
-    }
+    env = make_run_env(
+        var_dir,
+        prefect_port,
+        smtp_port,
+        PREFECT_RUNNER_POLL_FREQUENCY="1",
+        PREFECT_SERVER_API_AUTH_STRING=AUTH,
+    )
     api = f"http://127.0.0.1:{prefect_port}/api"
     user, password = AUTH.split(":", 1)
     login = (user, password)

@@ -86,6 +86,22 @@ def _lovflow(
 SERVED = {deployment.name for deployment in build_deployments()}
 
 
+def make_run_env(var_dir: Path, prefect_port: int, smtp_port: int, **extra: str) -> dict[str, str]:
+    """A user's shell for `make run` on free ports: no LOVFLOW_ or PREFECT_ setting of
+    the test run's own, only the folder and ports, and what `extra` adds."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOVFLOW_", "PREFECT_"))}
+    return (
+        env
+        | extra
+        | {
+            "LOVFLOW_VAR_DIR": str(var_dir),
+            "LOVFLOW_PREFECT_PORT": str(prefect_port),
+            "LOVFLOW_SMTP_PORT": str(smtp_port),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+    )
+
+
 def _all_deployments(api: str) -> dict[str, str]:
     """The deployments once all are registered (serve registers them one by one)."""
     listed = _deployments(api)
@@ -105,14 +121,8 @@ def _deployments(api: str) -> dict[str, str]:
 def test_make_run_serves_the_deployments_and_delivers_mail(tmp_path: Path) -> None:
     var_dir = tmp_path / "var"
     prefect_port, smtp_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOVFLOW_", "PREFECT_"))}
-    env |= {
-        "LOVFLOW_VAR_DIR": str(var_dir),
-        "LOVFLOW_PREFECT_PORT": str(prefect_port),
-        "LOVFLOW_SMTP_PORT": str(smtp_port),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_RUNNER_POLL_FREQUENCY": "1",  # start runs within a second, not ten
-    }
+    # The runner polls every second, not ten: runs start at once.
+    env = make_run_env(var_dir, prefect_port, smtp_port, PREFECT_RUNNER_POLL_FREQUENCY="1")
     api = f"http://127.0.0.1:{prefect_port}/api"
     log = tmp_path / "lovflow.log"
 

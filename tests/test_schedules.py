@@ -39,7 +39,7 @@ from deployments.names import COMPLIANCE_SWEEP, OUTBOX_DELIVERY
 from models.outbox import OutboxStatus
 from tests.server_log import ALLOWED, Allowed
 from tests.smtp_fixtures import free_port
-from tests.test_local_run import _all_deployments, _lovflow, _wait_for
+from tests.test_local_run import _all_deployments, _lovflow, _wait_for, make_run_env
 from tests.test_outbox import queue, row
 
 pytestmark = pytest.mark.prefect
@@ -84,14 +84,8 @@ def _weekdays_at_seven(starts: list[datetime]) -> list[str]:
 def test_schedules_fire_by_themselves_under_make_run(tmp_path: Path) -> None:
     var_dir = tmp_path / "var"
     prefect_port, smtp_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOVFLOW_", "PREFECT_"))}
-    env |= {
-        "LOVFLOW_VAR_DIR": str(var_dir),
-        "LOVFLOW_PREFECT_PORT": str(prefect_port),
-        "LOVFLOW_SMTP_PORT": str(smtp_port),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        # Nothing else is changed: the runner polls every 10 s, as for a user.
-    }
+    # Nothing else is changed: the runner polls every 10 s, as for a user.
+    env = make_run_env(var_dir, prefect_port, smtp_port)
     api = f"http://127.0.0.1:{prefect_port}/api"
     log = tmp_path / "lovflow.log"
     allowed = (*ALLOWED, Allowed(PLANTED, "written by this test to see the console line"))

@@ -19,12 +19,8 @@ Only the services' loops are made shorter than the defaults, so the test waits l
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,11 +29,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from models.settings import PROJECT_ROOT
-from tests.prefect_stack import POSTGRES_URL, _postgres_database, wait_until
+from tests.prefect_stack import POSTGRES_URL, _postgres_database, prefect_server, wait_until
 from tests.scaled_stack import _asyncpg_url
-from tests.server_log import assert_clean_server_log
-from tests.smtp_fixtures import free_port
 
 pytestmark = pytest.mark.prefect
 
@@ -98,42 +91,12 @@ def server(
             pytest.skip("LOVFLOW_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped")
         url, drop = _postgres_database(POSTGRES_URL, f"lovflow_services_{uuid.uuid4().hex[:8]}")
         env["PREFECT_API_DATABASE_CONNECTION_URL"] = _asyncpg_url(url)
-    port = free_port()
-    api = f"http://127.0.0.1:{port}/api"
-    log_path = work / "prefect-server.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
-            + ["--port", str(port)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def healthy() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(log_path.read_text(errors="replace")[-3000:])
-        try:
-            return httpx.get(f"{api}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     try:
-        wait_until("the Prefect server", healthy, 180)
-        yield Server(api)
+        with prefect_server(work, env) as api:
+            yield Server(api)
     finally:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
         if drop is not None:
             drop()
-    assert_clean_server_log(log_path)
 
 
 def _now() -> datetime:
