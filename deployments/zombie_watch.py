@@ -127,10 +127,12 @@ def main() -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s | %(levelname)-7s | %(name)s - %(message)s"
     )
+    # httpx logs every request at INFO: four lines each 15 s would bury the watch's own.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     watch = ZombieWatch()
 
     def stop(signum: int, frame: object) -> None:
-        watch._stop.set()
+        watch.stop()  # in the foreground there is no thread to join
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

@@ -68,12 +68,6 @@ class Judgement:
     silent_at: datetime | None = None
 
 
-def parse_run_id(reference: str) -> uuid.UUID:
-    """The run's id from `prefect.flow-run.<uuid>` (what `{{ event.resource.id }}`
-    renders to in an automation, prefect-notes A11.8) or from a bare id."""
-    return uuid.UUID(reference.strip().removeprefix(RESOURCE_PREFIX))
-
-
 def judge(
     state: State | None,
     newest_heartbeat: datetime | None,
@@ -110,16 +104,14 @@ async def newest_heartbeat(
     return page.events[0].occurred if page.events else None
 
 
-async def look_at(
-    client: PrefectClient, run_id: uuid.UUID, window: timedelta
-) -> tuple[FlowRun, Judgement]:
+async def look_at(client: PrefectClient, run_id: uuid.UUID, window: timedelta) -> Judgement:
     """Read the run and its newest heartbeat now, and judge it."""
     # The events query's `until` and the verdict use the same clock reading; a little
     # slack keeps a heartbeat stamped a moment ahead (another host's clock) in view.
     now = datetime.now(UTC)
     run = await client.read_flow_run(run_id)
     heartbeat = await newest_heartbeat(client, run_id, now=now + timedelta(minutes=5))
-    return run, judge(run.state, heartbeat, now=now, window=window)
+    return judge(run.state, heartbeat, now=now, window=window)
 
 
 async def crash_if_still_silent(
@@ -133,7 +125,7 @@ async def crash_if_still_silent(
     the few milliseconds between this read and the write, and only for a run that
     has also sent no heartbeat for the whole window.
     """
-    _, judgement = await look_at(client, run_id, window)
+    judgement = await look_at(client, run_id, window)
     if judgement.verdict is Verdict.SILENT:
         await client.set_flow_run_state(run_id, Crashed(message=CRASH_MESSAGE))
     return judgement

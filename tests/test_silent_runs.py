@@ -4,13 +4,12 @@ tests/test_zombie_detection.py."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from prefect.client.schemas.objects import State, StateType
 
-from tasks.silent_runs import Verdict, judge, parse_run_id
+from tasks.silent_runs import Verdict, judge
 
 NOW = datetime(2026, 12, 1, 18, 5, 58, tzinfo=UTC)
 WINDOW = timedelta(seconds=90)
@@ -67,11 +66,3 @@ def test_a_running_run_without_any_heartbeat_is_left_alone() -> None:
     judgement = judge(_state(StateType.RUNNING), None, now=NOW, window=WINDOW)
     assert judgement.verdict is Verdict.NO_HEARTBEAT
     assert judge(None, LONG_AGO, now=NOW, window=WINDOW).verdict is Verdict.NOT_RUNNING
-
-
-def test_the_run_id_comes_from_the_templated_resource_id_or_a_bare_id() -> None:
-    run_id = uuid.uuid4()
-    assert parse_run_id(f"prefect.flow-run.{run_id}") == run_id
-    assert parse_run_id(f" {run_id} ") == run_id
-    with pytest.raises(ValueError):
-        parse_run_id("prefect.flow-run.")
