@@ -58,8 +58,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from models.db import make_engine, migrate
+from models.paths import PROJECT_ROOT
 from models.policy import list_policies, load_policy
-from models.settings import PROJECT_ROOT
 
 TARGET_SECONDS = 5.0
 TARGET_MB = 300.0

@@ -53,10 +53,10 @@ from models.monthly_report import MonthlyReport
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.outbox import OutgoingEmail
+from models.paths import PROJECT_ROOT
 from models.policy import load_policy
 from models.proposal import Proposal, ProposalKind
 from models.provider import Provider
-from models.settings import PROJECT_ROOT
 
 DEFAULT_AS_OF = date(2026, 12, 1)
 #: Contracts the sweep looks at: in force (reminders, checks) or owing reports.

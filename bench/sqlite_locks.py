@@ -67,12 +67,12 @@ import httpx
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from deployments.names import (  # noqa: E402
+from deployments.zombie_watch import CRASH_MESSAGE  # noqa: E402
+from flows.names import (  # noqa: E402
     COMPLIANCE_SWEEP,
     REGISTER_APPLICATION,
     VETTING_FLOW,
 )
-from deployments.zombie_watch import CRASH_MESSAGE  # noqa: E402
 from models.calendar import add_months  # noqa: E402
 
 CYCLE_SECONDS = 600

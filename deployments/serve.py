@@ -14,7 +14,20 @@ from prefect import Flow
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
-from deployments.names import (
+from flows.application_vetting import continue_application, register_application
+from flows.business_manager_change import continue_manager, register_manager
+from flows.compliance_sweep import sweep
+from flows.contract_signing import sign_contract
+from flows.contract_termination import end_contract_by_staff
+from flows.lex_sarah import continue_lex_sarah, register_lex_sarah
+from flows.mail_check import send_test_letter
+from flows.monthly_registration import (
+    import_customer_counts,
+    import_monthly_reports,
+    register_customer_count,
+    register_monthly_report,
+)
+from flows.names import (
     COMPLIANCE_SWEEP,
     CONTINUE_APPLICATION,
     CONTINUE_LEX_SARAH,
@@ -33,19 +46,6 @@ from deployments.names import (
     REGISTER_MONTHLY_REPORT,
     REVIEW_PROPOSAL,
     SIGN_CONTRACT,
-)
-from flows.application_vetting import continue_application, register_application
-from flows.business_manager_change import continue_manager, register_manager
-from flows.compliance_sweep import sweep
-from flows.contract_signing import sign_contract
-from flows.contract_termination import end_contract_by_staff
-from flows.lex_sarah import continue_lex_sarah, register_lex_sarah
-from flows.mail_check import send_test_letter
-from flows.monthly_registration import (
-    import_customer_counts,
-    import_monthly_reports,
-    register_customer_count,
-    register_monthly_report,
 )
 from flows.obligation_receipt import receive
 from flows.outbox_delivery import deliver_queued_email

@@ -31,8 +31,13 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.deployments.flow_runs import arun_deployment
 
-from deployments.names import SIGN_CONTRACT, SIGNING_FLOW, VETTING_FLOW, full_name
-from flows.forms import (
+from flows.human_step import R, ask
+from flows.names import SIGN_CONTRACT, SIGNING_FLOW, VETTING_FLOW, full_name
+from flows.run_helpers import current_run_id, deliver_now, rename_run, retire_run, used_pause_keys
+from models.application import ApplicationStatus
+from models.calendar import is_working_day, working_days_between
+from models.clock import today
+from models.forms.vetting import (
     ApplicationForm,
     CompletionForm,
     DecisionForm,
@@ -42,19 +47,9 @@ from flows.forms import (
     Step2Form,
     completion_problems,
 )
-from flows.human_step import R, ask
-from flows.run_helpers import (
-    current_run_id,
-    deliver_now,
-    rename_run,
-    retire_run,
-    today,
-    used_pause_keys,
-)
-from models.application import ApplicationStatus
-from models.calendar import is_working_day, working_days_between
 from models.policy import load_policy
 from models.settings import get_settings
+from models.sv_format import sv_date
 from models.vetting import (
     GROUND_KEYS,
     ITEMS,
@@ -65,7 +60,6 @@ from models.vetting import (
     decision_problems,
     step1_problems,
 )
-from tasks.email import sv_date
 from tasks.vetting_store import (
     CaseView,
     book_meeting,

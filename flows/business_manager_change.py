@@ -35,25 +35,19 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.deployments.flow_runs import arun_deployment
 
-from deployments.names import MANAGER_FLOW, PROPOSAL_FLOW, REVIEW_PROPOSAL, full_name
-from flows.forms import CompletionForm, completion_problems
 from flows.human_step import R, ask
-from flows.manager_forms import (
+from flows.names import MANAGER_FLOW, PROPOSAL_FLOW, REVIEW_PROPOSAL, full_name
+from flows.run_helpers import current_run_id, deliver_now, rename_run, retire_run, used_pause_keys
+from models.business_manager import ManagerStatus
+from models.calendar import working_days_between
+from models.clock import today
+from models.forms.manager import (
     ManagerDecisionForm,
     ManagerNotification,
     ManagerOutcome,
     ManagerVettingForm,
 )
-from flows.run_helpers import (
-    current_run_id,
-    deliver_now,
-    rename_run,
-    retire_run,
-    today,
-    used_pause_keys,
-)
-from models.business_manager import ManagerStatus
-from models.calendar import working_days_between
+from models.forms.vetting import CompletionForm, completion_problems
 from models.manager_vetting import (
     MANAGER_GROUND_KEYS,
     MANAGER_ITEM_BY_KEY,
@@ -62,9 +56,9 @@ from models.manager_vetting import (
     findings_problems,
 )
 from models.policy import load_policy
+from models.sv_format import case_no, sv_date
 from models.vetting import Assessment
 from tasks import manager_store
-from tasks.email import case_no, sv_date
 from tasks.manager_store import STATUS_TEXT, ManagerView
 
 M = ManagerStatus

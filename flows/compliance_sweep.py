@@ -31,19 +31,20 @@ from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.deployments.flow_runs import arun_deployment
 
-from deployments.names import (
+from flows.lex_sarah import show_open_cases
+from flows.names import (
     ISSUE_WARNING,
     PROPOSAL_FLOW,
     REVIEW_PROPOSAL,
     WARNING_FLOW,
     full_name,
 )
-from flows.lex_sarah import show_open_cases
-from flows.run_helpers import deliver_now, today
+from flows.run_helpers import deliver_now
+from models.clock import today
 from models.db import session_scope
+from models.sv_format import case_no, sv_date
 from tasks import compliance_overview, lex_sarah_checks, proposals
 from tasks.compliance_checks import run_checks
-from tasks.email import case_no, sv_date
 
 
 @task(name="run-compliance-checks", cache_policy=NO_CACHE, persist_result=False)

@@ -22,12 +22,14 @@ from datetime import date
 
 from prefect import flow, get_run_logger
 
-from deployments.names import SIGNING_FLOW
-from flows.forms import SignatureForm
 from flows.human_step import ask
-from flows.run_helpers import current_run_id, deliver_now, rename_run, retire_run, today
+from flows.names import SIGNING_FLOW
+from flows.run_helpers import current_run_id, deliver_now, rename_run, retire_run
+from models.clock import today
 from models.contract import ContractStatus
+from models.forms.vetting import SignatureForm
 from models.policy import load_policy
+from models.sv_format import sv_date
 from tasks.contract_store import (
     STATUS_TEXT,
     ContractView,
@@ -38,7 +40,6 @@ from tasks.contract_store import (
     signature_problems,
     take_over_contract,
 )
-from tasks.email import sv_date
 
 C = ContractStatus
 

@@ -31,11 +31,13 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from deployments.names import END_CONTRACT_FLOW
 from flows.human_step import ask
-from flows.proposal_forms import DecisionBody
-from flows.run_helpers import deliver_now, today, used_pause_keys
-from flows.warning_forms import (
+from flows.names import END_CONTRACT_FLOW
+from flows.run_helpers import deliver_now, used_pause_keys
+from models.clock import today
+from models.contract import ContractStatus
+from models.forms.proposal import DecisionBody
+from models.forms.warning import (
     EndAction,
     InterimForm,
     InvestigationForm,
@@ -45,10 +47,9 @@ from flows.warning_forms import (
     ground_label,
     immediate_form,
 )
-from models.contract import ContractStatus
 from models.policy import load_policy
+from models.sv_format import sv_date
 from tasks.contract_termination import ContractRef, TerminationRefused, apply_step, load_contract
-from tasks.email import sv_date
 
 _NEVER_ALONE = (
     "beslutas av nämnden eller dess ordförande, aldrig av handläggaren ensam "

@@ -37,8 +37,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
-from deployments.names import LEX_SARAH_FLOW
-from flows.lex_sarah_forms import (
+from flows.names import LEX_SARAH_FLOW
+from flows.private_step import ask_private, forget_answers
+from flows.run_helpers import current_run_id, deliver_now, rename_run, retire_run, used_pause_keys
+from models.clock import today
+from models.db import session_scope
+from models.forms.lex_sarah import (
     AssessmentForm,
     ClosureForm,
     DescriptionForm,
@@ -49,19 +53,9 @@ from flows.lex_sarah_forms import (
     ivo_problems,
     report_problems,
 )
-from flows.private_step import ask_private, forget_answers
-from flows.run_helpers import (
-    current_run_id,
-    deliver_now,
-    rename_run,
-    retire_run,
-    today,
-    used_pause_keys,
-)
-from models.db import session_scope
 from models.lex_sarah import STATUS_TEXT, LexSarahStatus
+from models.sv_format import sv_date
 from tasks import lex_sarah_checks
-from tasks.email import sv_date
 from tasks.lex_sarah_store import (
     CaseView,
     load_case,

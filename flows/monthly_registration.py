@@ -37,24 +37,16 @@ from prefect.client.schemas.objects import State
 from prefect.states import Failed
 from pydantic import ValidationError
 
-from deployments.names import (
+from flows.names import (
     IMPORT_COUNTS_FLOW,
     IMPORT_REPORTS_FLOW,
     REGISTER_COUNT_FLOW,
     REGISTER_REPORT_FLOW,
 )
-from flows.registration_forms import (
-    FORM_TITLES,
-    CountImportForm,
-    CustomerCountForm,
-    MonthlyReportForm,
-    ReportImportForm,
-    form_problems,
-)
-from flows.run_helpers import rename_run, today
+from flows.run_helpers import rename_run
 from models.calendar import month_name
-from models.policy import load_policy
-from tasks.csv_rows import (
+from models.clock import today
+from models.csv_rows import (
     COUNT_LAYOUT,
     REPORT_LAYOUT,
     Layout,
@@ -63,7 +55,16 @@ from tasks.csv_rows import (
     parse_customer_counts,
     parse_monthly_reports,
 )
-from tasks.csv_rows import refusals as csv_refusals
+from models.csv_rows import refusals as csv_refusals
+from models.forms.registration import (
+    FORM_TITLES,
+    CountImportForm,
+    CustomerCountForm,
+    MonthlyReportForm,
+    ReportImportForm,
+    form_problems,
+)
+from models.policy import load_policy
 from tasks.registration_store import ImportResult, save_customer_counts, save_monthly_reports
 
 #: Refusals and stored rows listed on the Artifacts tab; beyond this, a count.

@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from models.db import session_scope
 from models.obligation import Obligation, ObligationStatus
 from models.state_machine import change_status
+from models.sv_format import case_no
 from tasks.case_lookup import find_case
-from tasks.email import case_no
 
 
 class ObligationReceipt(BaseModel):

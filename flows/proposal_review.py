@@ -15,12 +15,13 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 
-from deployments.names import PROPOSAL_FLOW
 from flows.human_step import ask
-from flows.proposal_forms import EndForm, FollowUpForm, NoticeForm, TermForm
-from flows.run_helpers import deliver_now, today, used_pause_keys
+from flows.names import PROPOSAL_FLOW
+from flows.run_helpers import deliver_now, used_pause_keys
+from models.clock import today
+from models.forms.proposal import EndForm, FollowUpForm, NoticeForm, TermForm
 from models.proposal import ProposalKind, ProposalStatus
-from tasks.email import sv_date
+from models.sv_format import sv_date
 from tasks.proposal_store import (
     ProposalView,
     apply_decision,

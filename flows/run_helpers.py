@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from typing import Any
 
 from prefect import get_run_logger
@@ -11,7 +10,6 @@ from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 from prefect.states import Cancelled
 
-from models.settings import get_settings
 from tasks.email import deliver_outbox
 
 
@@ -31,11 +29,6 @@ def used_pause_keys() -> set[str]:
     if context is None or context.flow_run is None:
         return set()
     return set(context.flow_run.empirical_policy.pause_keys or ())
-
-
-def today() -> date:
-    """Today in the municipality's time zone (a run at 00:30 in Stockholm is not yesterday)."""
-    return datetime.now(get_settings().tz).date()
 
 
 async def rename_run(name: str) -> None:

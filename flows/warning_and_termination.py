@@ -37,10 +37,11 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.deployments.flow_runs import arun_deployment
 
-from deployments.names import PROPOSAL_FLOW, REVIEW_PROPOSAL, WARNING_FLOW, full_name
 from flows.human_step import ask
-from flows.run_helpers import current_run_id, deliver_now, rename_run, retire_run, today
-from flows.warning_forms import (
+from flows.names import PROPOSAL_FLOW, REVIEW_PROPOSAL, WARNING_FLOW, full_name
+from flows.run_helpers import current_run_id, deliver_now, rename_run, retire_run
+from models.clock import today
+from models.forms.warning import (
     FollowUpForm,
     FollowUpOutcome,
     IssueOutcome,
@@ -54,9 +55,9 @@ from flows.warning_forms import (
 )
 from models.policy import Policy, load_policy
 from models.proposal import ProposalStatus
+from models.sv_format import case_no, sv_date
 from models.warning import ContractWarning, WarningStatus
 from tasks.case_lookup import attach_run
-from tasks.email import case_no, sv_date
 from tasks.warning_store import (
     WarningCase,
     WarningView,

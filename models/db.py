@@ -15,7 +15,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from models.settings import PROJECT_ROOT, get_settings
+from models.paths import PROJECT_ROOT
+from models.settings import get_settings
 
 MIGRATIONS_DIR = PROJECT_ROOT / "models" / "migrations"
 

@@ -23,7 +23,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from models.calendar import first_working_day, roll_forward
-from models.settings import PROJECT_ROOT
+from models.paths import PROJECT_ROOT
 from models.validation import normalise_email
 
 POLICY_DIR = PROJECT_ROOT / "policies"

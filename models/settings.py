@@ -13,10 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, computed_field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.paths import PROJECT_ROOT
+from models.policy import list_policies
 from models.validation import normalise_email
-
-#: The project root: policies/ and templates/ are found from here.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 ENV_PREFIX = "LOVFLOW_"
 
@@ -150,9 +149,6 @@ class Settings(BaseSettings):
         value = value.strip().lower()
         if not value.isidentifier():
             raise ValueError("must be a policy file name such as 'huddinge' or 'salem'")
-        # Imported here: models.policy imports this module for PROJECT_ROOT.
-        from models.policy import list_policies
-
         known = list_policies()
         if value not in known:
             raise ValueError(

@@ -21,7 +21,7 @@ from models.municipality import Municipality
 from models.obligation import Obligation, ObligationStatus
 from models.proposal import Proposal, ProposalStatus
 from models.provider import Provider
-from tasks.email import case_no
+from models.sv_format import case_no
 
 _OPEN = ObligationStatus.open.value
 _CLOSED = (ObligationStatus.fulfilled.value, ObligationStatus.waived.value)

@@ -19,20 +19,21 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
-from flows.forms import SignatureForm
 from models.application import SERVICE_LABELS, Application, Service
 from models.calendar import add_months, add_working_days
 from models.contract import Contract, ContractStatus
 from models.db import session_scope
+from models.forms.vetting import SignatureForm
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
 from models.provider import Provider
 from models.state_machine import change_status
+from models.sv_format import case_no
 from models.vetting import Assessment
 from tasks.case_lookup import CaseNotFound, attach_run, find_case
 from tasks.documents import render_contract
-from tasks.email import Attachment, case_no, enqueue_email
+from tasks.email import Attachment, enqueue_email
 
 logger = logging.getLogger(__name__)
 

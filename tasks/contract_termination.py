@@ -30,18 +30,18 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session
 
-from flows.proposal_forms import DecisionBody
-from flows.warning_forms import ground_label
 from models.calendar import add_months
 from models.contract import Contract, ContractEndKind, ContractStatus
 from models.db import session_scope
+from models.forms.proposal import DecisionBody
+from models.forms.warning import ground_label
 from models.municipality import Municipality
 from models.policy import ImmediateGround
 from models.state_machine import change_status
+from models.sv_format import case_no
 from tasks import contract_end
 from tasks.case_lookup import CaseNotFound, find_case
 from tasks.contract_end import _letter, _letter_decision, _parties, latest_customers
-from tasks.email import case_no
 
 
 class TerminationRefused(ValueError):

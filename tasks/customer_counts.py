@@ -14,8 +14,8 @@ from sqlmodel import Session, select
 from models.calendar import month_name
 from models.contract import Contract
 from models.customer_count import CustomerCount
+from models.sv_format import case_no
 from tasks.contract_lookup import RegistrationRefused, month_bounds
-from tasks.email import case_no
 
 
 def register_count(

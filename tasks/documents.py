@@ -16,8 +16,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from models.settings import PROJECT_ROOT
-from tasks.email import case_no, sv_date
+from models.paths import PROJECT_ROOT
+from models.sv_format import case_no, sv_date
 
 DOCUMENT_TEMPLATES = PROJECT_ROOT / "templates" / "documents"
 

@@ -34,8 +34,8 @@ from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
 from models.proposal import ProposalKind
 from models.provider import Provider
+from models.sv_format import case_no
 from tasks.case_reminders import Letter, Step, current_step, queue_new, run_url
-from tasks.email import case_no
 from tasks.proposals import Ground
 
 KINDS = (ObligationKind.lex_sarah_investigation, ObligationKind.ivo_confirmation)

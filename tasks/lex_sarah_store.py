@@ -21,7 +21,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session, select
 
-from flows.lex_sarah_forms import (
+from models.audit import record_event
+from models.contract import Contract
+from models.db import session_scope
+from models.forms.lex_sarah import (
     AssessmentForm,
     ClosureForm,
     DescriptionForm,
@@ -29,18 +32,16 @@ from flows.lex_sarah_forms import (
     LexSarahReport,
     Seriousness,
 )
-from models.audit import record_event
-from models.contract import Contract
-from models.db import session_scope
 from models.lex_sarah import ClosureKind, LexSarahCase, LexSarahCategory, LexSarahStatus
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
 from models.provider import Provider
 from models.state_machine import change_status
+from models.sv_format import case_no
 from tasks.case_lookup import attach_run, find_case
 from tasks.contract_lookup import RegistrationRefused, contract_for
-from tasks.email import case_no, enqueue_email
+from tasks.email import enqueue_email
 
 S = LexSarahStatus
 SUBJECT = LexSarahCase.ENTITY_TYPE

@@ -21,8 +21,8 @@ from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import load_policy
 from models.provider import Provider
+from models.sv_format import case_no
 from tasks.case_reminders import Letter, current_step, decision_steps, queue_new, run_url
-from tasks.email import case_no
 from tasks.manager_store import STATUS_TEXT
 
 

@@ -30,13 +30,18 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from flows.forms import CompletionForm, CompletionOutcome
-from flows.manager_forms import ChangeKind, ManagerDecisionForm, ManagerNotification, ManagerOutcome
 from models.audit import record_event
 from models.business_manager import BusinessManager, ManagerStatus
 from models.calendar import add_working_days
 from models.contract import Contract, ContractStatus
 from models.db import session_scope
+from models.forms.manager import (
+    ChangeKind,
+    ManagerDecisionForm,
+    ManagerNotification,
+    ManagerOutcome,
+)
+from models.forms.vetting import CompletionForm, CompletionOutcome
 from models.manager_vetting import MANAGER_GROUND_KEYS, MANAGER_ITEM_BY_KEY, MANAGER_ITEMS, outcome
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
@@ -44,8 +49,9 @@ from models.policy import Policy, load_policy
 from models.proposal import Proposal, ProposalKind
 from models.provider import Provider
 from models.state_machine import change_status
+from models.sv_format import case_no
 from tasks.case_lookup import CaseNotFound, attach_run, find_case
-from tasks.email import case_no, enqueue_email
+from tasks.email import enqueue_email
 from tasks.proposals import Ground, attach_review_run, propose
 
 logger = logging.getLogger(__name__)

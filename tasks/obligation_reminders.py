@@ -23,8 +23,8 @@ from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import load_policy
 from models.provider import Provider
+from models.sv_format import case_no
 from tasks.case_reminders import Letter, Step, current_step, queue_new
-from tasks.email import case_no
 
 #: What each kind is called in letters (Swedish).
 WHAT = {

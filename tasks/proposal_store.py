@@ -17,7 +17,10 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from flows.proposal_forms import (
+from models.calendar import is_working_day, roll_forward
+from models.contract import Contract, ContractEndKind, ContractStatus
+from models.db import session_scope
+from models.forms.proposal import (
     DecisionBody,
     EndForm,
     EndOutcome,
@@ -28,17 +31,14 @@ from flows.proposal_forms import (
     TermForm,
     TermOutcome,
 )
-from models.calendar import is_working_day, roll_forward
-from models.contract import Contract, ContractEndKind, ContractStatus
-from models.db import session_scope
 from models.manager_vetting import MANAGER_REJECTION_BASIS
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind
 from models.policy import load_policy
 from models.proposal import PROPOSAL_TITLES, Proposal, ProposalKind, ProposalStatus
+from models.sv_format import case_no, sv_date
 from tasks import contract_end, warning_store
 from tasks.case_lookup import find_case
-from tasks.email import case_no, sv_date
 from tasks.proposals import decide, facts
 
 

@@ -31,10 +31,7 @@ from sqlmodel import Session, select
 
 from models.calendar import month_name
 from models.contract import Contract
-from models.db import session_scope
-from models.monthly_report import MonthlyReport
-from tasks.contract_lookup import RegistrationRefused, contract_for
-from tasks.csv_rows import (
+from models.csv_rows import (
     COUNT_LAYOUT,
     REPORT_LAYOUT,
     CustomerCountRow,
@@ -42,9 +39,12 @@ from tasks.csv_rows import (
     MonthlyReportRow,
     Refusal,
 )
+from models.db import session_scope
+from models.monthly_report import MonthlyReport
+from models.sv_format import case_no
+from tasks.contract_lookup import RegistrationRefused, contract_for
 from tasks.customer_counts import register_count
 from tasks.deviation_reports import register_report
-from tasks.email import case_no
 
 
 @dataclass(frozen=True)

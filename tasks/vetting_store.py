@@ -23,7 +23,13 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
-from flows.forms import (
+from models.application import SERVICE_LABELS, Application, ApplicationStatus, Service
+from models.audit import record_event
+from models.business_manager import BusinessManager, ManagerStatus
+from models.calendar import add_working_days
+from models.contract import Contract
+from models.db import session_scope
+from models.forms.vetting import (
     ApplicationForm,
     CompletionForm,
     CompletionOutcome,
@@ -32,17 +38,12 @@ from flows.forms import (
     Outcome,
     ServiceChoice,
 )
-from models.application import SERVICE_LABELS, Application, ApplicationStatus, Service
-from models.audit import record_event
-from models.business_manager import BusinessManager, ManagerStatus
-from models.calendar import add_working_days
-from models.contract import Contract
-from models.db import session_scope
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
 from models.provider import Provider, ProviderCreate
 from models.state_machine import change_status
+from models.sv_format import case_no
 from models.vetting import (
     GROUND_KEYS,
     ITEMS,
@@ -53,7 +54,7 @@ from models.vetting import (
 )
 from tasks.calendar_invite import meeting_invitation
 from tasks.case_lookup import CaseNotFound, attach_run, find_case
-from tasks.email import Attachment, case_no, enqueue_email
+from tasks.email import Attachment, enqueue_email
 
 logger = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import load_policy
 from models.provider import Provider
+from models.sv_format import case_no
 from models.warning import ContractWarning, WarningStatus
 from tasks.case_reminders import Letter, queue_new, run_url
-from tasks.email import case_no
 from tasks.warning_store import PLAN_PERIOD, WARNABLE
 
 #: A sweep that missed this many days still sends the day's reminder late.

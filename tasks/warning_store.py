@@ -34,9 +34,10 @@ from models.policy import Policy, load_policy
 from models.proposal import Proposal, ProposalKind, ProposalStatus
 from models.provider import Provider
 from models.state_machine import change_status
+from models.sv_format import case_no
 from models.warning import ContractWarning, WarningStatus
 from tasks.case_lookup import CaseNotFound, find_case
-from tasks.email import case_no, enqueue_email
+from tasks.email import enqueue_email
 from tasks.proposals import decide
 
 #: Contracts a warning can be given on: in force.

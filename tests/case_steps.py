@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from deployments.names import REGISTER_APPLICATION, VETTING_FLOW
-from flows.run_helpers import today as stockholm_today
+from flows.names import REGISTER_APPLICATION, VETTING_FLOW
 from models.application import Application
 from models.calendar import add_working_days, roll_forward
+from models.clock import today as stockholm_today
 from models.contract import Contract
 from models.provider import Provider
 from models.vetting import STEP1_ITEMS, STEP2_ITEMS, Assessment, RoutineAssessment

@@ -38,11 +38,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
-from deployments.names import full_name
 from deployments.reference_data import sync_municipalities
 from deployments.serve import build_deployments
+from flows.names import full_name
 from models.db import make_engine, migrate
-from models.settings import PROJECT_ROOT, normalise_database_url
+from models.paths import PROJECT_ROOT
+from models.settings import normalise_database_url
 from tests.server_log import assert_clean_server_log
 from tests.smtp_fixtures import HoldingSmtp, ReceivedMessage, SmtpServer, free_port
 

@@ -39,9 +39,10 @@ from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.objects import FlowRun, StateType
 from sqlalchemy.engine import Engine, make_url
 
-from deployments.names import full_name
+from flows.names import full_name
 from models.db import make_engine
-from models.settings import PROJECT_ROOT, normalise_database_url
+from models.paths import PROJECT_ROOT
+from models.settings import normalise_database_url
 from tests.prefect_stack import POSTGRES_URL, _postgres_database, wait_until
 from tests.server_log import assert_clean_server_log
 from tests.smtp_fixtures import HoldingSmtp, ReceivedMessage, free_port

@@ -48,7 +48,8 @@ from sqlmodel import Session
 from deployments.environment import apply_prefect_defaults
 from models.db import make_engine, migrate
 from models.outbox import OutboxStatus, OutgoingEmail
-from models.settings import PROJECT_ROOT, get_settings
+from models.paths import PROJECT_ROOT
+from models.settings import get_settings
 from tests.prefect_stack import prefect_server, wait_until
 from tests.smtp_fixtures import SmtpServer, free_port
 from tests.test_outbox import queue

@@ -19,10 +19,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from deployments.reference_data import sync_municipalities
-from flows.proposal_forms import DecisionBody, EndForm, EndOutcome
 from models.audit import AuditEvent
 from models.contract import Contract, ContractEndKind, ContractStatus
 from models.customer_count import CustomerCount
+from models.forms.proposal import DecisionBody, EndForm, EndOutcome
 from models.monthly_report import MonthlyReport
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.outbox import OutgoingEmail

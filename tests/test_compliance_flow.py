@@ -17,13 +17,13 @@ import pytest
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from sqlmodel import Session, select
 
-from deployments.names import COMPLIANCE_SWEEP
+from flows.names import COMPLIANCE_SWEEP
 from models.contract import Contract, ContractEndKind, ContractStatus
 from models.customer_count import CustomerCount
 from models.outbox import OutgoingEmail
 from models.policy import load_policy
 from models.proposal import Proposal, ProposalStatus
-from tasks.email import case_no
+from models.sv_format import case_no
 from tests.factories import make_provider
 from tests.prefect_stack import Stack
 from tests.smtp_fixtures import ReceivedMessage

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasks.csv_rows import (
+from models.csv_rows import (
     MAX_ROWS,
     CustomerCountRow,
     MonthlyReportRow,

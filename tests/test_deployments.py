@@ -12,7 +12,7 @@ import yaml
 from prefect import Flow
 
 from deployments.serve import build_deployments
-from models.settings import PROJECT_ROOT
+from models.paths import PROJECT_ROOT
 
 PREFECT_YAML = PROJECT_ROOT / "deployments" / "prefect.yaml"
 

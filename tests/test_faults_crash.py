@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models.outbox import OutboxStatus, OutgoingEmail
-from models.settings import PROJECT_ROOT
+from models.paths import PROJECT_ROOT
 from tests.smtp_fixtures import SmtpServer
 from tests.test_outbox import queue
 

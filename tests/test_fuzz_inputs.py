@@ -39,7 +39,16 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from deployments.reference_data import sync_municipalities
-from flows.forms import (
+from models import csv_rows
+from models.forms.proposal import EndForm, NoticeForm, TermForm
+from models.forms.registration import (
+    CountImportForm,
+    CustomerCountForm,
+    MonthlyReportForm,
+    ReportImportForm,
+    form_problems,
+)
+from models.forms.vetting import (
     ApplicationForm,
     CompletionForm,
     DecisionForm,
@@ -47,20 +56,11 @@ from flows.forms import (
     SignatureForm,
     Step1Form,
 )
-from flows.proposal_forms import EndForm, NoticeForm, TermForm
-from flows.registration_forms import (
-    CountImportForm,
-    CustomerCountForm,
-    MonthlyReportForm,
-    ReportImportForm,
-    form_problems,
-)
 from models.policy import PolicyError, clear_policy_cache, load_policy
 from models.provider import Provider
 from models.settings import SettingsError, load_settings
 from models.tables import metadata
 from models.validation import luhn_check_digit, normalise_email, normalise_org_number
-from tasks import csv_rows
 from tasks.registration_store import store_customer_counts
 from tests.test_compliance_checks import make_contract
 

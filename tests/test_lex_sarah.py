@@ -13,7 +13,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from deployments.reference_data import sync_municipalities
-from flows.lex_sarah_forms import (
+from models.audit import AuditEvent
+from models.contract import Contract, ContractStatus
+from models.forms.lex_sarah import (
     AssessmentForm,
     ClosureForm,
     DescriptionForm,
@@ -25,17 +27,15 @@ from flows.lex_sarah_forms import (
     ivo_problems,
     report_problems,
 )
-from models.audit import AuditEvent
-from models.contract import Contract, ContractStatus
 from models.lex_sarah import ClosureKind, LexSarahCase, LexSarahCategory, LexSarahStatus
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.outbox import OutgoingEmail
 from models.policy import load_policy
 from models.proposal import Proposal, ProposalKind
 from models.state_machine import IllegalTransition, change_status
+from models.sv_format import case_no
 from tasks import lex_sarah_checks
 from tasks.compliance_checks import run_checks
-from tasks.email import case_no
 from tasks.lex_sarah_store import (
     register,
     store_assessment,

@@ -23,16 +23,16 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
-from deployments.names import COMPLIANCE_SWEEP, LEX_SARAH_FLOW, REGISTER_LEX_SARAH
-from flows.run_helpers import today as stockholm_today
+from flows.names import COMPLIANCE_SWEEP, LEX_SARAH_FLOW, REGISTER_LEX_SARAH
 from models.calendar import roll_forward
+from models.clock import today as stockholm_today
 from models.contract import Contract, ContractStatus
 from models.lex_sarah import LexSarahCase, LexSarahStatus
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.outbox import OutgoingEmail
 from models.policy import load_policy
 from models.proposal import Proposal, ProposalKind, ProposalStatus
-from tasks.email import case_no
+from models.sv_format import case_no
 from tests.factories import make_provider
 from tests.prefect_stack import Stack, wait_until
 from tests.smtp_fixtures import ReceivedMessage

@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, text
 
 from deployments.serve import MAIL_CHECK, OUTBOX_DELIVERY, build_deployments
 from deployments.zombie_watch import LEGACY_AUTOMATION
-from models.settings import PROJECT_ROOT
+from models.paths import PROJECT_ROOT
 from tests.server_log import ALLOWED, Allowed, assert_clean_server_log
 from tests.smtp_fixtures import free_port
 

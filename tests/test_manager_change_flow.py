@@ -22,18 +22,18 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.states import Cancelled
 from sqlmodel import Session, col, select
 
-from deployments.names import COMPLIANCE_SWEEP, CONTINUE_MANAGER, MANAGER_FLOW, NEW_MANAGER
-from flows.run_helpers import today as stockholm_today
+from flows.names import COMPLIANCE_SWEEP, CONTINUE_MANAGER, MANAGER_FLOW, NEW_MANAGER
 from models.audit import AuditEvent
 from models.business_manager import BusinessManager, ManagerStatus
+from models.clock import today as stockholm_today
 from models.contract import Contract, ContractEndKind, ContractStatus
 from models.customer_count import CustomerCount
 from models.manager_vetting import MANAGER_ITEMS
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import load_policy
 from models.proposal import Proposal, ProposalKind, ProposalStatus
+from models.sv_format import case_no
 from models.vetting import Assessment
-from tasks.email import case_no
 from tests.factories import make_provider
 from tests.prefect_stack import Stack, wait_until
 

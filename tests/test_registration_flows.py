@@ -19,7 +19,7 @@ import pytest
 from prefect.client.schemas.objects import StateType
 from sqlmodel import Session, select
 
-from deployments.names import (
+from flows.names import (
     IMPORT_COUNTS_FLOW,
     IMPORT_CUSTOMER_COUNTS,
     REGISTER_COUNT_FLOW,
@@ -27,14 +27,14 @@ from deployments.names import (
     REGISTER_MONTHLY_REPORT,
     REGISTER_REPORT_FLOW,
 )
-from flows.run_helpers import today as stockholm_today
 from models.calendar import add_months
+from models.clock import today as stockholm_today
 from models.contract import Contract, ContractStatus
 from models.customer_count import CustomerCount
 from models.monthly_report import MonthlyReport
 from models.obligation import Obligation, ObligationStatus
+from models.sv_format import case_no
 from tasks.deviation_reports import ensure_obligations
-from tasks.email import case_no
 from tests.factories import make_provider, org_number
 from tests.prefect_stack import Stack, wait_until
 

@@ -37,7 +37,7 @@ from prefect.events.actions import DoNothing
 from prefect.events.schemas.automations import AutomationCore, EventTrigger
 from sqlmodel import Session, col, select
 
-from deployments.names import (
+from flows.names import (
     COMPLIANCE_SWEEP,
     CONTINUE_APPLICATION,
     OUTBOX_DELIVERY,
@@ -45,13 +45,13 @@ from deployments.names import (
     VETTING_FLOW,
     full_name,
 )
-from flows.run_helpers import today as stockholm_today
 from models.application import Application, ApplicationStatus
+from models.clock import today as stockholm_today
 from models.contract import Contract, ContractStatus
 from models.obligation import Obligation, ObligationKind
 from models.outbox import OutboxStatus, OutgoingEmail
 from models.provider import Provider
-from tasks.email import case_no
+from models.sv_format import case_no
 from tests.case_steps import (
     application_form,
     decision_answer,

@@ -35,7 +35,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine
 
-from deployments.names import COMPLIANCE_SWEEP, OUTBOX_DELIVERY
+from flows.names import COMPLIANCE_SWEEP, OUTBOX_DELIVERY
 from models.outbox import OutboxStatus
 from tests.server_log import ALLOWED, Allowed
 from tests.smtp_fixtures import free_port

@@ -17,14 +17,14 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import Session, col, select
 
-from flows.run_helpers import today as stockholm_today
 from models.application import Application, ApplicationStatus
 from models.audit import AuditEvent
+from models.clock import today as stockholm_today
 from models.contract import Contract, ContractStatus
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.outbox import OutgoingEmail
 from models.policy import load_policy
-from tasks.email import case_no
+from models.sv_format import case_no
 from tests.case_steps import (
     application_form,
     application_of,

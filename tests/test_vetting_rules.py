@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from deployments.reference_data import sync_municipalities
-from flows.forms import ApplicationForm
 from models.application import Application, ApplicationStatus
 from models.contract import Contract, ContractStatus
+from models.forms.vetting import ApplicationForm
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.outbox import OutgoingEmail
 from models.policy import load_policy

@@ -16,24 +16,24 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from deployments.names import (
+from flows.names import (
     COMPLIANCE_SWEEP,
     END_CONTRACT,
     END_CONTRACT_FLOW,
     ISSUE_WARNING,
     WARNING_FLOW,
 )
-from flows.run_helpers import today as stockholm_today
-from flows.warning_forms import clause_label, ground_label
 from models.audit import AuditEvent
 from models.calendar import roll_forward
+from models.clock import today as stockholm_today
 from models.contract import Contract, ContractEndKind, ContractStatus
 from models.customer_count import CustomerCount
+from models.forms.warning import clause_label, ground_label
 from models.monthly_report import MonthlyReport
 from models.policy import load_policy
 from models.proposal import Proposal, ProposalKind, ProposalStatus
+from models.sv_format import case_no, sv_date
 from models.warning import ContractWarning, WarningStatus
-from tasks.email import case_no, sv_date
 from tests.factories import make_provider
 from tests.prefect_stack import Stack, wait_until
 from tests.smtp_fixtures import ReceivedMessage

@@ -16,9 +16,9 @@ from datetime import date
 import pytest
 from sqlmodel import Session, col, select
 
-from flows.warning_forms import ground_label
 from models.audit import AuditEvent
 from models.contract import Contract, ContractEndKind, ContractStatus
+from models.forms.warning import ground_label
 from models.obligation import Obligation, ObligationKind
 from models.outbox import OutgoingEmail
 from models.policy import load_policy

@@ -53,7 +53,7 @@ from prefect.events.filters import (
     EventResourceFilter,
 )
 
-from deployments.names import REGISTER_APPLICATION, VETTING_FLOW
+from flows.names import REGISTER_APPLICATION, VETTING_FLOW
 from tasks.silent_runs import CRASH_MESSAGE, HEARTBEAT_EVENT, RESOURCE_PREFIX
 from tests.case_steps import application_form
 from tests.prefect_stack import ZOMBIE_AFTER_SECONDS, Stack, wait_until

@@ -10,7 +10,7 @@ the logs and the artifacts use the case number only.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -25,9 +25,9 @@ from pydantic import (
     model_validator,
 )
 
-from flows.forms import ItemFinding
+from models import clock
+from models.forms.vetting import ItemFinding
 from models.manager_vetting import MANAGER_ITEM_BY_KEY, MANAGER_ITEMS
-from models.settings import get_settings
 from models.validation import normalise_email
 
 _DECIDED_BY = Field(
@@ -102,7 +102,7 @@ class ManagerNotification(BaseModel):
 
     @model_validator(mode="after")
     def _not_in_future(self) -> ManagerNotification:
-        today = datetime.now(get_settings().tz).date()
+        today = clock.today()
         if self.notified_on > today:
             raise ValueError(f"Anmälan kom in: {self.notified_on.isoformat()} ligger i framtiden.")
         return self

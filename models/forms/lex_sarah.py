@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from models.lex_sarah import ClosureKind, LexSarahCategory
 from models.policy import list_policies
-from tasks.email import sv_date
+from models.sv_format import sv_date
 
 
 def _by() -> Any:

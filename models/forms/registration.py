@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
 
-from models.policy import list_policies
-from tasks.csv_rows import (
+from models.csv_rows import (
     MAX_HOURS,
     CustomerCountRow,
     MonthlyReportRow,
     parse_period,
     parse_provider,
 )
+from models.policy import list_policies
 
 _MUNICIPALITY = Field(
     title="Kommun",

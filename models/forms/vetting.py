@@ -15,7 +15,7 @@ No field asks for a customer's name or a personal identity number.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -31,8 +31,8 @@ from pydantic import (
     model_validator,
 )
 
+from models import clock
 from models.policy import list_policies
-from models.settings import get_settings
 from models.validation import normalise_email, normalise_org_number
 from models.vetting import (
     OTHER_GROUND,
@@ -351,7 +351,7 @@ class ApplicationForm(BaseModel):
 
     @model_validator(mode="after")
     def _dates_and_parties(self) -> ApplicationForm:
-        today = datetime.now(get_settings().tz).date()
+        today = clock.today()
         if self.received_on > today:
             raise ValueError(f"Ansökan kom in: {self.received_on.isoformat()} ligger i framtiden.")
         if self.replaces_org_number == self.org_number:

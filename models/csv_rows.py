@@ -22,14 +22,14 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
+from models import clock
 from models.calendar import SV_MONTHS, month_name
-from models.settings import get_settings
 from models.validation import normalise_org_number
 
 #: Rows read from one text; the rest is refused with one line saying so (split the text).
@@ -56,10 +56,6 @@ class Refusal(NamedTuple):
     line: int
     field: str
     reason: str
-
-
-def stockholm_today() -> date:
-    return datetime.now(get_settings().tz).date()
 
 
 # --------------------------------------------------------------------------- cell parsers
@@ -233,7 +229,7 @@ def parse_provider(text: str) -> str:
 def _today(info: ValidationInfo) -> date:
     context = info.context if isinstance(info.context, Mapping) else {}
     today = context.get("today")
-    return today if isinstance(today, date) else stockholm_today()
+    return today if isinstance(today, date) else clock.today()
 
 
 def _started(period: str, info: ValidationInfo) -> str:
@@ -496,7 +492,7 @@ def refusals(error: ValidationError, layout: Layout, line: int) -> list[Refusal]
 def parse(data: bytes | str, layout: Layout, *, today: date | None = None) -> Parsed[Any]:
     """Parse a pasted text into rows of `layout.model` and refusals; never raises on bad input."""
     parsed: Parsed[Any] = Parsed()
-    context = {"today": today or stockholm_today()}
+    context = {"today": today or clock.today()}
     text = decode(data)
     columns: list[Column] | None = None
     delimiter = ";"

@@ -16,7 +16,7 @@ from typing import Any, cast
 from prefect.input import RunInput
 from pydantic import ConfigDict, Field, create_model
 
-from flows.proposal_forms import DecisionBody
+from models.forms.proposal import DecisionBody
 from models.policy import ContractClause, ImmediateGround
 
 
