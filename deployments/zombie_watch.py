@@ -8,7 +8,7 @@ Running in the API forever and nothing runs it.
 Every LOVFLOW_ZOMBIE_CHECK_SECONDS the watch asks the API which runs are Running
 now and, for each, when its newest stored heartbeat occurred; a run silent for
 LOVFLOW_ZOMBIE_AFTER_SECONDS is marked Crashed (the decision is
-tasks/silent_runs.py's). Only Running runs are ever candidates, read from Prefect's
+deployments/silent_runs.py's). Only Running runs are ever candidates, read from Prefect's
 database at that moment: a run that waits for a form (Suspended/Paused), has not
 started or has ended is never touched, whatever events were lost.
 
@@ -46,8 +46,8 @@ from datetime import timedelta
 
 from prefect.client.orchestration import get_client
 
+from deployments.silent_runs import CRASH_MESSAGE, Verdict, crash_if_still_silent, running_runs
 from models.settings import get_settings
-from tasks.silent_runs import CRASH_MESSAGE, Verdict, crash_if_still_silent, running_runs
 
 __all__ = ["CRASH_MESSAGE", "LEGACY_AUTOMATION", "ZombieWatch", "remove_legacy_automation"]
 

@@ -15,11 +15,11 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.case_lookup import find_case
 from models.db import session_scope
 from models.obligation import Obligation, ObligationStatus
 from models.state_machine import change_status
 from models.sv_format import case_no
-from tasks.case_lookup import find_case
 
 
 class ObligationReceipt(BaseModel):

@@ -40,6 +40,7 @@ from prefect.deployments.flow_runs import arun_deployment
 from flows.human_step import ask
 from flows.names import PROPOSAL_FLOW, REVIEW_PROPOSAL, WARNING_FLOW, full_name
 from flows.run_helpers import current_run_id, deliver_now, rename_run, retire_run
+from models.case_lookup import attach_run
 from models.clock import today
 from models.forms.warning import (
     FollowUpForm,
@@ -57,7 +58,6 @@ from models.policy import Policy, load_policy
 from models.proposal import ProposalStatus
 from models.sv_format import case_no, sv_date
 from models.warning import ContractWarning, WarningStatus
-from tasks.case_lookup import attach_run
 from tasks.warning_store import (
     WarningCase,
     WarningView,

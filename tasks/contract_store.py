@@ -21,8 +21,10 @@ from sqlmodel import Session, select
 
 from models.application import SERVICE_LABELS, Application, Service
 from models.calendar import add_months, add_working_days
+from models.case_lookup import CaseNotFound, attach_run, find_case
 from models.contract import Contract, ContractStatus
 from models.db import session_scope
+from models.documents import render_contract
 from models.forms.vetting import SignatureForm
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
@@ -31,8 +33,6 @@ from models.provider import Provider
 from models.state_machine import change_status
 from models.sv_format import case_no
 from models.vetting import Assessment
-from tasks.case_lookup import CaseNotFound, attach_run, find_case
-from tasks.documents import render_contract
 from tasks.email import Attachment, enqueue_email
 
 logger = logging.getLogger(__name__)

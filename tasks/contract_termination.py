@@ -31,6 +31,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session
 
 from models.calendar import add_months
+from models.case_lookup import CaseNotFound, find_case
 from models.contract import Contract, ContractEndKind, ContractStatus
 from models.db import session_scope
 from models.forms.proposal import DecisionBody
@@ -40,7 +41,6 @@ from models.policy import ImmediateGround
 from models.state_machine import change_status
 from models.sv_format import case_no
 from tasks import contract_end
-from tasks.case_lookup import CaseNotFound, find_case
 from tasks.contract_end import _letter, _letter_decision, _parties, latest_customers
 
 

@@ -22,7 +22,9 @@ from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session, select
 
 from models.audit import record_event
+from models.case_lookup import attach_run, find_case
 from models.contract import Contract
+from models.contract_lookup import RegistrationRefused, contract_for
 from models.db import session_scope
 from models.forms.lex_sarah import (
     AssessmentForm,
@@ -39,8 +41,6 @@ from models.policy import Policy, load_policy
 from models.provider import Provider
 from models.state_machine import change_status
 from models.sv_format import case_no
-from tasks.case_lookup import attach_run, find_case
-from tasks.contract_lookup import RegistrationRefused, contract_for
 from tasks.email import enqueue_email
 
 S = LexSarahStatus

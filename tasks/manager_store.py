@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select
 from models.audit import record_event
 from models.business_manager import BusinessManager, ManagerStatus
 from models.calendar import add_working_days
+from models.case_lookup import CaseNotFound, attach_run, find_case
 from models.contract import Contract, ContractStatus
 from models.db import session_scope
 from models.forms.manager import (
@@ -50,7 +51,6 @@ from models.proposal import Proposal, ProposalKind
 from models.provider import Provider
 from models.state_machine import change_status
 from models.sv_format import case_no
-from tasks.case_lookup import CaseNotFound, attach_run, find_case
 from tasks.email import enqueue_email
 from tasks.proposals import Ground, attach_review_run, propose
 

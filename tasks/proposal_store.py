@@ -18,6 +18,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from models.calendar import is_working_day, roll_forward
+from models.case_lookup import find_case
 from models.contract import Contract, ContractEndKind, ContractStatus
 from models.db import session_scope
 from models.forms.proposal import (
@@ -38,7 +39,6 @@ from models.policy import load_policy
 from models.proposal import PROPOSAL_TITLES, Proposal, ProposalKind, ProposalStatus
 from models.sv_format import case_no, sv_date
 from tasks import contract_end, warning_store
-from tasks.case_lookup import find_case
 from tasks.proposals import decide, facts
 
 

@@ -1,7 +1,7 @@
 """Storing monthly reports and customer counts: each row in its own transaction, refusals kept.
 
 A figure belongs to the contract that was in force in its month, found by the
-provider's organisation number or the contract number (tasks/contract_lookup.py).
+provider's organisation number or the contract number (models/contract_lookup.py).
 Each row is stored in its own short transaction: a refused row stores nothing
 (a report and the fulfilled obligation go in together or not at all) and the
 good rows are kept. A row already stored, or repeated in the same text, is
@@ -9,7 +9,7 @@ refused as a duplicate, never overwritten. The rules themselves live with the
 records: a report's lateness in working days after the policy's due date and
 the month's obligation in tasks/deviation_reports.py (domain.md §4: Huddinge
 seed 000, Salem seed 002 §6.8), one count per contract and month in
-tasks/customer_counts.py.
+models/customer_counts.py.
 
 What is returned names contracts by their 8-character number and holds only
 figures, never an organisation number (an enskild firma's is a personnummer):
@@ -31,6 +31,7 @@ from sqlmodel import Session, select
 
 from models.calendar import month_name
 from models.contract import Contract
+from models.contract_lookup import RegistrationRefused, contract_for
 from models.csv_rows import (
     COUNT_LAYOUT,
     REPORT_LAYOUT,
@@ -39,11 +40,10 @@ from models.csv_rows import (
     MonthlyReportRow,
     Refusal,
 )
+from models.customer_counts import register_count
 from models.db import session_scope
 from models.monthly_report import MonthlyReport
 from models.sv_format import case_no
-from tasks.contract_lookup import RegistrationRefused, contract_for
-from tasks.customer_counts import register_count
 from tasks.deviation_reports import register_report
 
 

@@ -27,6 +27,8 @@ from models.application import SERVICE_LABELS, Application, ApplicationStatus, S
 from models.audit import record_event
 from models.business_manager import BusinessManager, ManagerStatus
 from models.calendar import add_working_days
+from models.calendar_invite import meeting_invitation
+from models.case_lookup import CaseNotFound, attach_run, find_case
 from models.contract import Contract
 from models.db import session_scope
 from models.forms.vetting import (
@@ -52,8 +54,6 @@ from models.vetting import (
     Assessment,
     step1_outcome,
 )
-from tasks.calendar_invite import meeting_invitation
-from tasks.case_lookup import CaseNotFound, attach_run, find_case
 from tasks.email import Attachment, enqueue_email
 
 logger = logging.getLogger(__name__)

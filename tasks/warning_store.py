@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from models.audit import record_event
 from models.calendar import roll_forward
+from models.case_lookup import CaseNotFound, find_case
 from models.contract import Contract, ContractStatus
 from models.db import session_scope
 from models.municipality import Municipality
@@ -36,7 +37,6 @@ from models.provider import Provider
 from models.state_machine import change_status
 from models.sv_format import case_no
 from models.warning import ContractWarning, WarningStatus
-from tasks.case_lookup import CaseNotFound, find_case
 from tasks.email import enqueue_email
 from tasks.proposals import decide
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from jinja2 import UndefinedError
 
-from tasks.documents import DOCUMENT_TEMPLATES, document_environment, render_contract
+from models.documents import DOCUMENT_TEMPLATES, document_environment, render_contract
 
 CONTRACT_ID = uuid.UUID("5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9")
 APPLICATION_ID = uuid.UUID("a1b2c3d4-e5f6-4a1b-8c2d-0123456789ab")

@@ -1,4 +1,4 @@
-"""The zombie decision (tasks/silent_runs.py) on its own: only the run's state and
+"""The zombie decision (deployments/silent_runs.py) on its own: only the run's state and
 newest heartbeat count, never a missing event. The real thing runs in
 tests/test_zombie_detection.py."""
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prefect.client.schemas.objects import State, StateType
 
-from tasks.silent_runs import Verdict, judge
+from deployments.silent_runs import Verdict, judge
 
 NOW = datetime(2026, 12, 1, 18, 5, 58, tzinfo=UTC)
 WINDOW = timedelta(seconds=90)

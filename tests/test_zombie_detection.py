@@ -53,8 +53,8 @@ from prefect.events.filters import (
     EventResourceFilter,
 )
 
+from deployments.silent_runs import CRASH_MESSAGE, HEARTBEAT_EVENT, RESOURCE_PREFIX
 from flows.names import REGISTER_APPLICATION, VETTING_FLOW
-from tasks.silent_runs import CRASH_MESSAGE, HEARTBEAT_EVENT, RESOURCE_PREFIX
 from tests.case_steps import application_form
 from tests.prefect_stack import ZOMBIE_AFTER_SECONDS, Stack, wait_until
 from tests.smtp_fixtures import HoldingSmtp

@@ -21,12 +21,12 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from models.calendar import month_name
+from models.case_lookup import CaseNotFound, find_case
 from models.contract import Contract, ContractStatus
 from models.municipality import Municipality
 from models.provider import Provider
 from models.sv_format import case_no
 from models.validation import normalise_org_number
-from tasks.case_lookup import CaseNotFound, find_case
 
 #: Contracts that can have figures for a month: they were in force then.
 IN_FORCE = (

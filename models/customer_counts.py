@@ -13,9 +13,9 @@ from sqlmodel import Session, select
 
 from models.calendar import month_name
 from models.contract import Contract
+from models.contract_lookup import RegistrationRefused, month_bounds
 from models.customer_count import CustomerCount
 from models.sv_format import case_no
-from tasks.contract_lookup import RegistrationRefused, month_bounds
 
 
 def register_count(
