@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
@@ -518,34 +519,6 @@ POLICY_KEYS = [
 ]
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value) if value == value and abs(value) != float("inf") else '"nan"'
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        # An inline table: how an array of tables ([[warning.clauses]]) is written back.
-        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
-    # A TOML basic string: escape backslash and quote, \uXXXX for control characters.
-    escaped = "".join(
-        "\\\\" if c == "\\" else '\\"' if c == '"' else c if c.isprintable() else f"\\U{ord(c):08x}"
-        for c in str(value)
-    )
-    return '"' + escaped + '"'
-
-
-def _toml(data: dict[str, Any]) -> str:
-    """A policy (top-level keys and one level of tables) as TOML text."""
-    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
-    for section, table in data.items():
-        if isinstance(table, dict):
-            lines.append(f"\n[{section}]")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
-    return "\n".join(lines) + "\n"
-
-
 @FUZZ
 @given(
     changes=st.lists(
@@ -573,7 +546,7 @@ def test_policy_files_load_or_name_the_key(
     data = tomllib.loads(source)
     for (section, key), value in changes:
         (data.setdefault(section, {}) if section else data)[key] = value
-    text = _toml(data) if broken is None else source + "\n" + broken
+    text = tomli_w.dumps(data) if broken is None else source + "\n" + broken
     assert broken is not None or tomllib.loads(text) == data  # the file says what we meant
     with tempfile.TemporaryDirectory() as folder:
         Path(folder, "salem.toml").write_text(text, encoding="utf-8")
