@@ -24,9 +24,10 @@ from tasks import (
     obligation_reminders,
     warning_reminders,
 )
-from tasks.case_reminders import queue_decision_reminders, queue_new, queue_signature_reminders
+from tasks.case_reminders import queue_decision_reminders, queue_signature_reminders
 from tasks.manager_reminders import queue_manager_decision_reminders
 from tasks.proposals import propose
+from tasks.reminder_ladder import queue_new
 
 
 def run_checks(session: Session, as_of: date) -> dict[str, int]:

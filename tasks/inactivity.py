@@ -38,7 +38,7 @@ from models.municipality import Municipality
 from models.policy import load_policy
 from models.proposal import ProposalKind
 from models.provider import Provider
-from tasks.case_reminders import Letter
+from models.reminders import Letter
 from tasks.deviation_reports import previous_period
 from tasks.proposals import Ground
 

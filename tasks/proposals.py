@@ -26,9 +26,10 @@ from models.municipality import Municipality
 from models.policy import load_policy
 from models.proposal import PROPOSAL_TITLES, Proposal, ProposalKind, ProposalStatus
 from models.provider import Provider
+from models.reminders import Letter
 from models.state_machine import change_status
 from models.sv_format import case_no
-from tasks.case_reminders import Letter, queue_new, run_url
+from tasks.reminder_ladder import queue_new, run_url
 
 PROPOSAL = cast(Table, Proposal.__table__)  # type: ignore[attr-defined]
 

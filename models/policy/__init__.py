@@ -30,6 +30,7 @@ from models.policy.loader import (
 )
 from models.policy.mail import MailPolicy, MailPurpose
 from models.policy.municipality import Policy
+from models.policy.obligations import ObligationPolicy
 from models.policy.warning import ContractClause, ImmediateGround, WarningPolicy
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "LexSarahPolicy",
     "MailPolicy",
     "MailPurpose",
+    "ObligationPolicy",
     "Policy",
     "PolicyError",
     "WarningPolicy",

@@ -6,7 +6,7 @@ from typing import Self
 
 from pydantic import Field, field_validator, model_validator
 
-from models.policy.section import Section, unique_sorted
+from models.policy.section import MAX_REMINDER_OFFSET, Section, unique_sorted
 
 
 class DecisionPolicy(Section):
@@ -45,6 +45,16 @@ class DecisionPolicy(Section):
         description=(
             "Working days before the decision date on which staff are reminded. Default 5: local "
             "practice, the seeds set no reminder."
+        ),
+    )
+    staff_overdue_reminder_working_days_after: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_REMINDER_OFFSET,
+        description=(
+            "Working days after the decision date on which staff are reminded, once, that it has "
+            "passed without a decision. Default 1: local practice; Salem sets the decision time "
+            "(seed 002 §8.2) but no reminder."
         ),
     )
 

@@ -12,6 +12,7 @@ from models.policy.contracts import ChangesPolicy, ContractPolicy, InactivityPol
 from models.policy.deviation_report import DeviationReportPolicy
 from models.policy.lex_sarah import LexSarahPolicy
 from models.policy.mail import MailPolicy
+from models.policy.obligations import ObligationPolicy
 from models.policy.section import Section
 from models.policy.warning import WarningPolicy
 
@@ -42,6 +43,10 @@ class Policy(Section):
     )
     changes: ChangesPolicy = Field(
         default_factory=ChangesPolicy, description="Limits on provider changes."
+    )
+    obligations: ObligationPolicy = Field(
+        default_factory=ObligationPolicy,
+        description="Reminders about copies due at start and about follow-ups.",
     )
     lex_sarah: LexSarahPolicy = Field(
         default_factory=LexSarahPolicy, description="Lex Sarah follow-up."

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from models.policy.section import Section
+from models.policy.section import Section, reminder_offsets
 
 
 class ContractClause(Section):
@@ -91,6 +91,23 @@ class WarningPolicy(Section):
             "charging customers) and Stockholm (seed 003, IVO permit) state any."
         ),
     )
+
+    staff_reminder_offsets_working_days: tuple[int, ...] = Field(
+        default=(0,),
+        description=(
+            "Working days from a remedy deadline, an action plan's due date or one of its "
+            "follow-up dates on which staff are reminded to take the step: 0 on the day, "
+            "positive after it. Default (0,): on the day, local practice; the warning sets the "
+            'deadline ("inom den tid som anges i varningen", seed 002 §4.5, §7.2) and no seed '
+            "sets a reminder."
+        ),
+    )
+
+    @field_validator("staff_reminder_offsets_working_days")
+    @classmethod
+    def _check_offsets(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        # Not before the date: the step is taken in the warning's run on or after it.
+        return reminder_offsets(value, earliest=0)
 
     @model_validator(mode="after")
     def _unique_keys(self) -> Self:
