@@ -72,9 +72,14 @@ LIVE = (
 
 def check_one(session: Session, provider_id: uuid.UUID, as_of: date) -> Counter[str]:
     """What the sweep would do for one provider, found with that provider's own queries."""
+    from models.periods import (
+        contract_age_months,
+        months_without_customers,
+        period_of,
+        previous_period,
+    )
     from models.reminders import current_step, place
-    from tasks.deviation_reports import _LADDER_REACH, previous_period, reminder_steps
-    from tasks.inactivity import contract_age_months, months_without_customers, period_of
+    from tasks.deviation_reports import _LADDER_REACH, reminder_steps
     from tasks.obligation_reminders import _REACH, PROVIDER_OWES, WHAT, provider_rungs, staff_rungs
 
     found: Counter[str] = Counter()

@@ -35,6 +35,7 @@ from models.contract import Contract, ContractStatus
 from models.monthly_report import MonthlyReport
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
+from models.periods import previous_period
 from models.policy import Policy, load_policy
 from models.provider import Provider
 from models.reminders import Rung, Step, by_offset, place
@@ -49,12 +50,6 @@ REPORTING = (ContractStatus.active, ContractStatus.notice_given, ContractStatus.
 #: How far from its due date a reminder can fall: 5 working days, plus a holiday
 #: season, is well inside this.
 _LADDER_REACH = timedelta(days=40)
-
-
-def previous_period(day: date) -> tuple[int, int]:
-    """(year, month) of the month before `day`'s month: the report that falls due in it."""
-    before = add_months(day.replace(day=1), -1)
-    return before.year, before.month
 
 
 def ensure_obligations(session: Session, as_of: date) -> int:

@@ -25,9 +25,12 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
+from prefect import task
+from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session, col, select
 
 from models.calendar import add_months, working_days_between
+from models.db import session_scope
 from models.lex_sarah import STATUS_TEXT, LexSarahCase, LexSarahStatus
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
@@ -226,3 +229,10 @@ def open_cases(session: Session, as_of: date) -> list[dict[str, Any]]:
             }
         )
     return table
+
+
+@task(name="lex-sarah-overview", cache_policy=NO_CACHE, persist_result=False)
+def open_cases_table(as_of: date) -> list[dict[str, Any]]:
+    """`open_cases` for the sweep's artifact of open lex Sarah cases."""
+    with session_scope() as session:
+        return open_cases(session, as_of)
