@@ -85,7 +85,6 @@ DECISIONS: Ladder[DecisionRow] = Ladder(
         Track(
             template="staff-decision-reminder",
             rungs=decision_rungs,
-            start=lambda row: row[0].due_on,
             recipient=lambda policy, row: row[1].case_officer_email or policy.mail.staff_recipient,
             context=_decision_context,
         ),
@@ -162,7 +161,6 @@ SIGNATURES: Ladder[SignatureRow] = Ladder(
         Track(
             template="deadline-reminder",
             rungs=lambda policy, row: (Rung("provider-reminder", 0),),
-            start=lambda row: row[0].due_on,
             recipient=lambda policy, row: row[2].email,
             context=_provider_reminder,
         ),

@@ -34,16 +34,26 @@ from tasks import (
 )
 from tasks.case_reminders import queue_decision_reminders, queue_signature_reminders
 from tasks.manager_reminders import queue_manager_decision_reminders
-from tasks.proposals import propose
+from tasks.proposals import Ground, propose
 from tasks.reminder_ladder import queue_new
 
 
 @dataclass(frozen=True)
 class Check:
-    """One of the sweep's checks: what it counts (the keys of the day's counts) and its body."""
+    """One of the sweep's checks: its name (the task run's) and its body, which returns counts."""
 
     name: str
     run: Callable[[Session, date], dict[str, int]]
+
+
+def _counted(key: str, body: Callable[[Session, date], int]) -> Callable[..., dict[str, int]]:
+    return lambda session, as_of: {key: body(session, as_of)}
+
+
+def _proposing(grounds: Callable[[Session, date], list[Ground]]) -> Callable[..., dict[str, int]]:
+    return lambda session, as_of: {
+        "new_proposals": propose(session, grounds(session, as_of), as_of)
+    }
 
 
 def _inactivity(session: Session, as_of: date) -> dict[str, int]:
@@ -54,52 +64,29 @@ def _inactivity(session: Session, as_of: date) -> dict[str, int]:
     }
 
 
-# The functions are looked up when a check runs (not bound here), so the
-# benchmark can time each one.
 CHECKS = (
-    Check("end-contracts", lambda s, d: {"contracts_ended": contract_end.expire(s, d)}),
-    Check(
-        "decision-reminders", lambda s, d: {"decision_reminders": queue_decision_reminders(s, d)}
-    ),
-    Check(
-        "signature-reminders", lambda s, d: {"signature_reminders": queue_signature_reminders(s, d)}
-    ),
+    Check("end-contracts", _counted("contracts_ended", contract_end.expire)),
+    Check("decision-reminders", _counted("decision_reminders", queue_decision_reminders)),
+    Check("signature-reminders", _counted("signature_reminders", queue_signature_reminders)),
     Check(
         "deviation-obligations",
-        lambda s, d: {"deviation_obligations": deviation_reports.ensure_obligations(s, d)},
+        _counted("deviation_obligations", deviation_reports.ensure_obligations),
     ),
     Check(
-        "deviation-reminders",
-        lambda s, d: {"deviation_reminders": deviation_reports.queue_reminders(s, d)},
+        "deviation-reminders", _counted("deviation_reminders", deviation_reports.queue_reminders)
     ),
     Check(
-        "obligation-reminders",
-        lambda s, d: {"other_reminders": obligation_reminders.queue_reminders(s, d)},
+        "obligation-reminders", _counted("other_reminders", obligation_reminders.queue_reminders)
     ),
-    Check(
-        "lex-sarah-reminders",
-        lambda s, d: {"lex_sarah_reminders": lex_sarah_checks.queue_reminders(s, d)},
-    ),
-    Check(
-        "warning-reminders",
-        lambda s, d: {"warning_reminders": warning_reminders.queue_reminders(s, d)},
-    ),
+    Check("lex-sarah-reminders", _counted("lex_sarah_reminders", lex_sarah_checks.queue_reminders)),
+    Check("warning-reminders", _counted("warning_reminders", warning_reminders.queue_reminders)),
     Check("inactivity", _inactivity),
-    Check(
-        "late-reports",
-        lambda s, d: {"new_proposals": propose(s, late_reports.check(s, d), d)},
-    ),
-    Check(
-        "contract-terms",
-        lambda s, d: {"new_proposals": propose(s, contract_end.term_grounds(s, d), d)},
-    ),
-    Check(
-        "lex-sarah-follow-ups",
-        lambda s, d: {"new_proposals": propose(s, lex_sarah_checks.grounds(s, d), d)},
-    ),
+    Check("late-reports", _proposing(late_reports.check)),
+    Check("contract-terms", _proposing(contract_end.term_grounds)),
+    Check("lex-sarah-follow-ups", _proposing(lex_sarah_checks.grounds)),
     Check(
         "manager-decision-reminders",
-        lambda s, d: {"manager_decision_reminders": queue_manager_decision_reminders(s, d)},
+        _counted("manager_decision_reminders", queue_manager_decision_reminders),
     ),
 )
 _BY_NAME = {check.name: check for check in CHECKS}

@@ -40,7 +40,7 @@ from models.provider import Provider
 from models.reminders import Rung, signed
 from models.sv_format import case_no
 from tasks.proposals import Ground
-from tasks.reminder_ladder import Ladder, Track, queue_ladder, run_url
+from tasks.reminder_ladder import Ladder, Track, queue_ladder, run_url, staff_inbox
 
 KINDS = (ObligationKind.lex_sarah_investigation, ObligationKind.ivo_confirmation)
 
@@ -121,7 +121,6 @@ LEX_SARAH: Ladder[LexSarahRow] = Ladder(
         Track(
             template="lex-sarah-reminder",
             rungs=lambda policy, row: provider_rungs(policy),
-            start=lambda row: row[0].due_on,
             recipient=lambda policy, row: row[2].email,
             context=_provider_context,
             roll_on_the_day=True,
@@ -129,8 +128,7 @@ LEX_SARAH: Ladder[LexSarahRow] = Ladder(
         Track(
             template="lex-sarah-escalation",
             rungs=lambda policy, row: staff_rungs(policy),
-            start=lambda row: row[0].due_on,
-            recipient=lambda policy, row: policy.mail.staff_recipient,
+            recipient=staff_inbox,
             context=_staff_context,
         ),
     ),

@@ -72,7 +72,6 @@ MANAGER_DECISIONS: Ladder[ManagerRow] = Ladder(
         Track(
             template="manager-decision-reminder",
             rungs=decision_rungs,
-            start=lambda row: row[0].due_on,
             recipient=lambda policy, row: row[1].case_officer_email or policy.mail.staff_recipient,
             context=_context,
         ),

@@ -31,7 +31,7 @@ from models.policy import Policy
 from models.provider import Provider
 from models.reminders import Rung, by_offset
 from models.sv_format import case_no
-from tasks.reminder_ladder import Ladder, Track, queue_ladder
+from tasks.reminder_ladder import Ladder, Track, queue_ladder, staff_inbox
 
 #: What each kind is called in letters (Swedish).
 WHAT = {
@@ -113,7 +113,6 @@ OBLIGATIONS: Ladder[ObligationRow] = Ladder(
         Track(
             template="obligation-reminder",
             rungs=lambda policy, row: provider_rungs(policy),
-            start=lambda row: row[0].due_on,
             recipient=lambda policy, row: row[1].email,
             context=_provider_context,
             applies=lambda row: row[0].kind in PROVIDER_OWES,
@@ -121,8 +120,7 @@ OBLIGATIONS: Ladder[ObligationRow] = Ladder(
         Track(
             template="staff-obligation-reminder",
             rungs=lambda policy, row: staff_rungs(policy, row[0].kind),
-            start=lambda row: row[0].due_on,
-            recipient=lambda policy, row: policy.mail.staff_recipient,
+            recipient=staff_inbox,
             context=_staff_context,
         ),
     ),

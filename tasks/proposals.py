@@ -104,30 +104,26 @@ def propose(session: Session, grounds: Sequence[Ground], as_of: date) -> int:
     return len(session.execute(statement, rows).all())
 
 
-def awaiting_review_run(session: Session) -> list[Proposal]:
-    """Open proposals of the reviewed kinds that no review run has been started for."""
+def _without_run(session: Session, kinds: Sequence[ProposalKind]) -> list[Proposal]:
     return list(
         session.exec(
             select(Proposal).where(
                 Proposal.status == ProposalStatus.open,
-                col(Proposal.kind).in_([kind.value for kind in REVIEWED_KINDS]),
+                col(Proposal.kind).in_([kind.value for kind in kinds]),
                 col(Proposal.flow_run_id).is_(None),
             )
         ).all()
     )
+
+
+def awaiting_review_run(session: Session) -> list[Proposal]:
+    """Open proposals of the reviewed kinds that no review run has been started for."""
+    return _without_run(session, REVIEWED_KINDS)
 
 
 def awaiting_warning_run(session: Session) -> list[Proposal]:
     """Open warning proposals that no "Utfärda varning" run has been started for."""
-    return list(
-        session.exec(
-            select(Proposal).where(
-                Proposal.status == ProposalStatus.open,
-                col(Proposal.kind).in_([kind.value for kind in WARNING_KINDS]),
-                col(Proposal.flow_run_id).is_(None),
-            )
-        ).all()
-    )
+    return _without_run(session, WARNING_KINDS)
 
 
 def attach_review_run(session: Session, proposal_id: uuid.UUID, flow_run_id: uuid.UUID) -> None:

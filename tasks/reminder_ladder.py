@@ -22,11 +22,12 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from prefect.settings import PREFECT_UI_URL
 from sqlmodel import Session
 
+from models.obligation import Obligation
 from models.policy import Policy, load_policy
 from models.reminders import Letter, Rung, Step, current_step, place
 from tasks.email import enqueue_many, outbox_values
@@ -39,6 +40,16 @@ def _always(_row: object) -> bool:
     return True
 
 
+def obligation_due(row: Any) -> date:
+    """The due date of the row's obligation, for rows that begin with it (most ladders)."""
+    return cast(Obligation, row[0]).due_on
+
+
+def staff_inbox(policy: Policy, _row: object) -> str:
+    """The municipality's shared inbox for case officers (policy `mail.staff_recipient`)."""
+    return policy.mail.staff_recipient
+
+
 @dataclass(frozen=True)
 class Track(Generic[Row]):
     """One letter of a ladder: the rungs it is sent on, to whom, with what."""
@@ -47,11 +58,12 @@ class Track(Generic[Row]):
     template: str
     #: The rungs, in order, from the row's policy (the names end the outbox key).
     rungs: Callable[[Policy, Row], Sequence[Rung]]
-    #: The date the offsets count from (a due date, the day a contract went out).
-    start: Callable[[Row], date]
     recipient: Callable[[Policy, Row], str]
     #: The letter's context, beside the municipality and the case id.
     context: Callable[[Policy, Row, date], dict[str, object]]
+    #: The date the offsets count from: the obligation's due date unless said otherwise
+    #: (the day a contract went out).
+    start: Callable[[Row], date] = obligation_due
     #: Whether the row has this track at all (e.g. only copies the provider owes).
     applies: Callable[[Row], bool] = _always
     #: Offset 0 falls on the next working day when the date is not one (lex Sarah).

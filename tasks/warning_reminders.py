@@ -24,7 +24,7 @@ from models.provider import Provider
 from models.reminders import by_offset
 from models.sv_format import case_no
 from models.warning import ContractWarning, WarningStatus
-from tasks.reminder_ladder import Ladder, Track, queue_ladder, run_url
+from tasks.reminder_ladder import Ladder, Track, queue_ladder, run_url, staff_inbox
 from tasks.warning_store import PLAN_PERIOD, WARNABLE
 
 #: A sweep that missed this many days still sends the day's reminder late
@@ -93,8 +93,7 @@ WARNING_STEPS: Ladder[WarningRow] = Ladder(
             rungs=lambda policy, row: by_offset(
                 policy.warning.staff_reminder_offsets_working_days, "staff-"
             ),
-            start=lambda row: row[0].due_on,
-            recipient=lambda policy, row: policy.mail.staff_recipient,
+            recipient=staff_inbox,
             context=_context,
         ),
     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -17,6 +18,10 @@ from models.policy.section import Section
 from models.policy.warning import WarningPolicy
 
 
+def _part(section: type[Section], description: str) -> Any:
+    return Field(default_factory=section, description=description)
+
+
 class Policy(Section):
     """One municipality's rules. Every rule cites domain.md or a seed."""
 
@@ -26,34 +31,21 @@ class Policy(Section):
         min_length=1, description="Documents the values come from (seed files, web pages)."
     )
     mail: MailPolicy = Field(description="Sender and recipient addresses. Required.")
-    deviation_report: DeviationReportPolicy = Field(
-        default_factory=DeviationReportPolicy, description="Monthly deviation report."
+    # A section the file leaves out takes all its defaults.
+    deviation_report: DeviationReportPolicy = _part(
+        DeviationReportPolicy, "Monthly deviation report."
     )
-    decision: DecisionPolicy = Field(
-        default_factory=DecisionPolicy, description="Decision time for applications."
+    decision: DecisionPolicy = _part(DecisionPolicy, "Decision time for applications.")
+    application: ApplicationPolicy = _part(ApplicationPolicy, "Application rules.")
+    contract: ContractPolicy = _part(ContractPolicy, "Contract term and notice.")
+    inactivity: InactivityPolicy = _part(InactivityPolicy, "Providers without customers.")
+    changes: ChangesPolicy = _part(ChangesPolicy, "Limits on provider changes.")
+    obligations: ObligationPolicy = _part(
+        ObligationPolicy, "Reminders about copies due at start and about follow-ups."
     )
-    application: ApplicationPolicy = Field(
-        default_factory=ApplicationPolicy, description="Application rules."
-    )
-    contract: ContractPolicy = Field(
-        default_factory=ContractPolicy, description="Contract term and notice."
-    )
-    inactivity: InactivityPolicy = Field(
-        default_factory=InactivityPolicy, description="Providers without customers."
-    )
-    changes: ChangesPolicy = Field(
-        default_factory=ChangesPolicy, description="Limits on provider changes."
-    )
-    obligations: ObligationPolicy = Field(
-        default_factory=ObligationPolicy,
-        description="Reminders about copies due at start and about follow-ups.",
-    )
-    lex_sarah: LexSarahPolicy = Field(
-        default_factory=LexSarahPolicy, description="Lex Sarah follow-up."
-    )
-    warning: WarningPolicy = Field(
-        default_factory=WarningPolicy,
-        description="Warnings, action plans and grounds that end a contract at once.",
+    lex_sarah: LexSarahPolicy = _part(LexSarahPolicy, "Lex Sarah follow-up.")
+    warning: WarningPolicy = _part(
+        WarningPolicy, "Warnings, action plans and grounds that end a contract at once."
     )
     appeal_weeks: int = Field(
         default=3,
