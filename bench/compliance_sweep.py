@@ -113,37 +113,17 @@ class Measured:
 
 
 def _instrument(counter: StatementCounter) -> None:
-    """Put a timer around each function `run_checks` calls (this process only)."""
-    from tasks import (
-        compliance_checks,
-        contract_end,
-        deviation_reports,
-        inactivity,
-        late_reports,
-        obligation_reminders,
-    )
+    """Put a timer around each of the checks `run_checks` runs (this process only)."""
+    from tasks import compliance_checks
 
-    targets = [
-        (contract_end, "expire", "contract_end.expire"),
-        (compliance_checks, "queue_decision_reminders", "queue_decision_reminders"),
-        (compliance_checks, "queue_signature_reminders", "queue_signature_reminders"),
-        (deviation_reports, "ensure_obligations", "deviation_reports.ensure_obligations"),
-        (deviation_reports, "queue_reminders", "deviation_reports.queue_reminders"),
-        (obligation_reminders, "queue_reminders", "obligation_reminders.queue_reminders"),
-        (inactivity, "check", "inactivity.check"),
-        (compliance_checks, "queue_new", "queue_new (inactivity warnings)"),
-        (late_reports, "check", "late_reports.check"),
-        (contract_end, "term_grounds", "contract_end.term_grounds"),
-        (compliance_checks, "propose", "proposals.propose"),
-    ]
-    for module, name, label in targets:
-        original = getattr(module, name)
+    def timed(check: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with counter.phase(check.name):
+                return check.run(*args, **kwargs)
 
-        def timed(*args: Any, _original: Any = original, _label: str = label, **kwargs: Any) -> Any:
-            with counter.phase(_label):
-                return _original(*args, **kwargs)
+        return compliance_checks.Check(check.name, run)
 
-        setattr(module, name, timed)
+    compliance_checks.CHECKS = tuple(timed(check) for check in compliance_checks.CHECKS)
 
 
 def _sweep(engine: Any, counter: StatementCounter, as_of: date) -> tuple[SweepRun, Session]:

@@ -72,10 +72,15 @@ LIVE = (
 
 def check_one(session: Session, provider_id: uuid.UUID, as_of: date) -> Counter[str]:
     """What the sweep would do for one provider, found with that provider's own queries."""
-    from tasks.case_reminders import current_step
-    from tasks.deviation_reports import _LADDER_REACH, previous_period, reminder_steps
-    from tasks.inactivity import contract_age_months, months_without_customers, period_of
-    from tasks.obligation_reminders import _REACH, PROVIDER_OWES, WHAT, provider_steps, staff_steps
+    from models.periods import (
+        contract_age_months,
+        months_without_customers,
+        period_of,
+        previous_period,
+    )
+    from models.reminders import current_step, place
+    from tasks.deviation_reports import _LADDER_REACH, reminder_steps
+    from tasks.obligation_reminders import _REACH, PROVIDER_OWES, WHAT, provider_rungs, staff_rungs
 
     found: Counter[str] = Counter()
     provider = session.get(Provider, provider_id)
@@ -135,9 +140,9 @@ def check_one(session: Session, provider_id: uuid.UUID, as_of: date) -> Counter[
                 continue
             elif obligation.kind in WHAT and distance <= _REACH:
                 base = f"obligation:{obligation.id}"
-                ladders = [staff_steps(obligation.kind, obligation.due_on)]
+                ladders = [place(staff_rungs(policy, obligation.kind), obligation.due_on)]
                 if obligation.kind in PROVIDER_OWES:
-                    ladders.append(provider_steps(obligation.due_on))
+                    ladders.append(place(provider_rungs(policy), obligation.due_on))
                 for ladder in ladders:
                     step = current_step(ladder, as_of)
                     if step is not None and f"{base}:{step.name}" not in queued:

@@ -6,7 +6,8 @@ past period can be swept day by day with the same result as running daily
 (every letter has an outbox key per case and step, every proposal a unique
 ground).
 
-What it checks (tasks/compliance_checks.py): contracts whose term has run out
+What it checks (tasks/compliance_checks.py, one task run per check, in
+order): contracts whose term has run out
 are ended; the case officer's reminders before a decision deadline; the
 provider's reminder to sign and the escalation to staff; the monthly
 deviation reports (obligations and their reminder ladder); the copies due at
@@ -22,13 +23,11 @@ dates and organisation numbers of companies only; no names.
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
-from prefect.cache_policies import NO_CACHE
 from prefect.deployments.flow_runs import arun_deployment
 
 from flows.lex_sarah import show_open_cases
@@ -41,115 +40,69 @@ from flows.names import (
 )
 from flows.run_helpers import deliver_now
 from models.clock import today
-from models.db import session_scope
 from models.sv_format import case_no, sv_date
 from tasks import compliance_overview, lex_sarah_checks, proposals
-from tasks.compliance_checks import run_checks
+from tasks.compliance_checks import CHECKS, add_counts, run_check
 
 
-@task(name="run-compliance-checks", cache_policy=NO_CACHE, persist_result=False)
-def queue_checks(as_of: date) -> dict[str, int]:
-    with session_scope() as session:
-        return run_checks(session, as_of)
-
-
-@task(name="proposals-awaiting-review", cache_policy=NO_CACHE, persist_result=False)
-def awaiting_review() -> list[str]:
-    with session_scope() as session:
-        return [str(proposal.id) for proposal in proposals.awaiting_review_run(session)]
-
-
-@task(name="attach-review-run", cache_policy=NO_CACHE, persist_result=False)
-def attach_review(proposal_id: str, flow_run_id: str) -> None:
-    with session_scope() as session:
-        proposals.attach_review_run(session, uuid.UUID(proposal_id), uuid.UUID(flow_run_id))
-
-
-@task(name="queue-proposal-letters", cache_policy=NO_CACHE, persist_result=False)
-def queue_proposal_letters(as_of: date) -> int:
-    with session_scope() as session:
-        return proposals.queue_staff_letters(session, as_of)
-
-
-@task(name="compliance-overview", cache_policy=NO_CACHE, persist_result=False)
-def overview(as_of: date) -> list[dict[str, Any]]:
-    with session_scope() as session:
-        return compliance_overview.rows(session, as_of)
-
-
-@task(name="lex-sarah-overview", cache_policy=NO_CACHE, persist_result=False)
-def lex_sarah_table(as_of: date) -> list[dict[str, Any]]:
-    with session_scope() as session:
-        return lex_sarah_checks.open_cases(session, as_of)
-
-
-async def start_reviews() -> int:
-    """Start "Pröva förslag" once per proposal; a failure is retried by the next sweep."""
+async def start_runs(
+    awaiting: list[str], flow: str, deployment: str, idempotency: str, what: str
+) -> int:
+    """Start `deployment` once per proposal id in `awaiting`; a failure is retried next sweep."""
     logger = get_run_logger()
     started = 0
-    for proposal_id in awaiting_review():
+    for proposal_id in awaiting:
         try:
             run = await arun_deployment(
-                name=full_name(PROPOSAL_FLOW, REVIEW_PROPOSAL),
+                name=full_name(flow, deployment),
                 parameters={"proposal": case_no(proposal_id)},
                 timeout=0,
-                idempotency_key=f"proposal-review:{proposal_id}",
+                idempotency_key=f"{idempotency}:{proposal_id}",
                 as_subflow=False,
             )
         except Exception as error:  # the server or deployment is away: try tomorrow
-            logger.warning("Could not start the review of proposal %s: %s", proposal_id, error)
+            logger.warning("Could not start the %s proposal %s: %s", what, proposal_id, error)
             continue
-        attach_review(proposal_id, str(run.id))
+        proposals.attach_review(proposal_id, str(run.id))
         started += 1
     return started
 
 
-@task(name="warning-proposals-awaiting-run", cache_policy=NO_CACHE, persist_result=False)
-def awaiting_warning_run() -> list[str]:
-    with session_scope() as session:
-        return [str(proposal.id) for proposal in proposals.awaiting_warning_run(session)]
+async def start_reviews() -> int:
+    """Start "Pröva förslag" once per proposal."""
+    return await start_runs(
+        proposals.awaiting_review(), PROPOSAL_FLOW, REVIEW_PROPOSAL, "proposal-review", "review of"
+    )
 
 
 async def start_warning_runs() -> int:
     """Start "Utfärda varning" once per warning proposal (late reports): staff issue the
-    warning or dismiss the proposal in its form. A failure is retried by the next sweep."""
-    logger = get_run_logger()
-    started = 0
-    for proposal_id in awaiting_warning_run():
-        try:
-            run = await arun_deployment(
-                name=full_name(WARNING_FLOW, ISSUE_WARNING),
-                parameters={"proposal": case_no(proposal_id)},
-                timeout=0,
-                idempotency_key=f"warning-proposal:{proposal_id}",
-                as_subflow=False,
-            )
-        except Exception as error:  # the server or deployment is away: try tomorrow
-            logger.warning("Could not start the warning for proposal %s: %s", proposal_id, error)
-            continue
-        attach_review(proposal_id, str(run.id))
-        started += 1
-    return started
+    warning or dismiss the proposal in its form."""
+    return await start_runs(
+        proposals.awaiting_warning(), WARNING_FLOW, ISSUE_WARNING, "warning-proposal", "warning for"
+    )
 
 
 @flow(name="compliance-sweep", flow_run_name="kontroll {as_of}")
 async def sweep(as_of: date | None = None) -> dict[str, int]:
     """Check everything due `as_of` (default: today in Stockholm), propose, remind, send."""
     day = as_of or today()
-    counts = queue_checks(day)
+    counts: dict[str, int] = {}
+    for check in CHECKS:
+        add_counts(counts, run_check(check.name, day))
     counts["reviews_started"] = await start_reviews()
     counts["reviews_started"] += await start_warning_runs()
-    counts["proposal_letters"] = queue_proposal_letters(day)
+    counts["proposal_letters"] = proposals.queue_proposal_letters(day)
     get_run_logger().info("Sweep for %s: %s", day.isoformat(), counts)
     await deliver_now()
-    table = overview(day)
+    table = compliance_overview.overview(day)
     await acreate_table_artifact(
         key="efterlevnad",
         table=table,
         description=f"Efterlevnad {day.isoformat()}: per utförare och kommun, öppna, försenade "
         "och klara skyldigheter (inga namn).",
     )
-    await show_open_cases(lex_sarah_table(day))
+    await show_open_cases(lex_sarah_checks.open_cases_table(day))
     await acreate_markdown_artifact(
         key="daglig-kontroll",
         markdown=summary(day, counts, table),

@@ -13,10 +13,13 @@ import uuid
 from datetime import date
 from typing import Any
 
+from prefect import task
+from prefect.cache_policies import NO_CACHE
 from sqlalchemy import case, func
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
+from models.db import session_scope
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationStatus
 from models.proposal import Proposal, ProposalStatus
@@ -92,3 +95,10 @@ def rows(session: Session, as_of: date) -> list[dict[str, Any]]:
         )
     table.sort(key=lambda row: (-row["Försenade"], row["Äldsta försenade frist"] or "9999"))
     return table
+
+
+@task(name="compliance-overview", cache_policy=NO_CACHE, persist_result=False)
+def overview(as_of: date) -> list[dict[str, Any]]:
+    """The morning table (`rows`), for the sweep's artifact "efterlevnad"."""
+    with session_scope() as session:
+        return rows(session, as_of)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Table, func, literal, or_
@@ -34,10 +35,12 @@ from models.contract import Contract, ContractStatus
 from models.monthly_report import MonthlyReport
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
+from models.periods import previous_period
 from models.policy import Policy, load_policy
 from models.provider import Provider
+from models.reminders import Rung, Step, by_offset, place
 from models.state_machine import change_status
-from tasks.case_reminders import Letter, Step, current_step, queue_new
+from tasks.reminder_ladder import Ladder, Track, queue_ladder
 
 OBLIGATION = cast(Table, Obligation.__table__)  # type: ignore[attr-defined]
 
@@ -47,12 +50,6 @@ REPORTING = (ContractStatus.active, ContractStatus.notice_given, ContractStatus.
 #: How far from its due date a reminder can fall: 5 working days, plus a holiday
 #: season, is well inside this.
 _LADDER_REACH = timedelta(days=40)
-
-
-def previous_period(day: date) -> tuple[int, int]:
-    """(year, month) of the month before `day`'s month: the report that falls due in it."""
-    before = add_months(day.replace(day=1), -1)
-    return before.year, before.month
 
 
 def ensure_obligations(session: Session, as_of: date) -> int:
@@ -121,30 +118,33 @@ def _ensure_month(session: Session, year: int, month: int) -> int:
     return added
 
 
-def reminder_steps(policy: Policy, due: date) -> list[Step]:
+def reminder_rungs(policy: Policy) -> tuple[Rung, ...]:
     """The ladder around the due date, in working days (policy; default -5, 0, +1, +5)."""
-    steps = []
-    for offset in policy.deviation_report.reminder_offsets_working_days:
-        name = "due" if offset == 0 else (f"before-{-offset}" if offset < 0 else f"after-{offset}")
-        steps.append(Step(name, add_working_days(due, offset) if offset else due))
-    return steps
+    return by_offset(policy.deviation_report.reminder_offsets_working_days)
 
 
-def queue_reminders(session: Session, as_of: date) -> int:
-    """Queue the day's reminders about deviation reports not yet received; return how many.
+def reminder_steps(policy: Policy, due: date) -> list[Step]:
+    """The ladder's rungs on the calendar for a report due on `due`."""
+    return place(reminder_rungs(policy), due)
 
-    One query for the open obligations whose ladder can have a step by `as_of`
-    (the first step comes at most the largest "before" offset ahead of the due
-    date), columns only; the ladder is worked out once per policy and due date,
-    however many contracts share it.
+
+#: (contract id, period, due date, provider's name and address, policy name).
+ReportRow = tuple[uuid.UUID, str, date, str, str, str]
+
+
+def _open_reports(session: Session, as_of: date) -> list[ReportRow]:
+    """The open obligations whose ladder can have a step by `as_of`, columns only.
+
+    The first step comes at most the largest "before" offset ahead of the due
+    date, so one query finds them all, however many contracts.
     """
-    policies = {m.id: load_policy(m.policy_name) for m in session.exec(select(Municipality))}
+    names = {m.id: m.policy_name for m in session.exec(select(Municipality))}
     ahead = max(
         [0]
         + [
             -offset
-            for policy in policies.values()
-            for offset in policy.deviation_report.reminder_offsets_working_days
+            for name in names.values()
+            for offset in load_policy(name).deviation_report.reminder_offsets_working_days
         ]
     )
     rows = session.execute(
@@ -164,40 +164,53 @@ def queue_reminders(session: Session, as_of: date) -> int:
             col(Obligation.due_on) <= add_working_days(as_of, ahead),
         )
     ).all()
-    steps: dict[tuple[str, date], tuple[Step | None, int]] = {}
-    letters: list[Letter] = []
-    for contract_id, municipality_id, period, due_on, name, email in rows:
-        policy = policies[municipality_id]
-        if (municipality_id, due_on) not in steps:
-            steps[municipality_id, due_on] = (
-                current_step(reminder_steps(policy, due_on), as_of),
-                max(working_days_between(due_on, as_of), 0),
-            )
-        step, late = steps[municipality_id, due_on]
-        if step is None:
-            continue
-        letters.append(
-            Letter(
-                key=f"deviation-report:{contract_id}:{period}:{step.name}",
-                template="deviation-report-reminder",
-                policy=policy,
-                recipient=email,
-                case_type=Contract.ENTITY_TYPE,
-                case_id=contract_id,
-                context={
-                    "company_name": name,
-                    "month": month_name(period),
-                    "due_on": due_on,
-                    "working_days_late": late,
-                    "submit_to": policy.mail.address_for("deviation_report"),
-                    "reason": (
-                        f"ni har avtal om hemtjänst med {policy.municipality} och ska "
-                        "rapportera avvikelser varje månad"
-                    ),
-                },
-            )
-        )
-    return queue_new(session, letters)
+    return [
+        (contract_id, period, due_on, name, email, names[municipality_id])
+        for contract_id, municipality_id, period, due_on, name, email in rows
+    ]
+
+
+@lru_cache(maxsize=1024)
+def _late(due_on: date, as_of: date) -> int:
+    # One count per due date, however many contracts share it.
+    return max(working_days_between(due_on, as_of), 0)
+
+
+def _context(policy: Policy, row: ReportRow, as_of: date) -> dict[str, Any]:
+    _, period, due_on, name, _, _ = row
+    return {
+        "company_name": name,
+        "month": month_name(period),
+        "due_on": due_on,
+        "working_days_late": _late(due_on, as_of),
+        "submit_to": policy.mail.address_for("deviation_report"),
+        "reason": (
+            f"ni har avtal om hemtjänst med {policy.municipality} och ska "
+            "rapportera avvikelser varje månad"
+        ),
+    }
+
+
+DEVIATION_REPORTS: Ladder[ReportRow] = Ladder(
+    rows=_open_reports,
+    policy_name=lambda row: row[5],
+    key=lambda row: f"deviation-report:{row[0]}:{row[1]}",
+    case=lambda row: (Contract.ENTITY_TYPE, row[0]),
+    tracks=(
+        Track(
+            template="deviation-report-reminder",
+            rungs=lambda policy, row: reminder_rungs(policy),
+            start=lambda row: row[2],
+            recipient=lambda policy, row: row[4],
+            context=_context,
+        ),
+    ),
+)
+
+
+def queue_reminders(session: Session, as_of: date) -> int:
+    """Queue the day's reminders about deviation reports not yet received; return how many."""
+    return queue_ladder(session, DEVIATION_REPORTS, as_of)
 
 
 def register_report(

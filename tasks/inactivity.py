@@ -35,52 +35,17 @@ from models.calendar import add_months, month_name
 from models.contract import Contract, ContractStatus
 from models.customer_count import CustomerCount
 from models.municipality import Municipality
+from models.periods import (
+    contract_age_months,
+    months_without_customers,
+    period_of,
+    previous_period,
+)
 from models.policy import load_policy
 from models.proposal import ProposalKind
 from models.provider import Provider
-from tasks.case_reminders import Letter
-from tasks.deviation_reports import previous_period
+from models.reminders import Letter
 from tasks.proposals import Ground
-
-
-def period_of(year: int, month: int) -> str:
-    return f"{year:04d}-{month:02d}"
-
-
-def _month_index(period: str) -> int:
-    year, month = (int(part) for part in period.split("-"))
-    return year * 12 + month - 1
-
-
-def _period_at(index: int) -> str:
-    year, month = divmod(index, 12)
-    return period_of(year, month + 1)
-
-
-def first_whole_month(starts_on: date) -> str:
-    """The first month the contract was in force all of: its start month if it began on the 1st."""
-    if starts_on.day == 1:
-        return period_of(starts_on.year, starts_on.month)
-    following = add_months(starts_on.replace(day=1), 1)
-    return period_of(following.year, following.month)
-
-
-def months_without_customers(
-    starts_on: date, last_with_customers: str | None, judged: str
-) -> tuple[str, int]:
-    """(first month of the streak, months in it up to and including `judged`)."""
-    start = _month_index(first_whole_month(starts_on))
-    if last_with_customers is not None:
-        start = max(start, _month_index(last_with_customers) + 1)
-    return _period_at(start), max(_month_index(judged) - start + 1, 0)
-
-
-def contract_age_months(starts_on: date, on: date) -> int:
-    """Whole months the contract has run by the end of `on` (lag 1930:173 § 1 month steps)."""
-    months = (on.year * 12 + on.month) - (starts_on.year * 12 + starts_on.month)
-    while months > 0 and add_months(starts_on, months) > on + timedelta(days=1):
-        months -= 1
-    return max(months, 0)
 
 
 def check(session: Session, as_of: date) -> tuple[list[Letter], list[Ground]]:

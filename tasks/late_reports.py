@@ -2,7 +2,7 @@
 
 Policy `[deviation_report]`: `late_reports_for_warning` late reports (default
 3) received within `late_window_months` (default 12) produce a proposal; the
-seeds set no number, so the default is local practice (models/policy.py).
+seeds set no number, so the default is local practice (models/policy/).
 The proposal is a task for the warnings flow, not a warning by itself: staff
 decide (seed 002 §7.2, "varning utdelas").
 

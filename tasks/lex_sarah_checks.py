@@ -25,18 +25,22 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
+from prefect import task
+from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session, col, select
 
-from models.calendar import add_months, add_working_days, working_days_between
+from models.calendar import add_months, working_days_between
+from models.db import session_scope
 from models.lex_sarah import STATUS_TEXT, LexSarahCase, LexSarahStatus
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
 from models.proposal import ProposalKind
 from models.provider import Provider
+from models.reminders import Rung, signed
 from models.sv_format import case_no
-from tasks.case_reminders import Letter, Step, current_step, queue_new, run_url
 from tasks.proposals import Ground
+from tasks.reminder_ladder import Ladder, Track, queue_ladder, run_url, staff_inbox
 
 KINDS = (ObligationKind.lex_sarah_investigation, ObligationKind.ivo_confirmation)
 
@@ -51,77 +55,89 @@ WHAT = {
 _REACH = timedelta(days=62)
 
 
-def provider_steps(policy: Policy, due: date) -> list[Step]:
-    return [
-        Step(f"provider{offset:+d}", add_working_days(due, offset))
-        for offset in policy.lex_sarah.reminder_offsets_working_days
-    ]
+LexSarahRow = tuple[Obligation, LexSarahCase, Provider, Municipality]
 
 
-def escalation_day(policy: Policy, due: date) -> date:
-    return add_working_days(due, policy.lex_sarah.escalation_working_days)
+def provider_rungs(policy: Policy) -> tuple[Rung, ...]:
+    """The provider's rungs from a follow-up date (default "provider+0", "provider+5")."""
+    return signed(policy.lex_sarah.reminder_offsets_working_days, "provider")
+
+
+def staff_rungs(policy: Policy) -> tuple[Rung, ...]:
+    """Staff are told once, `escalation_working_days` after the follow-up date."""
+    return (Rung("staff-escalation", policy.lex_sarah.escalation_working_days),)
+
+
+def _open_follow_ups(session: Session, as_of: date) -> list[LexSarahRow]:
+    return list(
+        session.exec(
+            select(Obligation, LexSarahCase, Provider, Municipality)
+            .join(LexSarahCase, col(LexSarahCase.id) == col(Obligation.subject_id))
+            .join(Provider, col(Provider.id) == col(LexSarahCase.provider_id))
+            .join(Municipality, col(Municipality.id) == col(LexSarahCase.municipality_id))
+            .where(
+                col(Obligation.kind).in_([kind.value for kind in KINDS]),
+                Obligation.status == ObligationStatus.open,
+                col(Obligation.due_on) >= as_of - _REACH,
+                col(Obligation.due_on) <= as_of + _REACH,
+            )
+        ).all()
+    )
+
+
+def _common(row: LexSarahRow, as_of: date) -> dict[str, object]:
+    obligation, case, provider, _ = row
+    return {
+        "company_name": provider.name,
+        "what": WHAT[obligation.kind],
+        "due_on": obligation.due_on,
+        "working_days_late": max(working_days_between(obligation.due_on, as_of), 0),
+        "contract_id": case.contract_id,
+    }
+
+
+def _provider_context(policy: Policy, row: LexSarahRow, as_of: date) -> dict[str, object]:
+    return _common(row, as_of) | {
+        "submit_to": policy.mail.address_for("lex_sarah"),
+        "reason": f"ni har avtal om hemtjänst med {policy.municipality}",
+    }
+
+
+def _staff_context(policy: Policy, row: LexSarahRow, as_of: date) -> dict[str, object]:
+    return _common(row, as_of) | {
+        "run_url": run_url(row[1].flow_run_id),
+        "reason": "du handlägger lex Sarah-ärenden i lovflow",
+    }
+
+
+LEX_SARAH: Ladder[LexSarahRow] = Ladder(
+    rows=_open_follow_ups,
+    policy_name=lambda row: row[3].policy_name,
+    key=lambda row: f"lex_sarah:{row[1].id}:{row[0].kind.value}",
+    case=lambda row: (LexSarahCase.ENTITY_TYPE, row[1].id),
+    tracks=(
+        # add_working_days(date, 0): a follow-up date is rolled to a working day
+        # already (policy roll_forward), and "+0" stays on one if it is not.
+        Track(
+            template="lex-sarah-reminder",
+            rungs=lambda policy, row: provider_rungs(policy),
+            recipient=lambda policy, row: row[2].email,
+            context=_provider_context,
+            roll_on_the_day=True,
+        ),
+        Track(
+            template="lex-sarah-escalation",
+            rungs=lambda policy, row: staff_rungs(policy),
+            recipient=staff_inbox,
+            context=_staff_context,
+        ),
+    ),
+)
 
 
 def queue_reminders(session: Session, as_of: date) -> int:
     """Queue the day's reminders to providers and escalations to staff; return how many."""
-    rows = session.exec(
-        select(Obligation, LexSarahCase, Provider, Municipality)
-        .join(LexSarahCase, col(LexSarahCase.id) == col(Obligation.subject_id))
-        .join(Provider, col(Provider.id) == col(LexSarahCase.provider_id))
-        .join(Municipality, col(Municipality.id) == col(LexSarahCase.municipality_id))
-        .where(
-            col(Obligation.kind).in_([kind.value for kind in KINDS]),
-            Obligation.status == ObligationStatus.open,
-            col(Obligation.due_on) >= as_of - _REACH,
-            col(Obligation.due_on) <= as_of + _REACH,
-        )
-    ).all()
-    letters: list[Letter] = []
-    for obligation, case, provider, municipality in rows:
-        policy = load_policy(municipality.policy_name)
-        late = max(working_days_between(obligation.due_on, as_of), 0)
-        base = f"lex_sarah:{case.id}:{obligation.kind.value}"
-        common: dict[str, object] = {
-            "company_name": provider.name,
-            "what": WHAT[obligation.kind],
-            "due_on": obligation.due_on,
-            "working_days_late": late,
-            "contract_id": case.contract_id,
-        }
-        step = current_step(provider_steps(policy, obligation.due_on), as_of)
-        if step is not None:
-            letters.append(
-                Letter(
-                    key=f"{base}:{step.name}",
-                    template="lex-sarah-reminder",
-                    policy=policy,
-                    recipient=provider.email,
-                    case_type=LexSarahCase.ENTITY_TYPE,
-                    case_id=case.id,
-                    context=common
-                    | {
-                        "submit_to": policy.mail.address_for("lex_sarah"),
-                        "reason": f"ni har avtal om hemtjänst med {policy.municipality}",
-                    },
-                )
-            )
-        if escalation_day(policy, obligation.due_on) <= as_of:
-            letters.append(
-                Letter(
-                    key=f"{base}:staff-escalation",
-                    template="lex-sarah-escalation",
-                    policy=policy,
-                    recipient=policy.mail.staff_recipient,
-                    case_type=LexSarahCase.ENTITY_TYPE,
-                    case_id=case.id,
-                    context=common
-                    | {
-                        "run_url": run_url(case.flow_run_id),
-                        "reason": "du handlägger lex Sarah-ärenden i lovflow",
-                    },
-                )
-            )
-    return queue_new(session, letters)
+    return queue_ladder(session, LEX_SARAH, as_of)
 
 
 def grounds(session: Session, as_of: date) -> list[Ground]:
@@ -211,3 +227,10 @@ def open_cases(session: Session, as_of: date) -> list[dict[str, Any]]:
             }
         )
     return table
+
+
+@task(name="lex-sarah-overview", cache_policy=NO_CACHE, persist_result=False)
+def open_cases_table(as_of: date) -> list[dict[str, Any]]:
+    """`open_cases` for the sweep's artifact of open lex Sarah cases."""
+    with session_scope() as session:
+        return open_cases(session, as_of)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
 
+from prefect import task
+from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Table
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,13 +24,15 @@ from sqlmodel import Session, col, select
 
 from models.base import new_id, utcnow
 from models.contract import Contract
+from models.db import session_scope
 from models.municipality import Municipality
 from models.policy import load_policy
 from models.proposal import PROPOSAL_TITLES, Proposal, ProposalKind, ProposalStatus
 from models.provider import Provider
+from models.reminders import Letter
 from models.state_machine import change_status
 from models.sv_format import case_no
-from tasks.case_reminders import Letter, queue_new, run_url
+from tasks.reminder_ladder import queue_new, run_url
 
 PROPOSAL = cast(Table, Proposal.__table__)  # type: ignore[attr-defined]
 
@@ -100,30 +104,26 @@ def propose(session: Session, grounds: Sequence[Ground], as_of: date) -> int:
     return len(session.execute(statement, rows).all())
 
 
-def awaiting_review_run(session: Session) -> list[Proposal]:
-    """Open proposals of the reviewed kinds that no review run has been started for."""
+def _without_run(session: Session, kinds: Sequence[ProposalKind]) -> list[Proposal]:
     return list(
         session.exec(
             select(Proposal).where(
                 Proposal.status == ProposalStatus.open,
-                col(Proposal.kind).in_([kind.value for kind in REVIEWED_KINDS]),
+                col(Proposal.kind).in_([kind.value for kind in kinds]),
                 col(Proposal.flow_run_id).is_(None),
             )
         ).all()
     )
+
+
+def awaiting_review_run(session: Session) -> list[Proposal]:
+    """Open proposals of the reviewed kinds that no review run has been started for."""
+    return _without_run(session, REVIEWED_KINDS)
 
 
 def awaiting_warning_run(session: Session) -> list[Proposal]:
     """Open warning proposals that no "Utfärda varning" run has been started for."""
-    return list(
-        session.exec(
-            select(Proposal).where(
-                Proposal.status == ProposalStatus.open,
-                col(Proposal.kind).in_([kind.value for kind in WARNING_KINDS]),
-                col(Proposal.flow_run_id).is_(None),
-            )
-        ).all()
-    )
+    return _without_run(session, WARNING_KINDS)
 
 
 def attach_review_run(session: Session, proposal_id: uuid.UUID, flow_run_id: uuid.UUID) -> None:
@@ -180,6 +180,37 @@ def queue_staff_letters(session: Session, as_of: date) -> int:
             )
         )
     return queue_new(session, letters)
+
+
+# --------------------------------------------------------------------------- the sweep's tasks
+
+
+@task(name="proposals-awaiting-review", cache_policy=NO_CACHE, persist_result=False)
+def awaiting_review() -> list[str]:
+    """Ids of open proposals that need a "Pröva förslag" run and have none yet."""
+    with session_scope() as session:
+        return [str(proposal.id) for proposal in awaiting_review_run(session)]
+
+
+@task(name="warning-proposals-awaiting-run", cache_policy=NO_CACHE, persist_result=False)
+def awaiting_warning() -> list[str]:
+    """Ids of open warning proposals that need an "Utfärda varning" run and have none yet."""
+    with session_scope() as session:
+        return [str(proposal.id) for proposal in awaiting_warning_run(session)]
+
+
+@task(name="attach-review-run", cache_policy=NO_CACHE, persist_result=False)
+def attach_review(proposal_id: str, flow_run_id: str) -> None:
+    """Store the run that takes the proposal up, so it is started once."""
+    with session_scope() as session:
+        attach_review_run(session, uuid.UUID(proposal_id), uuid.UUID(flow_run_id))
+
+
+@task(name="queue-proposal-letters", cache_policy=NO_CACHE, persist_result=False)
+def queue_proposal_letters(as_of: date) -> int:
+    """Queue staff's letter about each open proposal once; return how many are new."""
+    with session_scope() as session:
+        return queue_staff_letters(session, as_of)
 
 
 _FACT_LABELS = {

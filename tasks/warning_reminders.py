@@ -1,31 +1,37 @@
-"""Staff are reminded of a warning's dates by the daily sweep, the only timer.
+"""Staff are reminded of a warning's dates by the daily sweep, the only timer: a ladder.
 
 On the remedy deadline (ObligationKind.warning_remedy), the day an action plan
 is due and each follow-up date the plan sets (ObligationKind.action_plan),
 staff get one letter with a link to the warning's run, which waits in the
-form for that step. A day the sweep missed is caught up by the next run (the
-step is "due" once its date has come); the outbox key sends it once. One
-query for all open warning obligations near their dates.
+form for that step, on the policy's `warning.staff_reminder_offsets_working_days`
+(default on the day: "staff-due"). A day the sweep missed is caught up by the
+next run; the outbox key sends it once. One query for all open warning
+obligations near their dates.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
 from models.contract import Contract
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
-from models.policy import load_policy
+from models.policy import Policy
 from models.provider import Provider
+from models.reminders import by_offset
 from models.sv_format import case_no
 from models.warning import ContractWarning, WarningStatus
-from tasks.case_reminders import Letter, queue_new, run_url
+from tasks.reminder_ladder import Ladder, Track, queue_ladder, run_url, staff_inbox
 from tasks.warning_store import PLAN_PERIOD, WARNABLE
 
-#: A sweep that missed this many days still sends the day's reminder late.
+#: A sweep that missed this many days still sends the day's reminder late
+#: (the policy's offsets are at most 15 working days, models/policy/section.py).
 _REACH = timedelta(days=31)
+
+WarningRow = tuple[Obligation, ContractWarning, Provider, Municipality]
 
 
 def what(obligation: Obligation) -> str:
@@ -37,46 +43,63 @@ def what(obligation: Obligation) -> str:
     return "Uppföljning enligt åtgärdsplanen: bedöm om åtgärderna vidtas"
 
 
-def queue_reminders(session: Session, as_of: date) -> int:
-    rows = session.exec(
-        select(Obligation, ContractWarning, Provider, Municipality)
-        .join(ContractWarning, col(ContractWarning.id) == col(Obligation.subject_id))
-        .join(Provider, col(Provider.id) == col(ContractWarning.provider_id))
-        .join(Municipality, col(Municipality.id) == col(ContractWarning.municipality_id))
-        .where(
-            Obligation.subject_type == ContractWarning.ENTITY_TYPE,
-            col(Obligation.kind).in_([ObligationKind.warning_remedy, ObligationKind.action_plan]),
-            Obligation.status == ObligationStatus.open,
-            col(Obligation.due_on) <= as_of,
-            col(Obligation.due_on) >= as_of - _REACH,
-            ContractWarning.status == WarningStatus.issued,
-            col(ContractWarning.contract_id).in_(
-                select(Contract.id).where(
-                    col(Contract.status).in_([status.value for status in WARNABLE])
-                )
-            ),
-        )
-    ).all()
-    letters = []
-    for obligation, warning, provider, municipality in rows:
-        policy = load_policy(municipality.policy_name)
-        letters.append(
-            Letter(
-                key=f"obligation:{obligation.id}:staff-due",
-                template="warning-deadline-staff",
-                policy=policy,
-                recipient=policy.mail.staff_recipient,
-                case_type=ContractWarning.ENTITY_TYPE,
-                case_id=warning.id,
-                context={
-                    "case_id": warning.contract_id,
-                    "company_name": provider.name,
-                    "warning_no": case_no(warning.id),
-                    "what": what(obligation),
-                    "due_on": obligation.due_on,
-                    "run_link": run_url(warning.flow_run_id),
-                    "reason": "du handlägger avtal i valfrihetssystemet i lovflow",
-                },
+def _open_steps(session: Session, as_of: date) -> list[WarningRow]:
+    return list(
+        session.exec(
+            select(Obligation, ContractWarning, Provider, Municipality)
+            .join(ContractWarning, col(ContractWarning.id) == col(Obligation.subject_id))
+            .join(Provider, col(Provider.id) == col(ContractWarning.provider_id))
+            .join(Municipality, col(Municipality.id) == col(ContractWarning.municipality_id))
+            .where(
+                Obligation.subject_type == ContractWarning.ENTITY_TYPE,
+                col(Obligation.kind).in_(
+                    [ObligationKind.warning_remedy, ObligationKind.action_plan]
+                ),
+                Obligation.status == ObligationStatus.open,
+                col(Obligation.due_on) <= as_of,
+                col(Obligation.due_on) >= as_of - _REACH,
+                ContractWarning.status == WarningStatus.issued,
+                col(ContractWarning.contract_id).in_(
+                    select(Contract.id).where(
+                        col(Contract.status).in_([status.value for status in WARNABLE])
+                    )
+                ),
             )
-        )
-    return queue_new(session, letters)
+        ).all()
+    )
+
+
+def _context(policy: Policy, row: WarningRow, as_of: date) -> dict[str, Any]:
+    obligation, warning, provider, _ = row
+    return {
+        "case_id": warning.contract_id,
+        "company_name": provider.name,
+        "warning_no": case_no(warning.id),
+        "what": what(obligation),
+        "due_on": obligation.due_on,
+        "run_link": run_url(warning.flow_run_id),
+        "reason": "du handlägger avtal i valfrihetssystemet i lovflow",
+    }
+
+
+WARNING_STEPS: Ladder[WarningRow] = Ladder(
+    rows=_open_steps,
+    policy_name=lambda row: row[3].policy_name,
+    key=lambda row: f"obligation:{row[0].id}",
+    case=lambda row: (ContractWarning.ENTITY_TYPE, row[1].id),
+    tracks=(
+        Track(
+            template="warning-deadline-staff",
+            rungs=lambda policy, row: by_offset(
+                policy.warning.staff_reminder_offsets_working_days, "staff-"
+            ),
+            recipient=staff_inbox,
+            context=_context,
+        ),
+    ),
+)
+
+
+def queue_reminders(session: Session, as_of: date) -> int:
+    """Queue staff's reminders of warnings' dates; return how many are new."""
+    return queue_ladder(session, WARNING_STEPS, as_of)

@@ -26,11 +26,11 @@ from models.forms.proposal import DecisionBody, EndForm, EndOutcome
 from models.monthly_report import MonthlyReport
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.outbox import OutgoingEmail
+from models.periods import contract_age_months, months_without_customers
 from models.proposal import Proposal, ProposalKind, ProposalStatus
 from models.provider import Provider
 from tasks.compliance_checks import run_checks
 from tasks.compliance_overview import provider_ref, rows
-from tasks.inactivity import contract_age_months, months_without_customers
 from tasks.proposal_store import ProposalView, apply_decision, end_problems, load_proposal
 from tests.concurrency import run_at_once
 from tests.factories import make_provider

@@ -141,8 +141,10 @@ def test_minimal_policy_defaults_everything_but_the_required(tmp_path: Path) -> 
     policy = load_policy("mini", directory=tmp_path)
     fields = policy.defaulted_fields()
     # 43 before issues 5 and 6; + the lex Sarah ladder, window and follow-up (issue 6, 5 keys);
-    # + contract.no_choice_rotation and the five [warning] keys (issue 5, 6 keys).
-    assert len(fields) == 54
+    # + contract.no_choice_rotation and the five [warning] keys (issue 5, 6 keys);
+    # + the reminder ladders' offsets (issue 14, 5 keys: decision's overdue reminder, the
+    # three [obligations] keys, warning.staff_reminder_offsets_working_days).
+    assert len(fields) == 59
     assert {"appeal_weeks", "appeal_court"} <= set(fields)
     assert "decision.summer_months" in fields
     assert not {"name", "municipality", "sources", "mail.sender", "mail.staff_recipient"} & set(
