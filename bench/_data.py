@@ -47,6 +47,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, inspect, select
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlmodel import Session
+from stdnum import luhn
 
 from deployments.reference_data import sync_municipalities
 from models.calendar import add_months, add_working_days, working_days_between
@@ -56,7 +57,7 @@ from models.monthly_report import MonthlyReport
 from models.obligation import NO_PERIOD, Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, list_policies, load_policy
 from models.provider import Provider
-from models.validation import luhn_check_digit, normalise_email, normalise_org_number
+from models.validation import normalise_email, normalise_org_number
 
 PROVIDER = cast(Table, Provider.__table__)  # type: ignore[attr-defined]
 CONTRACT = cast(Table, Contract.__table__)  # type: ignore[attr-defined]
@@ -176,7 +177,7 @@ def org_numbers(rng: random.Random, count: int) -> list[str]:
         bodies.add(rng.choice(_ORG_PREFIXES) + f"{rng.randrange(100_000):05d}")
     numbers = []
     for body in sorted(bodies):
-        number = f"{body[:6]}-{body[6:]}{luhn_check_digit(body)}"
+        number = f"{body[:6]}-{body[6:]}{luhn.calc_check_digit(body)}"
         assert normalise_org_number(number) == number and int(number[2]) >= 2
         numbers.append(number)
     rng.shuffle(numbers)

@@ -30,7 +30,8 @@ from sqlalchemy.engine import Engine
 from models.db import make_engine, migrate, session_scope
 from models.outbox import OutboxStatus
 from models.settings import Settings, get_settings, normalise_database_url
-from tasks.email import DeliveryReport, deliver_pending, enqueue_email
+from tasks.email_delivery import DeliveryReport, deliver_pending
+from tasks.email_queue import enqueue_email
 from tasks.outbox_sql import OUTBOX
 
 CONTEXT: dict[str, Any] = {

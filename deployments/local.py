@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deployments.server_log import LogWatcher
-from models.settings import Settings, SettingsError, load_settings
+from models.settings import Settings, SettingsError, load_settings, mask_url
 
 if TYPE_CHECKING:  # imports Prefect, which must wait for apply_prefect_defaults
     from deployments.zombie_watch import ZombieWatch
@@ -193,7 +193,7 @@ def run(*, demo: bool) -> int:
             f"  Prefect UI:  {local_ui_url(settings)}\n"
             "               (Deployments: starta processer. Flow runs: följ dem.)\n"
             f"  E-post:      {settings.effective_mail_dir}  (varje brev som en .eml-fil)\n"
-            f"  Databas:     {settings.effective_database_url}\n"
+            f"  Databas:     {mask_url(settings.effective_database_url)}\n"
             "Stoppa med Ctrl-C.\n",
             flush=True,
         )

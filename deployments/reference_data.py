@@ -6,6 +6,7 @@ import hashlib
 from datetime import date
 
 from sqlmodel import Session, select
+from stdnum import luhn
 
 from models.application import Service
 from models.audit import record_event
@@ -14,7 +15,6 @@ from models.contract import Contract, ContractStatus
 from models.municipality import Municipality
 from models.policy import list_policies, load_policy
 from models.provider import Provider, ProviderCreate
-from models.validation import luhn_check_digit
 
 ACTOR = "system:setup"
 
@@ -54,7 +54,7 @@ def sync_municipalities(session: Session) -> list[str]:
 def demo_org_number(company: str) -> str:
     """A stable, valid organisation number derived from the name (same on every machine)."""
     digits = "55" + str(int(hashlib.sha256(company.encode()).hexdigest(), 16))[:7]
-    return f"{digits[:6]}-{digits[6:]}{luhn_check_digit(digits)}"
+    return f"{digits[:6]}-{digits[6:]}{luhn.calc_check_digit(digits)}"
 
 
 def load_demo_data(session: Session, *, today: date) -> int:

@@ -12,7 +12,8 @@ from models.db import session_scope
 from models.policy import load_policy
 from models.settings import get_settings
 from models.validation import normalise_email
-from tasks.email import deliver_outbox, enqueue_email
+from tasks.email_delivery import deliver_outbox
+from tasks.email_queue import enqueue_email
 
 
 class MailCheckInput(BaseModel):

@@ -2,14 +2,14 @@
 
 Served every few minutes. Safe to run twice at once and to re-run after a
 crash: the outbox claims each message before sending and marks it sent right
-after the SMTP server accepts it (tasks/email.py).
+after the SMTP server accepts it (tasks/email_delivery.py).
 """
 
 from __future__ import annotations
 
 from prefect import flow
 
-from tasks.email import deliver_outbox
+from tasks.email_delivery import deliver_outbox
 
 
 @flow(name="outbox-delivery", log_prints=False)

@@ -10,7 +10,7 @@ from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 from prefect.states import Cancelled
 
-from tasks.email import deliver_outbox
+from tasks.email_delivery import deliver_outbox
 
 
 def current_run_id() -> uuid.UUID:

@@ -20,10 +20,10 @@ holiday set complete and stable across versions.
 
 from __future__ import annotations
 
-import calendar
 from datetime import date, timedelta
 from functools import cache
 
+from dateutil.relativedelta import relativedelta
 from holidays.constants import DE_FACTO, PUBLIC
 
 # Imported from its module rather than as holidays.SE: the package exports its
@@ -115,12 +115,9 @@ def add_months(day: date, n: int) -> date:
     number, or on the last day of the month when it has no such day. So
     2028-01-31 + 1 month is 2028-02-29 and 2027-01-31 + 1 month is 2027-02-28.
     The result is not rolled to a working day: call `roll_forward` for that.
+    dateutil's relativedelta counts months exactly so.
     """
-    months = day.year * 12 + (day.month - 1) + n
-    year, month_index = divmod(months, 12)
-    month = month_index + 1
-    last = calendar.monthrange(year, month)[1]
-    return date(year, month, min(day.day, last))
+    return day + relativedelta(months=n)
 
 
 def working_days_between(start: date, end: date) -> int:

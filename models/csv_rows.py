@@ -12,7 +12,9 @@ reason in Swedish); nothing here raises on bad input, however large or broken.
 Reasons never repeat a cell's text: the provider column holds organisation
 numbers, and an enskild firma's is a personnummer, so refusals (which end up
 in logs and artifacts) describe the expected form instead. Line numbers count
-every line of the text, empty ones too, so they match the staff's editor.
+every line of the text, empty ones too, so they match the staff's editor; the
+text is read once by the csv module, so a quoted cell may hold a line break
+(Alt+Enter in Excel), and a row is numbered by the line it starts on.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import csv
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -384,12 +386,42 @@ def sniff_delimiter(header: str) -> str:
     return ";"
 
 
-def _cells(line: str, delimiter: str) -> list[str]:
-    row = next(csv.reader([line], delimiter=delimiter, skipinitialspace=False), [])
+def _tidy(row: list[str]) -> list[str]:
     cells = [cell.strip() for cell in row]
     while cells and not cells[-1]:  # Excel may end a row with empty cells
         cells.pop()
     return cells
+
+
+class _Record(NamedTuple):
+    """One CSV row as read: its first and last line, its cells, its text."""
+
+    first: int
+    last: int
+    cells: list[str]
+    text: str
+
+
+def _records(lines: list[str], delimiter: str) -> Iterator[_Record]:
+    """The rows of the text, read once by the csv module: a quoted cell may span lines.
+
+    `lines` keep their line ends, so a line break inside quotes stays in the cell.
+    A row the csv module cannot read (a field over its size limit) has the cell
+    "\ufffd", so that it is refused for its columns.
+    """
+    reader = csv.reader(lines, delimiter=delimiter, skipinitialspace=False)
+    first = 1
+    while first <= len(lines):
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            row = ["\ufffd"]
+        last = max(reader.line_num, first)
+        text = "".join(lines[first - 1 : last - 1]) + "".join(lines[last - 1].splitlines()[:1])
+        yield _Record(first, last, _tidy(row), text)
+        first = last + 1
 
 
 T = TypeVar("T", bound=BaseModel)
@@ -490,32 +522,37 @@ def refusals(error: ValidationError, layout: Layout, line: int) -> list[Refusal]
 
 
 def parse(data: bytes | str, layout: Layout, *, today: date | None = None) -> Parsed[Any]:
-    """Parse a pasted text into rows of `layout.model` and refusals; never raises on bad input."""
+    """Parse a pasted text into rows of `layout.model` and refusals; never raises on bad input.
+
+    The text is read once, by the csv module, so a quoted cell may hold a line
+    break; a row is numbered by the line it starts on.
+    """
     parsed: Parsed[Any] = Parsed()
     context = {"today": today or clock.today()}
-    text = decode(data)
+    lines = decode(data).splitlines(keepends=True)
+    header = next((line for line in lines if line.strip()), "")
+    delimiter = sniff_delimiter(header)
     columns: list[Column] | None = None
-    delimiter = ";"
     rows_read = 0
-    for line_no, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+    for record in _records(lines, delimiter):
+        line_no = record.first
+        if not record.text.strip():
             continue
-        if len(line) > MAX_LINE_LENGTH:
-            parsed.refused.append(
-                Refusal(line_no, "rad", f"raden är för lång (över {MAX_LINE_LENGTH} tecken)")
-            )
+        if len(record.text) > MAX_LINE_LENGTH:
+            reason = f"raden är för lång (över {MAX_LINE_LENGTH} tecken)"
+            if record.last > record.first:
+                reason += f"; den går till rad {record.last}: saknas ett avslutande citattecken?"
+            parsed.refused.append(Refusal(line_no, "rad", reason))
             if columns is None:
                 return parsed  # without a header nothing else can be read
             continue
         if columns is None:
-            delimiter = sniff_delimiter(line)
-            columns, refusal = _read_header(line_no, _safe_cells(line, delimiter), layout)
+            columns, refusal = _read_header(line_no, record.cells, layout)
             if refusal is not None:
                 parsed.refused.append(refusal)
                 return parsed
             continue
-        cells = _safe_cells(line, delimiter)
-        if not cells:  # only delimiters: an empty row from Excel
+        if not record.cells:  # an empty line, or only delimiters: an empty row from Excel
             continue
         if rows_read == MAX_ROWS:
             parsed.refused.append(
@@ -528,19 +565,21 @@ def parse(data: bytes | str, layout: Layout, *, today: date | None = None) -> Pa
             )
             return parsed
         rows_read += 1
-        result = _read_row(line_no, cells, columns, delimiter, layout, context)
+        result = _read_row(line_no, record.cells, columns, delimiter, layout, context)
         if isinstance(result, list):
             parsed.refused.extend(result)
+            if record.last > record.first:  # say why the next lines were not rows of their own
+                parsed.refused.append(
+                    Refusal(
+                        line_no,
+                        "rad",
+                        f"raden går till rad {record.last}: en cell inom citattecken "
+                        "har en radbrytning (saknas ett avslutande citattecken?)",
+                    )
+                )
         else:
             parsed.rows.append((line_no, result))
     return parsed
-
-
-def _safe_cells(line: str, delimiter: str) -> list[str]:
-    try:
-        return _cells(line, delimiter)
-    except csv.Error:  # e.g. a NUL character; the row is then refused for its columns
-        return ["\ufffd"]
 
 
 def parse_monthly_reports(

@@ -6,18 +6,46 @@ so an operator never has to read a pydantic traceback to find a typo.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, computed_field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from models.paths import PROJECT_ROOT
 from models.policy import list_policies
 from models.validation import normalise_email
 
 ENV_PREFIX = "LOVFLOW_"
+
+#: "scheme://user:password@" anywhere in a text, the password up to the last "@" of
+#: the word (a password with an unescaped "@" in it is still hidden whole).
+_URL_USERINFO = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@]*):[^\s]*@")
+#: "user:password@host" at the start of a value that is not a URL (no "//", a typo).
+_BARE_USERINFO = re.compile(r"^(?P<head>[^\s:/@]*):[^\s]*@")
+_HIDDEN = "***"
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with the password of every URL in it replaced by ***, for errors and logs."""
+    return _URL_USERINFO.sub(rf"\g<head>:{_HIDDEN}@", text)
+
+
+def mask_url(value: str) -> str:
+    """A database URL fit to show: its password replaced by *** (SQLAlchemy's own rendering).
+
+    A text that SQLAlchemy cannot parse is masked by pattern instead, and so is what
+    SQLAlchemy renders, in case an unescaped "@" split the password.
+    """
+    try:
+        return mask_secrets(make_url(value).render_as_string(hide_password=True))
+    except (ArgumentError, ValueError):  # not a URL, or a port that is not a number
+        return _BARE_USERINFO.sub(rf"\g<head>:{_HIDDEN}@", mask_secrets(value))
 
 
 def normalise_database_url(value: str) -> str:
@@ -27,9 +55,18 @@ def normalise_database_url(value: str) -> str:
         return value
     for prefix in ("postgres://", "postgresql://"):
         if value.startswith(prefix):
-            return "postgresql+psycopg://" + value[len(prefix) :]
+            value = "postgresql+psycopg://" + value[len(prefix) :]
+            break
     if not value.startswith(("sqlite:", "postgresql+")):
         raise ValueError("must be a sqlite:/// or postgresql:// URL")
+    try:
+        make_url(value)
+    except (ArgumentError, ValueError):
+        # Neither error's text is shown: SQLAlchemy's repeats the whole URL.
+        raise ValueError(
+            "is not a URL SQLAlchemy can read (sqlite:///path or "
+            "postgresql://user:password@host:port/database)"
+        ) from None
     return value
 
 
@@ -51,6 +88,7 @@ class Settings(BaseSettings):
     )
     database_url: str = Field(
         default="",
+        repr=False,  # it may hold a password; mask_url shows it
         description=(
             "SQLAlchemy URL of the app database. Empty means SQLite at var/lovflow.db. "
             "postgresql://user@host/db is accepted and uses the psycopg driver."
@@ -156,7 +194,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field(repr=False)  # type: ignore[prop-decorator]
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'lovflow.db'}"
@@ -171,11 +209,26 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
 
+#: Fields whose value is never shown, not even masked.
+_SECRET_FIELDS = frozenset(
+    name for name, info in Settings.model_fields.items() if "SecretStr" in str(info.annotation)
+)
+
+
+def _shown_input(field: str, value: Any) -> str:
+    if field in _SECRET_FIELDS or field == "?":  # "?": the whole input, secrets and all
+        return ""
+    if field == "database_url" and isinstance(value, str):
+        return f" (got {mask_url(value)!r})"
+    return f" (got {mask_secrets(repr(value))})"
+
+
 def _describe(error: ValidationError) -> str:
     lines = []
-    for item in error.errors():
+    for item in error.errors(include_url=False):
         field = str(item["loc"][0]) if item["loc"] else "?"
-        lines.append(f"{ENV_PREFIX}{field.upper()}: {item['msg']} (got {item.get('input')!r})")
+        shown = _shown_input(field, item.get("input"))
+        lines.append(f"{ENV_PREFIX}{field.upper()}: {mask_secrets(item['msg'])}{shown}")
     return "Invalid lovflow settings:\n  " + "\n  ".join(lines)
 
 

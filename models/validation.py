@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import re
 
+from stdnum.exceptions import InvalidChecksum, InvalidFormat, ValidationError
+from stdnum.se import orgnr
+
 # Deliberately simple: one @, a dot in the domain, no spaces or angle brackets.
 # Full RFC 5322 parsing would accept addresses no Swedish municipality would mail.
 _EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[A-Za-z]{2,}$")
@@ -24,35 +27,22 @@ def normalise_email(value: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
-def luhn_ok(digits: str) -> bool:
-    """The mod-10 (Luhn) check used by Swedish organisation and personal numbers."""
-    total = 0
-    for index, char in enumerate(digits):
-        value = int(char) * (2 if index % 2 == 0 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
-
-
-def luhn_check_digit(digits: str) -> str:
-    """The digit that makes `digits` + it pass the Luhn check (for demo and test data)."""
-    for candidate in "0123456789":
-        if luhn_ok(digits + candidate):
-            return candidate
-    raise AssertionError("unreachable: one of ten digits always completes a Luhn sum")
-
-
 def normalise_org_number(value: str) -> str:
     """Return an organisation number as NNNNNN-NNNN, or raise ValueError naming the rule.
 
-    Accepts 10 digits with or without the hyphen, and the 12-digit form with the
-    "16" prefix that Skatteverket uses. The last digit is a Luhn check digit over
-    the other nine (Bolagsverket/Skatteverket, SKV 709).
+    Accepts 10 digits with or without the hyphen (and spaces), and the 12-digit form
+    with the "16" prefix that Skatteverket uses. python-stdnum's `se.orgnr` checks
+    the digits and the last one, a Luhn check digit over the other nine
+    (Bolagsverket/Skatteverket, SKV 709); the messages stay lovflow's.
     """
     digits = re.sub(r"[\s-]", "", value)
     if len(digits) == 12 and digits.startswith("16"):
         digits = digits[2:]
-    if len(digits) != 10 or not digits.isdigit():
-        raise ValueError("organisation number must be 10 digits, as NNNNNN-NNNN")
-    if not luhn_ok(digits):
-        raise ValueError("organisation number check digit is wrong (Luhn)")
-    return f"{digits[:6]}-{digits[6:]}"
+    try:
+        if "." in digits:  # orgnr.compact drops dots; lovflow has never taken them
+            raise InvalidFormat()
+        return orgnr.format(orgnr.validate(digits))
+    except InvalidChecksum:
+        raise ValueError("organisation number check digit is wrong (Luhn)") from None
+    except ValidationError:  # InvalidFormat, InvalidLength
+        raise ValueError("organisation number must be 10 digits, as NNNNNN-NNNN") from None

@@ -32,7 +32,7 @@ from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
 from models.provider import Provider
-from tasks.email import enqueue_many, outbox_values
+from tasks.email_queue import enqueue_many, outbox_values
 from tasks.outbox_sql import count_ids, known_keys
 from tasks.vetting_store import STATUS_TEXT
 

@@ -34,7 +34,7 @@ from models.policy import Policy, load_policy
 from models.proposal import ProposalKind
 from models.provider import Provider
 from models.state_machine import change_status
-from tasks.email import enqueue_email
+from tasks.email_queue import enqueue_email
 from tasks.proposals import Ground
 
 #: Contracts still in force that the sweep ends the day after `ends_on`.

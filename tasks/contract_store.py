@@ -33,7 +33,7 @@ from models.provider import Provider
 from models.state_machine import change_status
 from models.sv_format import case_no
 from models.vetting import Assessment
-from tasks.email import Attachment, enqueue_email
+from tasks.email_queue import Attachment, enqueue_email
 
 logger = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from models.policy import Policy, load_policy
 from models.provider import Provider
 from models.state_machine import change_status
 from models.sv_format import case_no
-from tasks.email import enqueue_email
+from tasks.email_queue import enqueue_email
 
 S = LexSarahStatus
 SUBJECT = LexSarahCase.ENTITY_TYPE

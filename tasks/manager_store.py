@@ -51,7 +51,7 @@ from models.proposal import Proposal, ProposalKind
 from models.provider import Provider
 from models.state_machine import change_status
 from models.sv_format import case_no
-from tasks.email import enqueue_email
+from tasks.email_queue import enqueue_email
 from tasks.proposals import Ground, attach_review_run, propose
 
 logger = logging.getLogger(__name__)

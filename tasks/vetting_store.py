@@ -54,7 +54,7 @@ from models.vetting import (
     Assessment,
     step1_outcome,
 )
-from tasks.email import Attachment, enqueue_email
+from tasks.email_queue import Attachment, enqueue_email
 
 logger = logging.getLogger(__name__)
 

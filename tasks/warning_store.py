@@ -37,7 +37,7 @@ from models.provider import Provider
 from models.state_machine import change_status
 from models.sv_format import case_no
 from models.warning import ContractWarning, WarningStatus
-from tasks.email import enqueue_email
+from tasks.email_queue import enqueue_email
 from tasks.proposals import decide
 
 #: Contracts a warning can be given on: in force.

@@ -8,12 +8,12 @@ from datetime import date
 from typing import Any
 
 from sqlmodel import Session
+from stdnum import luhn
 
 from models.application import Application, Service
 from models.contract import Contract
 from models.municipality import Municipality
 from models.provider import Provider, ProviderCreate
-from models.validation import luhn_check_digit
 
 _counter = itertools.count(1)
 
@@ -26,7 +26,7 @@ def org_number(rng: random.Random | None = None) -> str:
     """
     rng = rng or random.Random()
     body = "55" + str(rng.randint(2, 9)) + "".join(str(rng.randint(0, 9)) for _ in range(6))
-    return f"{body[:6]}-{body[6:]}{luhn_check_digit(body)}"
+    return f"{body[:6]}-{body[6:]}{luhn.calc_check_digit(body)}"
 
 
 def make_municipality(session: Session, id: str = "huddinge", **overrides: Any) -> Municipality:

@@ -7,6 +7,7 @@ never computed with the code under test.
 
 from __future__ import annotations
 
+import calendar
 from datetime import date
 
 import pytest
@@ -156,6 +157,18 @@ def test_add_working_days(day: str, n: int, expected: str) -> None:
 )
 def test_add_months(day: str, n: int, expected: str) -> None:
     assert add_months(D(day), n) == D(expected)
+
+
+@given(
+    day=st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31)),
+    n=st.integers(min_value=-600, max_value=600),
+)
+def test_add_months_is_lag_1930_173_section_1(day: date, n: int) -> None:
+    """The same day number `n` months on, or the last day of a month that has none."""
+    result = add_months(day, n)
+    assert (result.year * 12 + result.month) - (day.year * 12 + day.month) == n
+    last = calendar.monthrange(result.year, result.month)[1]
+    assert result.day == min(day.day, last)
 
 
 @pytest.mark.parametrize(

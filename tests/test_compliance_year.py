@@ -27,7 +27,7 @@ from models.customer_count import CustomerCount
 from models.settings import Settings
 from tasks.compliance_checks import run_checks
 from tasks.deviation_reports import register_report
-from tasks.email import deliver_pending
+from tasks.email_delivery import deliver_pending
 from tests.factories import make_provider
 from tests.smtp_fixtures import SmtpServer
 

@@ -1,6 +1,6 @@
 """Pasted CSV: delimiters, encodings, headers, Swedish numbers and months, refusals.
 
-Pure parsing (tasks/csv_rows.py), no database. The last tests are properties:
+Pure parsing (models/csv_rows.py), no database. The last tests are properties:
 any text or bytes gives rows and refusals, never an exception, and rows written
 in any delimiter and column order read back as written.
 """
@@ -221,6 +221,37 @@ def test_garbage_bytes_and_nul_characters_are_refusals_not_errors() -> None:
     assert rows == [] and len(refused) <= 1
     rows, refused = counts(f"utförare;månad;antal_kunder;utförda_timmar\n{ORG};2026\x00-05;1;1\n")
     assert rows == [] and refused[0].line == 2
+
+
+def test_a_quoted_cell_with_a_line_break_stays_in_its_row() -> None:
+    """Excel quotes a cell typed with Alt+Enter; the row goes on after the line break,
+    and the rows after it keep the numbers of the lines they start on."""
+    text = (
+        "utförare;månad;antal_kunder;utförda_timmar\r\n"
+        f'"{ORG}\r\n";2026-05;"3\n";1\r\n'
+        "\r\n"
+        f"{ORG2};2026-04;x;1\r\n"
+        f'{ORG2};"2026-05\n\n";2;1,5\r\n'
+    )
+    rows, refused = counts(text)
+    assert [(line, r.provider, r.period, r.customers) for line, r in rows] == [
+        (2, ORG, "2026-05", 3),
+        (7, ORG2, "2026-05", 2),
+    ]
+    assert [(r.line, r.field) for r in refused] == [(6, "antal_kunder")]
+
+
+def test_a_quote_left_open_is_refused_on_the_line_it_starts() -> None:
+    header = "utförare;månad;antal_kunder;utförda_timmar\n"
+    rows, refused = counts(header + f'{ORG};"2026-05;3;1\n{ORG2};2026-05;3;1\n')
+    assert rows == []
+    assert [(r.line, r.field) for r in refused] == [(2, "rad"), (2, "rad")]
+    assert "fel antal kolumner" in refused[0].reason
+    assert "går till rad 3" in refused[1].reason and "citattecken" in refused[1].reason
+    rows, refused = counts(header + f'{ORG};"2026-05;3;1\n' + f"{ORG2};2026-05;3;1\n" * 400)
+    assert rows == [] and len(refused) == 1
+    assert refused[0].line == 2 and "för lång" in refused[0].reason
+    assert "går till rad 402" in refused[0].reason
 
 
 def test_an_overlong_line_is_refused() -> None:

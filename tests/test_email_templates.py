@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from jinja2 import UndefinedError, meta, nodes
 
+from models.email_render import EMAIL_TEMPLATES, email_environment, render_email
 from models.sv_format import case_no, sv_date, sv_time
-from tasks.email import EMAIL_TEMPLATES, email_environment, render_email
 
 CASE_ID = uuid.UUID("a1b2c3d4-e5f6-4a1b-8c2d-0123456789ab")
 CONTRACT_ID = uuid.UUID("5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9")

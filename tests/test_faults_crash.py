@@ -35,7 +35,7 @@ LEASE_SECONDS = 10
 #: Exactly what the deliver-outbox task does when the served flow calls it.
 DELIVER = (
     "import asyncio, json\n"
-    "from tasks.email import deliver_outbox\n"
+    "from tasks.email_delivery import deliver_outbox\n"
     "print(json.dumps(asyncio.run(deliver_outbox.fn())), flush=True)\n"
 )
 

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from deployments.reference_data import sync_municipalities
 from models.settings import Settings
 from tasks.compliance_checks import run_checks
-from tasks.email import deliver_pending
+from tasks.email_delivery import deliver_pending
 from tests.smtp_fixtures import SmtpServer
 from tests.test_compliance_checks import make_contract
 

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from models.db import make_engine, migrate
 from tests.prefect_stack import _postgres_database
-from tests.test_migrations import _drift
+from tests.test_migrations import LISTING_AFTER_0006, _drift, fill_0005, listing_flags
 
 POSTGRES_URL = os.environ.get("LOVFLOW_TEST_POSTGRES_URL", "").strip()
 
@@ -44,5 +44,18 @@ def test_upgrade_from_0003_keeps_rows_on_postgresql() -> None:
             name = connection.execute(text("select name from municipality")).scalar()
         engine.dispose()
         assert name == "Salems kommun"
+    finally:
+        drop()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not POSTGRES_URL, reason="LOVFLOW_TEST_POSTGRES_URL is not set")
+def test_0006_lists_contracts_in_force_and_rotates_huddinge_on_postgresql() -> None:
+    url, drop = _postgres_database(POSTGRES_URL, f"lovflow_upgrade_{uuid.uuid4().hex[:8]}")
+    try:
+        migrate(url, "0005")
+        fill_0005(url)
+        migrate(url, "0006")
+        assert listing_flags(url) == LISTING_AFTER_0006
     finally:
         drop()

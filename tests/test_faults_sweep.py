@@ -27,7 +27,7 @@ from models.base import utcnow
 from models.outbox import OutboxStatus, OutgoingEmail
 from models.settings import Settings
 from tasks.compliance_checks import run_checks
-from tasks.email import DeliveryReport, deliver_pending, retry_delay
+from tasks.email_delivery import DeliveryReport, deliver_pending, retry_delay
 from tests.concurrency import run_at_once
 from tests.smtp_fixtures import SmtpServer
 from tests.test_compliance_checks import count, make_contract, months

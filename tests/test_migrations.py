@@ -2,19 +2,26 @@
 
 Alembic's autogenerate comparison finds any table, column, index or unique
 constraint that a model has and no migration made (or the other way round).
+A revision is frozen: it imports no app code, so a later change to the app
+cannot change what an old upgrade does.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import ast
+import uuid
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import Uuid, bindparam, text
 
-from models.db import make_engine, migrate
+from models.db import MIGRATIONS_DIR, make_engine, migrate
 from models.tables import metadata
+
+#: What a revision may import: the standard library, SQLAlchemy and Alembic.
+_FROZEN_IMPORTS = {"__future__", "collections", "typing", "sqlalchemy", "alembic"}
 
 
 def _drift(url: str) -> list[object]:
@@ -51,3 +58,95 @@ def test_upgrade_from_0003_keeps_rows(tmp_path: Path) -> None:
     with engine.connect() as connection:
         assert connection.execute(text("select name from municipality")).scalar() == "Salems kommun"
     engine.dispose()
+
+
+def test_no_revision_imports_app_code() -> None:
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] in _FROZEN_IMPORTS, f"{path.name} imports {name}"
+
+
+def fill_0005(url: str) -> None:
+    """Contracts at revision 0005, in Huddinge (rotation) and Salem (none), active and not."""
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        for municipality in ("huddinge", "salem"):
+            connection.execute(
+                text(
+                    "insert into municipality (id, name, policy_name, created_at) "
+                    "values (:m, :m, :m, :now)"
+                ),
+                {"m": municipality, "now": now},
+            )
+            for number, status in enumerate(("active", "notice_given", "ended", "draft")):
+                provider = uuid.uuid4()
+                connection.execute(
+                    text(
+                        "insert into provider (id, name, email, org_number, created_at, "
+                        "updated_at) values (:id, :name, 'a@b.se', :org, :now, :now)"
+                    ).bindparams(bindparam("id", type_=Uuid())),
+                    {
+                        "id": provider,
+                        "name": f"{municipality} {status}",
+                        "org": f"{municipality[:3]}{number}",
+                        "now": now,
+                    },
+                )
+                connection.execute(
+                    text(
+                        "insert into contract (id, provider_id, municipality_id, status, "
+                        "services, capacity_hours_per_month, starts_on, created_at, updated_at) "
+                        "values (:id, :p, :m, :s, '[]', 100, :d, :now, :now)"
+                    ).bindparams(bindparam("id", type_=Uuid()), bindparam("p", type_=Uuid())),
+                    {
+                        "id": uuid.uuid4(),
+                        "p": provider,
+                        "m": municipality,
+                        "s": status,
+                        "d": date(2026, 1, 1),
+                        "now": now,
+                    },
+                )
+    engine.dispose()
+
+
+def listing_flags(url: str) -> set[tuple[str, str, bool, bool]]:
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "select municipality_id, status, publicly_listed, in_no_choice_rotation "
+                "from contract"
+            )
+        ).all()
+    engine.dispose()
+    return {(m, s, bool(listed), bool(rotation)) for m, s, listed, rotation in rows}
+
+
+#: What 0006 made of fill_0005's contracts when it was written (it read the policies then).
+LISTING_AFTER_0006 = {
+    ("huddinge", "active", True, True),
+    ("huddinge", "notice_given", True, True),
+    ("huddinge", "ended", False, False),
+    ("huddinge", "draft", False, False),
+    ("salem", "active", True, False),
+    ("salem", "notice_given", True, False),
+    ("salem", "ended", False, False),
+    ("salem", "draft", False, False),
+}
+
+
+def test_0006_lists_contracts_in_force_and_rotates_huddinge(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    migrate(url, "0005")
+    fill_0005(url)
+    migrate(url, "0006")
+    assert listing_flags(url) == LISTING_AFTER_0006

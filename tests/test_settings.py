@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from models.settings import SettingsError, load_settings
+from models.settings import SettingsError, load_settings, mask_url
 
 
 def test_defaults_use_sqlite_under_var(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -73,3 +73,52 @@ def test_every_prefect_default_is_a_prefect_setting(tmp_path: Path) -> None:
     ]
     assert not unknown
     assert not hasattr(prefect.settings, "PREFECT_SERVER_SERVICES_NO_SUCH_SETTING")
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [
+        # Parses as a URL, but the wrong database.
+        ("mysql://lov:hemligt-losen-42@db.kommun.example/lovflow", "sqlite:/// or postgresql://"),
+        # An unescaped "@" in the password.
+        ("mssql://lov:hemligt@losen-42@db.kommun.example/lovflow", "sqlite:/// or postgresql://"),
+        # No scheme at all, and a scheme with one slash.
+        ("lov:hemligt-losen-42@db.kommun.example/lovflow", "sqlite:/// or postgresql://"),
+        ("postgresql:/lov:hemligt-losen-42@db.kommun.example/lovflow", "sqlite:/// or"),
+        # The right database, but SQLAlchemy cannot read it (the port is not a number).
+        ("postgresql://lov:hemligt-losen-42@db.kommun.example:port/lovflow", "not a URL"),
+    ],
+)
+def test_invalid_database_url_is_named_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, value: str, rule: str
+) -> None:
+    monkeypatch.setenv("LOVFLOW_DATABASE_URL", value)
+    with pytest.raises(SettingsError) as excinfo:
+        load_settings()
+    message = str(excinfo.value)
+    assert "LOVFLOW_DATABASE_URL:" in message
+    assert rule in message
+    assert "losen-42" not in message and "hemligt" not in message
+    assert "db.kommun.example" in message  # the rest is shown, to find the typo
+
+
+def test_database_password_is_not_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOVFLOW_DATABASE_URL", "postgresql://lov:hemligt-losen-42@db/lovflow")
+    assert "hemligt-losen-42" not in repr(load_settings())
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql+psycopg://lov:hemligt@db:5432/lovflow",
+            "postgresql+psycopg://lov:***@db:5432/lovflow",
+        ),
+        ("postgresql://lov:p@ss@db/lovflow", "postgresql://lov:***@db/lovflow"),
+        ("inte en url", "inte en url"),
+        ("sqlite:////srv/lovflow/var/lovflow.db", "sqlite:////srv/lovflow/var/lovflow.db"),
+        ("postgresql://lov@db/lovflow", "postgresql://lov@db/lovflow"),
+    ],
+)
+def test_mask_url_hides_only_the_password(url: str, shown: str) -> None:
+    assert mask_url(url) == shown

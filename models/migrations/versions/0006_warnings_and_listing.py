@@ -15,6 +15,13 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+#: The policy whose contract.no_choice_rotation was true when this revision was
+#: written (policies/huddinge.toml; Salem, Stockholm, Strängnäs and the default were
+#: false). Frozen here, not read from policies/ through models/policy.py, so that a
+#: later change to either cannot change what this upgrade does; from this revision
+#: on, the flag is each contract's own column.
+NO_CHOICE_ROTATION_POLICY = "huddinge"
+
 
 def upgrade() -> None:
     op.create_table(
@@ -63,28 +70,15 @@ def upgrade() -> None:
             )
         )
     # Contracts in force before this revision were on the public list; the rotation
-    # (ickeval) is set for them by the policy's contract.no_choice_rotation.
+    # (ickeval) is set for those of the municipalities whose policy had it.
     op.execute(
         "UPDATE contract SET publicly_listed = true WHERE status IN ('active', 'notice_given')"
     )
-    from models.policy import PolicyError, load_policy
-
-    bind = op.get_bind()
-    for municipality_id, policy_name in bind.execute(
-        sa.text("SELECT id, policy_name FROM municipality")
-    ).all():
-        try:
-            rotation = load_policy(policy_name).contract.no_choice_rotation
-        except PolicyError:  # a policy file removed since: leave its contracts out
-            continue
-        if rotation:
-            bind.execute(
-                sa.text(
-                    "UPDATE contract SET in_no_choice_rotation = true "
-                    "WHERE municipality_id = :m AND status IN ('active', 'notice_given')"
-                ),
-                {"m": municipality_id},
-            )
+    op.execute(
+        "UPDATE contract SET in_no_choice_rotation = true "
+        "WHERE status IN ('active', 'notice_given') AND municipality_id IN "
+        f"(SELECT id FROM municipality WHERE policy_name = '{NO_CHOICE_ROTATION_POLICY}')"
+    )
 
 
 def downgrade() -> None:

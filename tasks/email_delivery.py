@@ -1,65 +1,35 @@
-"""E-mail: render Swedish letters from templates, queue them in the outbox, deliver them.
+"""Outbox delivery: claim queued letters in batches and send them over SMTP.
 
-A letter is never sent straight from a flow. `enqueue_email` renders it and
-stores it in `outgoing_email` in the caller's transaction, under an idempotency
-key, so the letter exists exactly when the decision it reports exists, and a
-re-run of the flow finds the key and adds nothing. `deliver_pending` (the
-`deliver-outbox` task) later claims queued rows and sends them over one SMTP
-connection per batch. An SMTP outage only delays letters: they stay queued.
-
-Templates live in templates/email/<name>/{subject.txt, body.txt, body.html} and
-extend templates/email/_base/ (municipality header, signature, and a footer that
-says why the reader got the letter).
+`deliver_pending` (the `deliver-outbox` task) claims queued rows and sends them
+over one SMTP connection per batch, with retries and backoff. An SMTP outage
+only delays letters: they stay queued.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
 import dataclasses
 import logging
-import re
 import time
-import uuid
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
-from functools import lru_cache
-from typing import Any, Literal
+from typing import Literal
 
 import aiosmtplib
-from jinja2 import (
-    Environment,
-    FileSystemLoader,
-    StrictUndefined,
-    TemplateNotFound,
-    select_autoescape,
-)
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from models.base import new_id, utcnow
+from models.base import utcnow
 from models.db import get_engine
-from models.outbox import OutboxStatus, OutgoingEmail
-from models.paths import PROJECT_ROOT
+from models.email_message import build_message
+from models.outbox import OutgoingEmail
 from models.settings import Settings, get_settings
-from models.sv_format import case_no, sv_date, sv_time
-from models.validation import normalise_email
 from tasks import outbox_sql
 from tasks.smtp_secret import SmtpPasswordError, smtp_password
 
 logger = logging.getLogger(__name__)
-
-EMAIL_TEMPLATES = PROJECT_ROOT / "templates" / "email"
-
-#: Folder names are English kebab-case; the pattern also keeps names out of _base
-#: and out of other folders ("../").
-_TEMPLATE_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 #: Delay before a message that failed temporarily is tried again: one minute,
 #: doubling with each attempt, at most an hour.
@@ -71,281 +41,6 @@ RETRY_CAP = timedelta(hours=1)
 _SMTP_CLOSING = 421
 
 _MAX_ERROR_CHARS = 2000
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-@lru_cache(maxsize=1)
-def email_environment() -> Environment:
-    """The Jinja environment for e-mail templates (built once per process)."""
-    env = Environment(
-        loader=FileSystemLoader(EMAIL_TEMPLATES),
-        # Templates change only with a new release (and a restart): without the
-        # file check on every get_template, a day's 10,000 letters render ~15% faster.
-        auto_reload=False,
-        # HTML-escape only the .html parts: escaping a subject or the plain-text
-        # part would show "&amp;" to the reader.
-        autoescape=select_autoescape(
-            enabled_extensions=("html",),
-            disabled_extensions=("txt",),
-            default_for_string=False,
-            default=False,
-        ),
-        # A missing variable is a bug in the caller, never an empty gap in a letter.
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-    )
-    env.filters["sv_date"] = sv_date
-    env.filters["sv_time"] = sv_time
-    env.filters["case_no"] = case_no
-    return env
-
-
-@dataclass(frozen=True)
-class RenderedEmail:
-    subject: str
-    text: str
-    html: str | None
-
-
-def render_email(template: str, context: Mapping[str, Any]) -> RenderedEmail:
-    """Render the subject, plain-text and (if present) HTML parts of a letter.
-
-    Args:
-        template: folder name under templates/email, e.g. "application-received".
-        context: template variables; every letter needs `municipality` (display name) and
-            `reason` (the footer's "Du får det här brevet eftersom ...").
-
-    Returns:
-        The subject on one line, the text body, and the HTML body or None.
-
-    Raises:
-        ValueError: the template does not exist.
-        jinja2.UndefinedError: the context lacks a variable the template uses.
-    """
-    if not _TEMPLATE_NAME.match(template):
-        raise ValueError(f"unknown e-mail template {template!r}")
-    env = email_environment()
-    try:
-        subject_tpl = env.get_template(f"{template}/subject.txt")
-        text_tpl = env.get_template(f"{template}/body.txt")
-    except TemplateNotFound:
-        raise ValueError(f"unknown e-mail template {template!r}") from None
-    try:
-        html_tpl = env.get_template(f"{template}/body.html")
-    except TemplateNotFound:
-        html_tpl = None
-    # A subject is one header line: a newline in it would end the header.
-    subject = " ".join(subject_tpl.render(context).split())
-    text = _tidy_text(text_tpl.render(context))
-    html = html_tpl.render(context).strip() + "\n" if html_tpl is not None else None
-    return RenderedEmail(subject=subject, text=text, html=html)
-
-
-def _tidy_text(text: str) -> str:
-    # Optional blocks ({% if %}) leave runs of blank lines and trailing spaces.
-    lines = [line.rstrip() for line in text.strip().splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
-
-
-# --------------------------------------------------------------------------- enqueue
-
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content_type: str
-    data: bytes
-
-
-def enqueue_email(
-    session: Session,
-    *,
-    key: str,
-    template: str,
-    context: Mapping[str, Any],
-    recipients: Sequence[str],
-    sender: str,
-    case_type: str,
-    case_id: uuid.UUID | None,
-    municipality_id: str | None = None,
-    attachments: Sequence[Attachment] = (),
-) -> uuid.UUID:
-    """Render a letter and queue it in the outbox, once per idempotency key.
-
-    The row is added in the caller's transaction and is not committed here, so
-    the letter is queued if and only if the caller's change is committed. A
-    second call with the same key (a retry, a re-run, a concurrent sweep) adds
-    nothing and returns the existing row's id, even if the context differs.
-
-    Args:
-        session: the caller's session; the caller commits.
-        key: idempotency key naming (case, message, period), e.g.
-            "application:<id>:application-received".
-        template: folder name under templates/email.
-        context: template variables (see `render_email`).
-        recipients: e-mail addresses; validated and de-duplicated.
-        sender: the From address; its domain also names the Message-ID.
-        case_type: "application", "contract", ...
-        case_id: the case the letter belongs to, if any.
-        municipality_id: the municipality that sends the letter, if known.
-        attachments: files to attach, e.g. a text/calendar invitation.
-
-    Returns:
-        The id of the outbox row (new, or the one already queued under `key`).
-
-    Raises:
-        ValueError: bad key, template, address or attachment type.
-    """
-    values = outbox_values(
-        key=key,
-        template=template,
-        context=context,
-        recipients=recipients,
-        sender=sender,
-        case_type=case_type,
-        case_id=case_id,
-        municipality_id=municipality_id,
-        attachments=attachments,
-    )
-    stored_id = outbox_sql.insert_if_absent(session, values)
-    if stored_id != values["id"]:
-        logger.info("Outbox key already queued as %s; nothing added", stored_id)
-    return stored_id
-
-
-def enqueue_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Queue many rendered letters (from `outbox_values`) in one statement; skip known keys.
-
-    The daily sweep's path, in the caller's transaction; `outbox_sql.count_ids`
-    tells how many of them the database kept.
-    """
-    outbox_sql.insert_many_if_absent(session, rows)
-
-
-def outbox_values(
-    *,
-    key: str,
-    template: str,
-    context: Mapping[str, Any],
-    recipients: Sequence[str],
-    sender: str,
-    case_type: str,
-    case_id: uuid.UUID | None,
-    municipality_id: str | None = None,
-    attachments: Sequence[Attachment] = (),
-) -> dict[str, Any]:
-    """Validate and render one letter into an outbox row (not stored). See `enqueue_email`."""
-    key = key.strip()
-    if not key or len(key) > 300:
-        raise ValueError("idempotency key must be 1 to 300 characters")
-    # De-duplicated ignoring case: local parts are case-sensitive on paper, but no
-    # real mailbox differs by case alone, and a letter twice looks like a fault.
-    unique: dict[str, str] = {}
-    for address in recipients:
-        normalised = normalise_email(address)
-        unique.setdefault(normalised.casefold(), normalised)
-    addresses = list(unique.values())
-    if not addresses:
-        raise ValueError("an e-mail needs at least one recipient")
-    sender = normalise_email(sender)
-    stored_attachments = [_attachment_record(item) for item in attachments]
-    rendered = render_email(template, context)
-    if len(rendered.subject) > 500:
-        raise ValueError(f"subject of {template!r} is longer than 500 characters")
-
-    row_id = new_id()
-    now = utcnow()
-    return {
-        "id": row_id,
-        "idempotency_key": key,
-        "case_type": case_type,
-        "case_id": case_id,
-        "municipality_id": municipality_id,
-        "template": template,
-        "sender": sender,
-        "recipients": addresses,
-        "subject": rendered.subject,
-        "body_text": rendered.text,
-        "body_html": rendered.html,
-        "attachments": stored_attachments,
-        # Fixed now, so a resend after a crash carries the same Message-ID and the
-        # receiving side (and we) can recognise it. The row id makes it unique.
-        "message_id": make_msgid(idstring=row_id.hex, domain=sender.rsplit("@", 1)[1]),
-        "status": OutboxStatus.queued,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "queued_at": now,
-    }
-
-
-def _attachment_record(item: Attachment) -> dict[str, Any]:
-    _split_content_type(item.content_type)  # fail at enqueue, not at delivery
-    if not item.filename or "/" in item.filename or "\\" in item.filename:
-        raise ValueError(f"attachment file name must be a plain name: {item.filename!r}")
-    return {
-        "filename": item.filename,
-        "content_type": item.content_type,
-        "data_b64": base64.b64encode(item.data).decode("ascii"),
-    }
-
-
-def _split_content_type(content_type: str) -> tuple[str, str, dict[str, str]]:
-    """("text", "calendar", {"method": "REQUEST"}) from "text/calendar; method=REQUEST"."""
-    main, *param_parts = (part.strip() for part in content_type.split(";"))
-    maintype, _, subtype = main.partition("/")
-    if not maintype or not subtype or " " in main:
-        raise ValueError(f"not a MIME type: {content_type!r}")
-    params: dict[str, str] = {}
-    for part in param_parts:
-        name, sep, value = part.partition("=")
-        if not sep or not name.strip():
-            raise ValueError(f"bad parameter in MIME type: {content_type!r}")
-        params[name.strip()] = value.strip().strip('"')
-    return maintype.lower(), subtype.lower(), params
-
-
-# --------------------------------------------------------------------------- building
-
-
-def build_message(row: OutgoingEmail) -> EmailMessage:
-    """The MIME message for an outbox row: text, then HTML, then attachments.
-
-    Plain text comes first because mail clients show the last alternative they
-    can render. Bodies are quoted-printable: 7-bit safe through any relay, and
-    Swedish letters stay readable in the raw source. The Date is the time the
-    letter was queued (when it was written), which also makes a resend identical.
-    """
-    message = EmailMessage()
-    message["From"] = row.sender
-    message["To"] = ", ".join(row.recipients)
-    message["Subject"] = row.subject
-    message["Date"] = format_datetime(row.queued_at)
-    message["Message-ID"] = row.message_id
-    # RFC 3834: tells autoresponders (out-of-office) not to answer a robot.
-    message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = "sv"
-    message.set_content(row.body_text, charset="utf-8", cte="quoted-printable")
-    if row.body_html is not None:
-        message.add_alternative(
-            row.body_html, subtype="html", charset="utf-8", cte="quoted-printable"
-        )
-    for item in row.attachments:
-        maintype, subtype, params = _split_content_type(item["content_type"])
-        message.add_attachment(
-            base64.b64decode(item["data_b64"], validate=True),
-            maintype=maintype,
-            subtype=subtype,
-            filename=item["filename"],
-            params=params,
-        )
-    return message
-
-
-# --------------------------------------------------------------------------- delivery
 
 
 @dataclass(frozen=True)
