@@ -24,9 +24,13 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m deployments.local run --demo
 
+# Workers for the suite: the case tests wait for runs more than they compute, so
+# four workers on two cores overlap those waits (tests/conftest.py groups them).
+TEST_WORKERS ?= 4
+
 ## Lint, type-check and run the whole test suite.
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

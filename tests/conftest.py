@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -26,7 +26,39 @@ from models.tables import metadata
 pytest_plugins = ["tests.smtp_fixtures", "tests.prefect_stack", "tests.scaled_stack"]
 
 POSTGRES_URL = os.environ.get("LOVFLOW_TEST_POSTGRES_URL", "").strip()
+#: Stacks per backend when the suite runs on several xdist workers (`make test`):
+#: the case modules are dealt to this many streams per backend, each stream on one
+#: worker with one stack. More streams overlap more of the waiting for runs, and
+#: cost one Prefect server, serve and zombie watch each.
+STREAMS_PER_BACKEND = int(os.environ.get("LOVFLOW_TEST_STACK_STREAMS", "2"))
+#: Modules whose module-scoped fixture starts servers of its own: kept on one worker.
+OWN_SERVER_MODULES = {"test_access", "test_server_services", "test_scaled"}
 NO_POSTGRES = "LOVFLOW_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped"
+
+
+# A plain hook, not tryfirst: xdist's worker reads the marks in its own hook of this
+# name, which must run after this one (seen: with tryfirst no test was grouped).
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group tests for `pytest -n N --dist loadgroup` so that stacks are shared.
+
+    A case test runs on the session's stack of its backend; the case modules of a
+    backend are dealt round-robin (by module, in name order) to a few streams, and
+    each stream is one xdist group, so one worker starts that stack once. Without
+    xdist the groups are ignored."""
+    functions = [item for item in items if isinstance(item, pytest.Function)]
+    modules = sorted({item.module.__name__ for item in functions if _uses_stack(item)})
+    stream_of = {module: index % STREAMS_PER_BACKEND for index, module in enumerate(modules)}
+    for item in functions:
+        module = item.module.__name__
+        if _uses_stack(item):
+            backend = item.callspec.params.get("stack", "sqlite")
+            item.add_marker(pytest.mark.xdist_group(f"stack-{backend}-{stream_of[module]}"))
+        elif module.rsplit(".", 1)[-1] in OWN_SERVER_MODULES:
+            item.add_marker(pytest.mark.xdist_group(module))
+
+
+def _uses_stack(item: pytest.Function) -> bool:
+    return "stack" in item.fixturenames
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -54,12 +86,32 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
+def postgres_url() -> Iterator[str]:
+    """The PostgreSQL test database, migrated once. Under pytest-xdist each worker
+    gets a database of its own beside it (each test truncates every table)."""
     if not POSTGRES_URL:
         pytest.skip(NO_POSTGRES)
-    url = normalise_database_url(POSTGRES_URL)
-    migrate(url)
-    return url
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        url = normalise_database_url(POSTGRES_URL)
+        migrate(url)
+        yield url
+        return
+    base = make_url(normalise_database_url(POSTGRES_URL))
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate(url)
+        yield url
+    finally:
+        reset_engines()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _truncate(url: str) -> None:

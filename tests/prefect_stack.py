@@ -123,6 +123,7 @@ class Stack:
     serving: subprocess.Popen[bytes] | None = None
     watch: subprocess.Popen[bytes] | None = None
     _engine: Engine | None = field(default=None, repr=False)
+    _api: SyncPrefectClient | None = field(default=None, repr=False)
 
     # ----------------------------------------------------------------- processes
 
@@ -191,6 +192,9 @@ class Stack:
         )
 
     def stop(self) -> None:
+        if self._api is not None:
+            self._api.__exit__(None, None, None)
+            self._api = None
         if self.watch is not None and self.watch.poll() is None:
             os.killpg(self.watch.pid, signal.SIGTERM)
             self.watch.wait(timeout=30)
@@ -241,18 +245,26 @@ class Stack:
     # ----------------------------------------------------------------- Prefect
 
     def client(self) -> SyncPrefectClient:
+        """A new client, for a test's own `with` block."""
         return SyncPrefectClient(api=self.api_url)
+
+    @property
+    def api(self) -> SyncPrefectClient:
+        """The harness's one open client: polling with a new client each time costs
+        a connection and a version check per poll."""
+        if self._api is None:
+            self._api = SyncPrefectClient(api=self.api_url)
+            self._api.__enter__()
+        return self._api
 
     def start(self, flow: str, deployment: str, parameters: dict[str, Any]) -> uuid.UUID:
         """Start a deployment's run as the UI's Run button does; return the run id."""
-        with self.client() as client:
-            found = client.read_deployment_by_name(full_name(flow, deployment))
-            run = client.create_flow_run_from_deployment(found.id, parameters=parameters)
-            return run.id
+        found = self.api.read_deployment_by_name(full_name(flow, deployment))
+        run = self.api.create_flow_run_from_deployment(found.id, parameters=parameters)
+        return run.id
 
     def read(self, run_id: uuid.UUID) -> FlowRun:
-        with self.client() as client:
-            return client.read_flow_run(run_id)
+        return self.api.read_flow_run(run_id)
 
     def wait_paused(self, run_id: uuid.UUID, key: str, timeout: float = 90) -> FlowRun:
         """Wait until the run waits for the form with pause key `key`."""
@@ -291,35 +303,32 @@ class Stack:
         """
 
         def stored() -> bool:
-            with self.client() as client:
-                state = client.read_flow_run(run_id).state
-                keyset = state.state_details.run_input_keyset if state else None
-                if not keyset:
+            state = self.api.read_flow_run(run_id).state
+            keyset = state.state_details.run_input_keyset if state else None
+            if not keyset:
+                return False
+            try:
+                self.api.read_flow_run_input(run_id, keyset["schema"])
+            except ObjectNotFound:
+                return False
+            except httpx.HTTPStatusError as error:
+                if error.response.status_code == 404:
                     return False
-                try:
-                    client.read_flow_run_input(run_id, keyset["schema"])
-                except ObjectNotFound:
-                    return False
-                except httpx.HTTPStatusError as error:
-                    if error.response.status_code == 404:
-                        return False
-                    raise
-                return True
+                raise
+            return True
 
         wait_until(f"the form of run {run_id}", stored, timeout)
 
     def resume(self, run_id: uuid.UUID, answer: dict[str, Any]) -> None:
         """Submit a form, as the UI does; fail if the server refuses it."""
         self.wait_form(run_id)
-        with self.client() as client:
-            result = client.resume_flow_run(run_id, run_input=answer)
+        result = self.api.resume_flow_run(run_id, run_input=answer)
         assert result.status.value == "ACCEPT", result.details
 
     def refused(self, run_id: uuid.UUID, answer: dict[str, Any]) -> str:
         """Submit a form the server must refuse; return the server's reason."""
         self.wait_form(run_id)
-        with self.client() as client:
-            result = client.resume_flow_run(run_id, run_input=answer)
+        result = self.api.resume_flow_run(run_id, run_input=answer)
         assert result.status.value != "ACCEPT", "the server accepted an invalid form"
         return str(getattr(result.details, "reason", result.details))
 
@@ -328,16 +337,15 @@ class Stack:
         Paused, so it may take a moment to appear."""
 
         def read() -> str | None:
-            with self.client() as client:
-                try:
-                    stored = client.read_flow_run_input(run_id, f"suspended-{key}-description")
-                    return str(json.loads(stored))  # inputs are stored as JSON
-                except ObjectNotFound:
+            try:
+                stored = self.api.read_flow_run_input(run_id, f"suspended-{key}-description")
+                return str(json.loads(stored))  # inputs are stored as JSON
+            except ObjectNotFound:
+                return None
+            except httpx.HTTPStatusError as error:
+                if error.response.status_code == 404:
                     return None
-                except httpx.HTTPStatusError as error:
-                    if error.response.status_code == 404:
-                        return None
-                    raise
+                raise
 
         return wait_until(f"the description of form {key}", read, 30)
 
@@ -376,15 +384,10 @@ def _postgres_database(base_url: str, name: str) -> tuple[str, Callable[[], None
     return url.set(database=name).render_as_string(hide_password=False), drop
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    work = tmp_path_factory.mktemp(f"stack-{request.param}")
+def _start_stack(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    work = tmp_path_factory.mktemp(f"stack-{backend}")
     drop: Callable[[], None] | None = None
-    if request.param == "sqlite":
+    if backend == "sqlite":
         database_url = f"sqlite:///{work / 'app.db'}"
     else:
         if not POSTGRES_URL:
@@ -420,7 +423,7 @@ def stack(
         "LOVFLOW_ZOMBIE_AFTER_SECONDS": str(ZOMBIE_AFTER_SECONDS),
     }
     stack = Stack(
-        backend=request.param,
+        backend=backend,
         database_url=database_url,
         api_url=api_url,
         smtp=smtp,
@@ -446,3 +449,33 @@ def stack(
             drop()
     # Reached only when nothing above failed: the log is complete once the server stopped.
     assert_clean_server_log(work / "prefect-server.log")
+
+
+# One stack per backend for the whole test session (per xdist worker): starting
+# one costs about 30 s of two busy cores, and every case test makes its own
+# provider, application and addresses, so the tests do not see each other's rows.
+# Two fixtures rather than one parametrised session fixture: pytest keeps only one
+# value of a parametrised fixture alive, and would start a stack anew each time
+# the order of tests switched backend.
+
+
+@pytest.fixture(scope="session")
+def sqlite_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    yield from _start_stack("sqlite", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def postgres_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    yield from _start_stack("postgres", tmp_path_factory)
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def stack(request: pytest.FixtureRequest) -> Stack:
+    """The session's stack on the app database of this backend."""
+    stack: Stack = request.getfixturevalue(f"{request.param}_stack")
+    # A test may have stopped serve (crash tests); the next module gets it back.
+    if stack.serving is None or stack.serving.poll() is not None:
+        stack.start_serving()
+    return stack

@@ -14,7 +14,11 @@ import json
 from datetime import date
 
 import pytest
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    ArtifactFilterKey,
+)
 from sqlmodel import Session, select
 
 from flows.names import COMPLIANCE_SWEEP
@@ -25,7 +29,7 @@ from models.policy import load_policy
 from models.proposal import Proposal, ProposalStatus
 from models.sv_format import case_no
 from tests.factories import make_provider
-from tests.prefect_stack import Stack
+from tests.prefect_stack import Stack, wait_until
 from tests.smtp_fixtures import ReceivedMessage
 
 pytestmark = pytest.mark.prefect
@@ -37,6 +41,23 @@ def _plain(received: ReceivedMessage) -> str:
     part = received.message.get_body(preferencelist=("plain",))
     assert part is not None
     return str(part.get_content())
+
+
+def _staff_letters(stack: Stack, staff: str, mark: str, count: int) -> list[ReceivedMessage]:
+    """The letters to staff (an address every test's cases share) that carry `mark`
+    in the subject or the text: exactly `count` of them, once they have arrived."""
+
+    def mine() -> list[ReceivedMessage]:
+        return [
+            m
+            for m in stack.mail_to(staff)
+            if mark in str(m.message["Subject"]) or mark in _plain(m)
+        ]
+
+    wait_until(f"{count} letter(s) to staff with {mark!r}", lambda: len(mine()) >= count, 90)
+    found = mine()
+    assert len(found) == count, [str(m.message["Subject"]) for m in found]
+    return found
 
 
 def test_sweep_proposes_and_staff_end_a_contract_without_customers(stack: Stack) -> None:
@@ -73,14 +94,15 @@ def test_sweep_proposes_and_staff_end_a_contract_without_customers(stack: Stack)
     assert finished.state is not None and finished.state.is_completed(), stack.log()[-3000:]
 
     with Session(stack.engine) as session:
-        proposal = session.exec(select(Proposal)).one()
+        # The session's stack is shared: other tests' cases are in the same database.
+        proposal = session.exec(select(Proposal).where(Proposal.contract_id == contract.id)).one()
     assert proposal.flow_run_id is not None
     review = proposal.flow_run_id
     stack.wait_paused(review, "beslut")
     description = stack.form_description(review, "beslut")
     assert "inga kunder" in description and "nämnden" in description
     assert "Utförare utan kunder" not in description  # ids and facts, no names
-    [letter] = stack.wait_mail(staff, 1)
+    [letter] = _staff_letters(stack, staff, f"/runs/flow-run/{review}", 1)
     assert f"/runs/flow-run/{review}" in _plain(letter)
 
     # The officer alone may not end a Salem contract (seed 002 §4.5): asked again.
@@ -111,11 +133,15 @@ def test_sweep_proposes_and_staff_end_a_contract_without_customers(stack: Stack)
     [ended] = [m for m in stack.mail_to(provider.email) if "hävs" in str(m.message["Subject"])]
     text = _plain(ended)
     assert "hävs" in text and "§ 7" in text and "förfrågningsunderlaget §4.5" in text
-    stack.wait_mail(staff, 2)  # the staff letter about the customers' new choice (omval)
+    # The staff letter about the customers' new choice (omval).
+    _staff_letters(stack, staff, f"ordna omval (avtal {case_no(contract.id)})", 1)
 
     with stack.client() as client:
         [table] = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["efterlevnad"]))
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["efterlevnad"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[sweep_run]),
+            )
         )
     assert table.description is not None and "Efterlevnad 2026-01-05" in table.description
     data = table.data if isinstance(table.data, str) else json.dumps(table.data)
@@ -140,7 +166,10 @@ def test_sweep_proposes_and_staff_end_a_contract_without_customers(stack: Stack)
     stack.wait_final(again)
     with Session(stack.engine) as session:
         assert len(session.exec(select(OutgoingEmail)).all()) == queued
-        assert len(session.exec(select(Proposal)).all()) == 1
+        assert (
+            len(session.exec(select(Proposal).where(Proposal.contract_id == contract.id)).all())
+            == 1
+        )
     with stack.client() as client:
         runs = client.read_flow_runs()
-    assert sum(1 for run in runs if run.name.startswith("förslag")) == 1
+    assert sum(1 for run in runs if run.name == f"förslag {case_no(proposal.id)}") == 1

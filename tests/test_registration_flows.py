@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from prefect.client.schemas.objects import StateType
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from flows.names import (
     IMPORT_COUNTS_FLOW,
@@ -153,7 +153,12 @@ def test_import_counts_and_register_a_report(stack: Stack) -> None:
     with Session(stack.engine) as session:
         counts = {
             c.contract_id: (c.period, c.customers, c.performed_minutes)
-            for c in session.exec(select(CustomerCount).where(CustomerCount.period == period))
+            for c in session.exec(
+                select(CustomerCount).where(
+                    CustomerCount.period == period,
+                    col(CustomerCount.contract_id).in_([c.id for c in contracts]),
+                )
+            )
         }
     assert counts == {contracts[0].id: (period, 37, 74070), contracts[1].id: (period, 4, 750)}
     artifact = _artifacts(stack, imported)
@@ -165,7 +170,10 @@ def test_import_counts_and_register_a_report(stack: Stack) -> None:
     assert run.state is not None and run.state.type is StateType.COMPLETED, run.state
     assert run.name == f"månadsrapport {period} avtal {a_no}"
     with Session(stack.engine) as session:
-        report = session.exec(select(MonthlyReport)).one()
+        # The session's stack is shared: other tests' reports are in the same database.
+        report = session.exec(
+            select(MonthlyReport).where(MonthlyReport.contract_id == contracts[0].id)
+        ).one()
         obligation = session.exec(
             select(Obligation).where(
                 Obligation.subject_id == contracts[0].id, Obligation.period == period
