@@ -38,6 +38,8 @@ from models.application import ApplicationStatus
 from models.calendar import is_working_day, working_days_between
 from models.clock import today
 from models.forms.vetting import (
+    ASSESSMENT,
+    ROUTINE,
     ApplicationForm,
     CompletionForm,
     DecisionForm,
@@ -157,7 +159,10 @@ async def _step1(case: CaseView) -> None:
 
     def check(answer: Any) -> list[str]:
         results = {
-            item.key: (getattr(answer, item.key).result, getattr(answer, item.key).note)
+            item.key: (
+                ASSESSMENT.key(getattr(answer, item.key).result),
+                getattr(answer, item.key).note,
+            )
             for item in STEP1_ITEMS
         }
         problems = step1_problems(
@@ -256,7 +261,7 @@ async def _step2(case: CaseView) -> None:
         problems = [
             f"{item.label}: skriv i anteckningen varför den inte godkänns."
             for item in STEP2_ITEMS
-            if getattr(answer, item.key).result is RoutineAssessment.not_approved
+            if ROUTINE.key(getattr(answer, item.key).result) is RoutineAssessment.not_approved
             and not getattr(answer, item.key).note.strip()
         ]
         if answer.decided_on < meeting_day:

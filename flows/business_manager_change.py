@@ -47,7 +47,7 @@ from models.forms.manager import (
     ManagerOutcome,
     ManagerVettingForm,
 )
-from models.forms.vetting import CompletionForm, completion_problems
+from models.forms.vetting import ASSESSMENT, CompletionForm, completion_problems
 from models.manager_vetting import (
     MANAGER_GROUND_KEYS,
     MANAGER_ITEM_BY_KEY,
@@ -139,7 +139,10 @@ async def _vetting(case: ManagerView, round_no: int) -> None:
 
     def check(answer: Any) -> list[str]:
         results = {
-            item.key: (getattr(answer, item.key).result, getattr(answer, item.key).note)
+            item.key: (
+                ASSESSMENT.key(getattr(answer, item.key).result),
+                getattr(answer, item.key).note,
+            )
             for item in MANAGER_ITEMS
         }
         problems = findings_problems(

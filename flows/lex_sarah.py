@@ -43,6 +43,7 @@ from flows.run_helpers import current_run_id, deliver_now, rename_run, retire_ru
 from models.clock import today
 from models.db import session_scope
 from models.forms.lex_sarah import (
+    CATEGORY,
     AssessmentForm,
     ClosureForm,
     DescriptionForm,
@@ -194,7 +195,7 @@ def describe(case: CaseView) -> str:
         f"### Lex Sarah {case.case_no}: {STATUS_TEXT[case.status]}",
         "",
         f"- **Avtal:** {case.contract_no} ({case.municipality})",
-        f"- **Rapporten gäller:** {case.category.value}",
+        f"- **Rapporten gäller:** {CATEGORY.label(case.category)}",
         f"- **Händelsedatum:** {sv_date(case.event_on)}; utföraren fick rapporten "
         f"{sv_date(case.provider_received_on)}; kom in till kommunen {sv_date(case.received_on)}",
     ]

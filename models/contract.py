@@ -31,6 +31,23 @@ class ContractStatus(StrEnum):
     cancelled = "cancelled"
 
 
+class DecidingBody(StrEnum):
+    """Who decided a termination or notice, as the audit log keeps it: the committee, or
+    its chair by delegation (seed 002 §4.5). The form's Swedish text is DecisionBody
+    (models/forms/proposal.py)."""
+
+    committee = "committee"
+    chair = "chair"
+    not_applicable = "not_applicable"
+
+
+class InvestigationResult(StrEnum):
+    """How the investigation after an interim hävning ended (the form: InvestigationOutcome)."""
+
+    terminate = "terminate"
+    reinstate = "reinstate"
+
+
 class ContractEndKind(StrEnum):
     expiry = "expiry"
     uppsagning_provider = "uppsagning_provider"

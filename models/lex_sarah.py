@@ -27,17 +27,23 @@ from models.base import StrEnumType, UTCDateTime, new_id, utcnow
 
 
 class LexSarahCategory(StrEnum):
-    """What the report is about: the two things staff must report (domain.md §1.2)."""
+    """What the report is about: the two things staff must report (domain.md §1.2).
 
-    wrong = "Missförhållande"
-    risk = "Påtaglig risk för missförhållande"
+    Stable keys; the Swedish text staff pick is CategoryChoice (models/forms/lex_sarah.py).
+    """
+
+    wrong = "wrong"
+    risk = "risk"
 
 
 class ClosureKind(StrEnum):
-    """An investigation ends with a decision or a position (ivo.se, domain.md §1.2)."""
+    """An investigation ends with a decision or a position (ivo.se, domain.md §1.2).
 
-    decision = "Beslut"
-    position = "Ställningstagande"
+    Stable keys; the Swedish text staff pick is ClosureChoice (models/forms/lex_sarah.py).
+    """
+
+    decision = "decision"
+    position = "position"
 
 
 class LexSarahStatus(StrEnum):

@@ -24,18 +24,20 @@ from models.calendar import add_months
 class Assessment(StrEnum):
     # Staff's finding on one step-1 item. A comment, not a docstring: pydantic
     # would show a docstring in the form, and the form is Swedish.
-    # The values are what staff pick in the form's drop-down, so they are Swedish.
-    approved = "Godkänd"
-    missing = "Saknas, begär komplettering"
-    failing = "Uppfylls inte"
+    # The values are the stable keys the checklist and the audit log keep; the
+    # Swedish text staff pick is AssessmentChoice (models/forms/vetting.py).
+    approved = "approved"
+    missing = "missing"
+    failing = "failing"
     #: Allowed only where the seed lets the document come later: "senast vid start
     #: av verksamheten" (insurance, seed 002 §8.1; permits, §3.1).
-    at_start = "Lämnas senast vid start"
+    at_start = "at_start"
 
 
 class RoutineAssessment(StrEnum):
-    approved = "Godkänd"
-    not_approved = "Inte godkänd"
+    # Keys; the form's text is RoutineChoice (models/forms/vetting.py).
+    approved = "approved"
+    not_approved = "not_approved"
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,24 @@ from sqlmodel import Field, SQLModel
 
 from models.base import StrEnumType, UTCDateTime, new_id, utcnow
 
+# Staff's answers in a warning's forms, as keys (the Swedish text is the form's
+# enum of the same member names in models/forms/warning.py).
+
+
+class PlanResult(StrEnum):
+    received = "received"
+    missing = "missing"
+
+
+class FollowUpResult(StrEnum):
+    on_track = "on_track"
+    no_action = "no_action"
+
+
+class RemedyResult(StrEnum):
+    remedied = "remedied"
+    not_remedied = "not_remedied"
+
 
 class WarningStatus(StrEnum):
     #: sent to the provider; the remedy deadline (and any action plan) runs

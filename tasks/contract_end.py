@@ -28,6 +28,7 @@ from models.audit import record_event
 from models.calendar import add_months
 from models.contract import Contract, ContractEndKind, ContractStatus
 from models.customer_count import CustomerCount
+from models.forms.proposal import DECIDING_BODY
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
@@ -218,10 +219,14 @@ def give_notice(
 
 
 def _letter_decision(decision: dict[str, Any] | None) -> dict[str, Any] | None:
-    # Stored as JSON (ISO dates); the letter shows the meeting date in Swedish.
+    # Stored as JSON (ISO dates, the body's key); the letter shows the meeting date in
+    # Swedish and the body as the form named it.
     if not decision:
         return None
-    return decision | {"meeting_on": date.fromisoformat(decision["meeting_on"])}
+    return decision | {
+        "body": DECIDING_BODY.label(decision["body"]),
+        "meeting_on": date.fromisoformat(decision["meeting_on"]),
+    }
 
 
 def let_term_end(session: Session, contract: Contract, *, actor: str, note: str | None) -> None:

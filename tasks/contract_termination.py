@@ -32,10 +32,16 @@ from sqlmodel import Session
 
 from models.calendar import add_months
 from models.case_lookup import CaseNotFound, find_case
-from models.contract import Contract, ContractEndKind, ContractStatus
+from models.contract import (
+    Contract,
+    ContractEndKind,
+    ContractStatus,
+    DecidingBody,
+    InvestigationResult,
+)
 from models.db import session_scope
-from models.forms.proposal import DecisionBody
-from models.forms.warning import ground_label
+from models.forms.proposal import DECIDING_BODY, DecisionBody
+from models.forms.warning import INVESTIGATION, ground_label
 from models.municipality import Municipality
 from models.policy import ImmediateGround
 from models.state_machine import change_status
@@ -260,12 +266,11 @@ def load_contract(reference: str) -> ContractRef:
 
 def decision_of(answer: dict[str, Any]) -> dict[str, Any] | None:
     """The committee's or chair's decision from a form, or None ("Ej tillämpligt")."""
-    if answer.get("decision_body", DecisionBody.not_applicable.value) == (
-        DecisionBody.not_applicable.value
-    ):
+    body = DECIDING_BODY.key(answer.get("decision_body", DecisionBody.not_applicable))
+    if body is DecidingBody.not_applicable:
         return None
     return {
-        "body": answer["decision_body"],
+        "body": body.value,
         "meeting_on": answer["meeting_on"],
         "paragraph": answer["paragraph"].strip(),
     }
@@ -298,7 +303,8 @@ def apply_step(contract_id: uuid.UUID, step: str, answer: dict[str, Any]) -> str
                 )
         elif step == "investigation":
             if contract.status is ContractStatus.interim_terminated:
-                if answer["outcome"] == "Häv avtalet slutligt":
+                outcome = INVESTIGATION.key(answer["outcome"])
+                if outcome is InvestigationResult.terminate:
                     decision = decision_of(answer)
                     if decision is None:
                         raise TerminationRefused("decision_body: hävning needs the committee")

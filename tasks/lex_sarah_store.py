@@ -27,6 +27,8 @@ from models.contract import Contract
 from models.contract_lookup import RegistrationRefused, contract_for
 from models.db import session_scope
 from models.forms.lex_sarah import (
+    CATEGORY,
+    CLOSURE,
     AssessmentForm,
     ClosureForm,
     DescriptionForm,
@@ -217,7 +219,7 @@ def _register(report: LexSarahReport, run_id: uuid.UUID) -> uuid.UUID:
             municipality_id=report.municipality,
             provider_id=contract.provider_id,
             contract_id=contract.id,
-            category=report.category,
+            category=CATEGORY.key(report.category),
             event_on=report.event_on,
             provider_received_on=report.provider_received_on,
             received_on=report.received_on,
@@ -245,7 +247,7 @@ def _register(report: LexSarahReport, run_id: uuid.UUID) -> uuid.UUID:
             message="received",
             template="lex-sarah-received",
             context={
-                "category": report.category.value,
+                "category": report.category.value,  # the label, as the letter says it
                 "event_on": report.event_on,
                 "received_on": report.received_on,
                 "investigation_due": due,
@@ -350,7 +352,7 @@ def store_closure(case_id: uuid.UUID, answer: ClosureForm) -> None:
             S.closed,
             actor=answer.closed_by,
             reason=f"closed: {answer.closure.name}",
-            closure_kind=answer.closure,
+            closure_kind=CLOSURE.key(answer.closure),
             closed_on=answer.closed_on,
             closed_by=answer.closed_by,
             measures=answer.measures.strip(),
@@ -361,7 +363,7 @@ def store_closure(case_id: uuid.UUID, answer: ClosureForm) -> None:
             policy,
             message="closed",
             template="lex-sarah-closed",
-            context={"closure": answer.closure.value, "closed_on": answer.closed_on},
+            context={"closure": answer.closure.value, "closed_on": answer.closed_on},  # label
         )
 
 

@@ -42,7 +42,7 @@ from models.forms.manager import (
     ManagerNotification,
     ManagerOutcome,
 )
-from models.forms.vetting import CompletionForm, CompletionOutcome
+from models.forms.vetting import ASSESSMENT, CompletionForm, CompletionOutcome
 from models.manager_vetting import MANAGER_GROUND_KEYS, MANAGER_ITEM_BY_KEY, MANAGER_ITEMS, outcome
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
@@ -51,6 +51,7 @@ from models.proposal import Proposal, ProposalKind
 from models.provider import Provider
 from models.state_machine import change_status
 from models.sv_format import case_no
+from models.vetting import Assessment
 from tasks.email_queue import enqueue_email
 from tasks.proposals import Ground, attach_review_run, propose
 
@@ -355,7 +356,10 @@ def record_round(manager_id: uuid.UUID, round_no: int, answer: dict[str, Any]) -
         if manager.status is not M.under_review:
             raise ValueError(f"vetting cannot be recorded in status {manager.status}")
         items = {
-            item.key: {"result": answer[item.key]["result"], "note": answer[item.key]["note"]}
+            item.key: {
+                "result": ASSESSMENT.key(answer[item.key]["result"]).value,
+                "note": answer[item.key]["note"],
+            }
             for item in MANAGER_ITEMS
         }
         result = outcome({key: value["result"] for key, value in items.items()})
@@ -392,7 +396,7 @@ def record_round(manager_id: uuid.UUID, round_no: int, answer: dict[str, Any]) -
                     "items": [
                         {"label": MANAGER_ITEM_BY_KEY[key].label, "note": value["note"]}
                         for key, value in items.items()
-                        if value["result"] == "Saknas, begär komplettering"
+                        if value["result"] == Assessment.missing
                     ],
                     "reply_by": reply_by,
                     "submit_to": policy.mail.address_for("procurement"),

@@ -22,6 +22,7 @@ from models.case_lookup import find_case
 from models.contract import Contract, ContractEndKind, ContractStatus
 from models.db import session_scope
 from models.forms.proposal import (
+    DECIDING_BODY,
     DecisionBody,
     EndForm,
     EndOutcome,
@@ -156,7 +157,7 @@ def _decision(answer: EndForm | NoticeForm) -> dict[str, Any] | None:
     if answer.decision_body is DecisionBody.not_applicable:
         return None
     return {
-        "body": answer.decision_body.value,
+        "body": DECIDING_BODY.key(answer.decision_body).value,
         "meeting_on": answer.meeting_on.isoformat(),
         "paragraph": answer.paragraph.strip(),
     }

@@ -32,6 +32,8 @@ from models.case_lookup import CaseNotFound, attach_run, find_case
 from models.contract import Contract
 from models.db import session_scope
 from models.forms.vetting import (
+    ASSESSMENT,
+    ROUTINE,
     ApplicationForm,
     CompletionForm,
     CompletionOutcome,
@@ -399,7 +401,10 @@ def record_step1(application_id: uuid.UUID, round_no: int, answer: dict[str, Any
         if application.status is not S.step1_review:
             raise ValueError(f"step 1 cannot be recorded in status {application.status}")
         items = {
-            item.key: {"result": answer[item.key]["result"], "note": answer[item.key]["note"]}
+            item.key: {
+                "result": ASSESSMENT.key(answer[item.key]["result"]).value,
+                "note": answer[item.key]["note"],
+            }
             for item in STEP1_ITEMS
         }
         outcome = step1_outcome({key: Assessment(v["result"]) for key, v in items.items()})
@@ -631,7 +636,10 @@ def record_step2(application_id: uuid.UUID, answer: dict[str, Any]) -> None:
         if application.status is not S.step2_review:
             raise ValueError(f"step 2 cannot be recorded in status {application.status}")
         items = {
-            item.key: {"result": answer[item.key]["result"], "note": answer[item.key]["note"]}
+            item.key: {
+                "result": ROUTINE.key(answer[item.key]["result"]).value,
+                "note": answer[item.key]["note"],
+            }
             for item in STEP2_ITEMS
         }
         checklist["step2"] = {

@@ -29,6 +29,7 @@ from models.calendar import roll_forward
 from models.case_lookup import CaseNotFound, find_case
 from models.contract import Contract, ContractStatus
 from models.db import session_scope
+from models.forms.warning import FOLLOW_UP, PLAN, REMEDY
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
@@ -36,7 +37,13 @@ from models.proposal import Proposal, ProposalKind, ProposalStatus
 from models.provider import Provider
 from models.state_machine import change_status
 from models.sv_format import case_no
-from models.warning import ContractWarning, WarningStatus
+from models.warning import (
+    ContractWarning,
+    FollowUpResult,
+    PlanResult,
+    RemedyResult,
+    WarningStatus,
+)
 from tasks.email_queue import enqueue_email
 from tasks.proposals import decide
 
@@ -419,7 +426,7 @@ def register_plan(warning_id: uuid.UUID, answer: dict[str, Any], on: date) -> No
         by = answer["decided_by"]
         if _cancel_if_contract_gone(session, warning, by, on):
             return
-        if answer["outcome"] != "Åtgärdsplanen har kommit in":
+        if PLAN.key(answer["outcome"]) is not PlanResult.received:
             _propose_termination(
                 session, warning, actor=by, on=on, why="ingen åtgärdsplan har kommit in"
             )
@@ -472,7 +479,7 @@ def record_follow_up(warning_id: uuid.UUID, day: date, answer: dict[str, Any], o
         by = answer["decided_by"]
         if _cancel_if_contract_gone(session, warning, by, on):
             return
-        on_track = answer["outcome"] == "Åtgärderna vidtas enligt planen"
+        on_track = FOLLOW_UP.key(answer["outcome"]) is FollowUpResult.on_track
         change_status(
             session,
             obligation,
@@ -503,7 +510,7 @@ def judge_remedy(warning_id: uuid.UUID, answer: dict[str, Any], on: date) -> War
         by = answer["decided_by"]
         if _cancel_if_contract_gone(session, warning, by, on):
             return warning.status
-        if answer["outcome"] == "Bristerna är åtgärdade":
+        if REMEDY.key(answer["outcome"]) is RemedyResult.remedied:
             _close_obligations(session, warning, by, on, ObligationStatus.fulfilled)
             change_status(
                 session,

@@ -14,8 +14,9 @@ from models.application import Application
 from models.calendar import add_working_days, roll_forward
 from models.clock import today as stockholm_today
 from models.contract import Contract
+from models.forms.vetting import AssessmentChoice, RoutineChoice
 from models.provider import Provider
-from models.vetting import STEP1_ITEMS, STEP2_ITEMS, Assessment, RoutineAssessment
+from models.vetting import STEP1_ITEMS, STEP2_ITEMS
 from tests.factories import org_number
 from tests.prefect_stack import Stack, wait_until
 
@@ -51,11 +52,14 @@ def step1_answer(
     }
     for item in STEP1_ITEMS:
         if item.key in missing:
-            answer[item.key] = {"result": Assessment.missing, "note": f"{item.key} saknas"}
+            answer[item.key] = {"result": AssessmentChoice.missing, "note": f"{item.key} saknas"}
         elif item.key in failing:
-            answer[item.key] = {"result": Assessment.failing, "note": f"{item.key} uppfylls inte"}
+            answer[item.key] = {
+                "result": AssessmentChoice.failing,
+                "note": f"{item.key} uppfylls inte",
+            }
         else:
-            answer[item.key] = {"result": Assessment.approved, "note": ""}
+            answer[item.key] = {"result": AssessmentChoice.approved, "note": ""}
     return answer
 
 
@@ -74,9 +78,9 @@ def step2_answer(meeting_on: date, *, not_approved: tuple[str, ...] = ()) -> dic
     answer: dict[str, Any] = {"decided_by": OFFICER, "decided_on": meeting_on.isoformat()}
     for item in STEP2_ITEMS:
         if item.key in not_approved:
-            answer[item.key] = {"result": RoutineAssessment.not_approved, "note": "saknar rutin"}
+            answer[item.key] = {"result": RoutineChoice.not_approved, "note": "saknar rutin"}
         else:
-            answer[item.key] = {"result": RoutineAssessment.approved, "note": ""}
+            answer[item.key] = {"result": RoutineChoice.approved, "note": ""}
     return answer
 
 

@@ -17,6 +17,8 @@ from models.audit import AuditEvent
 from models.contract import Contract, ContractStatus
 from models.forms.lex_sarah import (
     AssessmentForm,
+    CategoryChoice,
+    ClosureChoice,
     ClosureForm,
     DescriptionForm,
     IvoForm,
@@ -27,7 +29,7 @@ from models.forms.lex_sarah import (
     ivo_problems,
     report_problems,
 )
-from models.lex_sarah import ClosureKind, LexSarahCase, LexSarahCategory, LexSarahStatus
+from models.lex_sarah import LexSarahCase, LexSarahStatus
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.outbox import OutgoingEmail
 from models.policy import load_policy
@@ -101,7 +103,7 @@ def _report(**changes: object) -> LexSarahReport:
     values: dict[str, object] = {
         "municipality": "huddinge",
         "provider": "avtal 1A2B3C4D",
-        "category": LexSarahCategory.wrong,
+        "category": CategoryChoice.wrong,
         "event_on": date(2026, 5, 4),
         "provider_received_on": date(2026, 5, 5),
         "received_on": date(2026, 5, 6),
@@ -159,7 +161,7 @@ def test_ivo_and_closure_checks_name_their_fields() -> None:
         "Kopian kom in",
     ]
     closure = ClosureForm(
-        closure=ClosureKind.position,
+        closure=ClosureChoice.position,
         closed_on=date(2026, 6, 1),
         measures="Ny rutin.",
         closed_by="Handläggare",
@@ -238,7 +240,7 @@ def test_a_case_from_report_to_closure(engine: Engine, contract: Contract) -> No
     store_closure(
         case_id,
         ClosureForm(
-            closure=ClosureKind.decision,
+            closure=ClosureChoice.decision,
             closed_on=date(2027, 1, 8),
             measures="Ny rutin",
             closed_by="Handläggare",
@@ -302,7 +304,7 @@ def test_the_state_machine_refuses_skipping_a_step(engine: Engine, contract: Con
     store_closure(
         case_id,
         ClosureForm(
-            closure=ClosureKind.decision,
+            closure=ClosureChoice.decision,
             closed_on=date(2026, 5, 8),
             measures="x",
             closed_by="Handläggare",

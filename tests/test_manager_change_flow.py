@@ -28,12 +28,12 @@ from models.business_manager import BusinessManager, ManagerStatus
 from models.clock import today as stockholm_today
 from models.contract import Contract, ContractEndKind, ContractStatus
 from models.customer_count import CustomerCount
+from models.forms.vetting import AssessmentChoice
 from models.manager_vetting import MANAGER_ITEMS
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import load_policy
 from models.proposal import Proposal, ProposalKind, ProposalStatus
 from models.sv_format import case_no
-from models.vetting import Assessment
 from tests.factories import make_provider
 from tests.prefect_stack import Stack, wait_until
 
@@ -113,11 +113,14 @@ def _vetting(
     }
     for item in MANAGER_ITEMS:
         if item.key in missing:
-            answer[item.key] = {"result": Assessment.missing, "note": f"{item.key} saknas"}
+            answer[item.key] = {"result": AssessmentChoice.missing, "note": f"{item.key} saknas"}
         elif item.key in failing:
-            answer[item.key] = {"result": Assessment.failing, "note": f"{item.key} uppfylls ej"}
+            answer[item.key] = {
+                "result": AssessmentChoice.failing,
+                "note": f"{item.key} uppfylls ej",
+            }
         else:
-            answer[item.key] = {"result": Assessment.approved, "note": ""}
+            answer[item.key] = {"result": AssessmentChoice.approved, "note": ""}
     return answer
 
 

@@ -114,13 +114,13 @@ def test_step1_needs_notes_and_allows_at_start_only_for_permit_and_insurance() -
 
 def test_decision_rules() -> None:
     step1 = {item.key: Assessment.approved.value for item in STEP1_ITEMS}
-    step2 = {item.key: "Godkänd" for item in STEP2_ITEMS}
+    step2 = {item.key: "approved" for item in STEP2_ITEMS}
     assert (
         decision_problems(approve=True, grounds=[], motivation="", step1=step1, step2=step2) == []
     )
     # Approval needs both steps, and every item approved.
     assert decision_problems(approve=True, grounds=[], motivation="", step1=step1, step2=None)
-    step2_failing = step2 | {"routine_keys": "Inte godkänd"}
+    step2_failing = step2 | {"routine_keys": "not_approved"}
     refused = decision_problems(
         approve=True, grounds=[], motivation="", step1=step1, step2=step2_failing
     )

@@ -97,7 +97,7 @@ def test_provider_notice_in_a_leap_year_ends_on_29_february(session: Session) ->
 
 def test_municipal_notice_from_a_month_end_runs_six_months(session: Session) -> None:
     contract = _salem_contract(session)
-    decision = {"body": "Nämnden", "meeting_on": "2026-08-27", "paragraph": "§ 12"}
+    decision = {"body": "committee", "meeting_on": "2026-08-27", "paragraph": "§ 12"}
     got = contract_termination.municipal_notice(
         session,
         contract,
@@ -113,7 +113,7 @@ def test_a_havning_without_the_decision_body_is_refused_and_nothing_is_stored(
     session: Session,
 ) -> None:
     contract = _salem_contract(session)
-    for decision in (None, {"body": "Nämnden", "meeting_on": "2026-11-30", "paragraph": ""}):
+    for decision in (None, {"body": "committee", "meeting_on": "2026-11-30", "paragraph": ""}):
         with pytest.raises(ValueError, match="decision: a hävning needs the deciding body"):
             contract_end.end_contract(
                 session,

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from prefect.input import RunInput
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from models.forms.keys import Labels
 from models.lex_sarah import ClosureKind, LexSarahCategory
 from models.policy import list_policies
 from models.sv_format import sv_date
@@ -38,6 +39,22 @@ def _by() -> Any:
 
 #: Free text: at least one character that is not a space (the server checks it).
 _SOME_TEXT = r"\S"
+
+
+class CategoryChoice(StrEnum):
+    # What staff pick (LexSarahCategory is what is stored). Not a docstring: the
+    # form would show it.
+    wrong = "Missförhållande"
+    risk = "Påtaglig risk för missförhållande"
+
+
+class ClosureChoice(StrEnum):
+    decision = "Beslut"
+    position = "Ställningstagande"
+
+
+CATEGORY = Labels(LexSarahCategory, CategoryChoice)
+CLOSURE = Labels(ClosureKind, ClosureChoice)
 
 
 class LexSarahReport(BaseModel):
@@ -60,7 +77,7 @@ class LexSarahReport(BaseModel):
         min_length=1,
         max_length=60,
     )
-    category: LexSarahCategory = Field(title="Rapporten gäller")
+    category: CategoryChoice = Field(title="Rapporten gäller")
     event_on: date = Field(title="Händelsedatum", description="Dagen då det hände.")
     provider_received_on: date = Field(
         title="Utföraren fick rapporten",
@@ -203,7 +220,7 @@ class ClosureForm(RunInput):
     model_config = ConfigDict(title="Avsluta ärendet", extra="forbid")
     PRIVATE: ClassVar[frozenset[str]] = frozenset({"measures"})
 
-    closure: ClosureKind = Field(
+    closure: ClosureChoice = Field(
         title="Utredningen avslutades med",
         description="Beslut, eller ställningstagande när det uppenbart inte fanns något "
         "missförhållande.",

@@ -15,6 +15,9 @@ from typing import Any
 from prefect.input import RunInput
 from pydantic import ConfigDict, Field
 
+from models.contract import DecidingBody
+from models.forms.keys import Labels
+
 
 class DecisionBody(StrEnum):
     """Who may decide a termination (hävning) or notice: the committee, or its chair by
@@ -23,6 +26,10 @@ class DecisionBody(StrEnum):
     committee = "Nämnden"
     chair = "Nämndens ordförande (delegation)"
     not_applicable = "Ej tillämpligt"
+
+
+#: The stored key (DecidingBody) of each choice, and back to the text for letters.
+DECIDING_BODY = Labels(DecidingBody, DecisionBody)
 
 
 class EndOutcome(StrEnum):

@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from models import clock
+from models.forms.keys import Labels
 from models.policy import list_policies
 from models.validation import normalise_email, normalise_org_number
 from models.vetting import (
@@ -57,10 +58,28 @@ _DECIDED_ON = Field(
 )
 
 
+class AssessmentChoice(StrEnum):
+    # What staff pick for one item (the key, Assessment, is what is stored). A
+    # comment, not a docstring: pydantic would show a docstring in the form.
+    approved = "Godkänd"
+    missing = "Saknas, begär komplettering"
+    failing = "Uppfylls inte"
+    at_start = "Lämnas senast vid start"
+
+
+class RoutineChoice(StrEnum):
+    approved = "Godkänd"
+    not_approved = "Inte godkänd"
+
+
+ASSESSMENT = Labels(Assessment, AssessmentChoice)
+ROUTINE = Labels(RoutineAssessment, RoutineChoice)
+
+
 class ItemFinding(BaseModel):
     model_config = ConfigDict(title="Bedömning", extra="forbid")
 
-    result: Assessment = Field(title="Bedömning")
+    result: AssessmentChoice = Field(title="Bedömning")
     note: str = Field(
         default="",
         title="Anteckning",
@@ -72,7 +91,7 @@ class ItemFinding(BaseModel):
 class RoutineFinding(BaseModel):
     model_config = ConfigDict(title="Bedömning", extra="forbid")
 
-    result: RoutineAssessment = Field(title="Bedömning")
+    result: RoutineChoice = Field(title="Bedömning")
     note: str = Field(default="", title="Anteckning", max_length=2000)
 
 

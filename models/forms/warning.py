@@ -16,8 +16,11 @@ from typing import Any, cast
 from prefect.input import RunInput
 from pydantic import ConfigDict, Field, create_model
 
+from models.contract import InvestigationResult
+from models.forms.keys import Labels
 from models.forms.proposal import DecisionBody
 from models.policy import ContractClause, ImmediateGround
+from models.warning import FollowUpResult, PlanResult, RemedyResult
 
 
 def _decided_by() -> Any:
@@ -133,6 +136,9 @@ class PlanOutcome(StrEnum):
     missing = "Ingen åtgärdsplan har kommit in"
 
 
+PLAN = Labels(PlanResult, PlanOutcome)
+
+
 class PlanForm(RunInput):
     model_config = ConfigDict(title="Åtgärdsplan", extra="forbid")
 
@@ -155,6 +161,9 @@ class FollowUpOutcome(StrEnum):
     no_action = "Åtgärder vidtas inte"
 
 
+FOLLOW_UP = Labels(FollowUpResult, FollowUpOutcome)
+
+
 class FollowUpForm(RunInput):
     model_config = ConfigDict(title="Uppföljning av åtgärdsplanen", extra="forbid")
 
@@ -168,6 +177,9 @@ class FollowUpForm(RunInput):
 class RemedyOutcome(StrEnum):
     remedied = "Bristerna är åtgärdade"
     not_remedied = "Bristerna är inte åtgärdade"
+
+
+REMEDY = Labels(RemedyResult, RemedyOutcome)
 
 
 class RemedyForm(RunInput):
@@ -221,6 +233,9 @@ class InterimForm(RunInput):
 class InvestigationOutcome(StrEnum):
     terminate = "Häv avtalet slutligt"
     reinstate = "Återställ avtalet"
+
+
+INVESTIGATION = Labels(InvestigationResult, InvestigationOutcome)
 
 
 class InvestigationForm(RunInput):
