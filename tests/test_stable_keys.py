@@ -1,6 +1,6 @@
 """Stable keys at the form boundary (issue 14): stores keep keys, the forms keep their labels.
 
-A database made before migration 0009 holds the Swedish labels the forms used
+A database made before migration 0008 holds the Swedish labels the forms used
 to send (columns, JSON columns, the audit log); the upgrade turns them into
 keys and the app reads them. A label reworded in its mapping changes what the
 form offers, never what a store records.
@@ -128,7 +128,7 @@ def test_a_reworded_label_is_recorded_as_the_same_key(
         assert event.details["results"]["routine_keys"] == "not_approved"
 
 
-# ------------------------------------------------------------------ a database from before 0009
+# ------------------------------------------------------------------ a database from before 0008
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -156,8 +156,8 @@ def _downgrade(url: str, revision: str) -> None:
     command.downgrade(config, revision)
 
 
-def _rows_as_before_0009(engine: Engine) -> dict[str, Any]:
-    """Rows with the labels the code before 0009 wrote (what the forms sent)."""
+def _rows_as_before_0008(engine: Engine) -> dict[str, Any]:
+    """Rows with the labels the code before 0008 wrote (what the forms sent)."""
     step1 = {item.key: {"result": "Godkänd", "note": ""} for item in STEP1_ITEMS}
     step1["insurance"] = {"result": "Lämnas senast vid start", "note": ""}
     step1_first = step1 | {"f_tax": {"result": "Saknas, begär komplettering", "note": "F-skatt"}}
@@ -259,7 +259,7 @@ def _stored(url: str) -> dict[str, Any]:
 
 def test_a_database_from_before_the_keys_upgrades_to_keys(old_database: str) -> None:
     engine = make_engine(old_database)
-    ids = _rows_as_before_0009(engine)
+    ids = _rows_as_before_0008(engine)
     engine.dispose()
     before = _stored(old_database)
 

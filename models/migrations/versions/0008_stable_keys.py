@@ -20,7 +20,7 @@ every row, with no table of past labels that has to live as long as the log.
 The maps are frozen here, not imported: the app's labels may change later, and
 this migration must still read the labels of the rows it was written for.
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-01
 """
@@ -34,7 +34,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
+revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
