@@ -60,15 +60,14 @@ from models.vetting import (
     decision_problems,
     step1_problems,
 )
+from tasks.application_intake import register
+from tasks.application_meeting import book_meeting, record_step2
 from tasks.vetting_store import (
     CaseView,
-    book_meeting,
     load_case,
     record_completion,
     record_decision,
     record_step1,
-    record_step2,
-    register,
     resolve_case,
     start_step1,
     take_over,
