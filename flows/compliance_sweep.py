@@ -29,15 +29,14 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.deployments.flow_runs import arun_deployment
 
+from flows.case_runner import start_once
 from flows.lex_sarah import show_open_cases
 from flows.names import (
     ISSUE_WARNING,
     PROPOSAL_FLOW,
     REVIEW_PROPOSAL,
     WARNING_FLOW,
-    full_name,
 )
 from flows.run_helpers import deliver_now
 from models.clock import today
@@ -85,21 +84,18 @@ def lex_sarah_table(as_of: date) -> list[dict[str, Any]]:
 
 async def start_reviews() -> int:
     """Start "Pröva förslag" once per proposal; a failure is retried by the next sweep."""
-    logger = get_run_logger()
     started = 0
     for proposal_id in awaiting_review():
-        try:
-            run = await arun_deployment(
-                name=full_name(PROPOSAL_FLOW, REVIEW_PROPOSAL),
-                parameters={"proposal": case_no(proposal_id)},
-                timeout=0,
-                idempotency_key=f"proposal-review:{proposal_id}",
-                as_subflow=False,
-            )
-        except Exception as error:  # the server or deployment is away: try tomorrow
-            logger.warning("Could not start the review of proposal %s: %s", proposal_id, error)
+        run_id = await start_once(
+            PROPOSAL_FLOW,
+            REVIEW_PROPOSAL,
+            parameters={"proposal": case_no(proposal_id)},
+            key=f"proposal-review:{proposal_id}",
+            retried_by="the next sweep",
+        )
+        if run_id is None:
             continue
-        attach_review(proposal_id, str(run.id))
+        attach_review(proposal_id, str(run_id))
         started += 1
     return started
 
@@ -113,21 +109,18 @@ def awaiting_warning_run() -> list[str]:
 async def start_warning_runs() -> int:
     """Start "Utfärda varning" once per warning proposal (late reports): staff issue the
     warning or dismiss the proposal in its form. A failure is retried by the next sweep."""
-    logger = get_run_logger()
     started = 0
     for proposal_id in awaiting_warning_run():
-        try:
-            run = await arun_deployment(
-                name=full_name(WARNING_FLOW, ISSUE_WARNING),
-                parameters={"proposal": case_no(proposal_id)},
-                timeout=0,
-                idempotency_key=f"warning-proposal:{proposal_id}",
-                as_subflow=False,
-            )
-        except Exception as error:  # the server or deployment is away: try tomorrow
-            logger.warning("Could not start the warning for proposal %s: %s", proposal_id, error)
+        run_id = await start_once(
+            WARNING_FLOW,
+            ISSUE_WARNING,
+            parameters={"proposal": case_no(proposal_id)},
+            key=f"warning-proposal:{proposal_id}",
+            retried_by="the next sweep",
+        )
+        if run_id is None:
             continue
-        attach_review(proposal_id, str(run.id))
+        attach_review(proposal_id, str(run_id))
         started += 1
     return started
 

@@ -35,10 +35,10 @@ from datetime import date, timedelta
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
-from prefect.deployments.flow_runs import arun_deployment
 
+from flows.case_runner import start_once
 from flows.human_step import ask
-from flows.names import PROPOSAL_FLOW, REVIEW_PROPOSAL, WARNING_FLOW, full_name
+from flows.names import PROPOSAL_FLOW, REVIEW_PROPOSAL, WARNING_FLOW
 from flows.run_helpers import current_run_id, deliver_now, rename_run, retire_run
 from models.case_lookup import attach_run
 from models.clock import today
@@ -208,22 +208,15 @@ async def _start_review(view: WarningView) -> None:
     """Start "Pröva förslag" for the termination now; the sweep would, with the same key."""
     assert view.termination_proposal_id is not None
     proposal_id = view.termination_proposal_id
-    try:
-        run = await arun_deployment(
-            name=full_name(PROPOSAL_FLOW, REVIEW_PROPOSAL),
-            parameters={"proposal": case_no(proposal_id)},
-            timeout=0,
-            idempotency_key=f"proposal-review:{proposal_id}",
-            as_subflow=False,
-        )
-    except Exception as error:  # the server or deployment is away: the sweep starts it
-        get_run_logger().warning(
-            "Could not start the review of proposal %s now (%s); the daily check will",
-            case_no(proposal_id),
-            error,
-        )
-        return
-    attach_termination_review(proposal_id, run.id)
+    run_id = await start_once(
+        PROPOSAL_FLOW,
+        REVIEW_PROPOSAL,
+        parameters={"proposal": case_no(proposal_id)},
+        key=f"proposal-review:{proposal_id}",
+        retried_by="the daily check",
+    )
+    if run_id is not None:
+        attach_termination_review(proposal_id, run_id)
 
 
 @flow(name=WARNING_FLOW, flow_run_name="varning {contract}{proposal}{warning}", persist_result=True)
