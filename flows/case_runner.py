@@ -86,6 +86,9 @@ class Step(Generic[C]):
     defaults: Mapping[str, Any] | Callable[[C], Mapping[str, Any]] = field(default_factory=dict)
     private: bool = False
     deliver: bool | Callable[[C, Any], bool] = True
+    #: What the run does once the answer is stored, before the letters go:
+    #: `then(case, answer, result)` (e.g. an artifact with the decision).
+    then: Callable[[C, Any, Any], Awaitable[None]] | None = None
 
     def pause_key(self, case: C) -> str:
         return str(_by_case(self.key)(case))
@@ -106,6 +109,8 @@ class Shown:
 
     key: str
     description: str
+    #: Markdown after the case's description (how to answer, for instance).
+    footer: str = ""
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,8 @@ class CaseType(Generic[C]):
     describe: Callable[[C, str, str], str]
     finish: Callable[[C], Awaitable[str]]
     take_over: Callable[[uuid.UUID, uuid.UUID], uuid.UUID | None] | None = None
+    #: Name the run "<noun> <number>" (False: the flow's run name already says it).
+    rename: bool = True
     show: Callable[[C], Shown] | None = None
     on_show: Callable[[C], Awaitable[None]] | None = None
 
@@ -136,15 +143,20 @@ def next_step(case_type: CaseType[C], case: C) -> Step[C] | Action[C] | None:
     return next((step for step in case_type.steps if step.waits(case)), None)
 
 
-async def run_case(case_type: CaseType[C], case_id: uuid.UUID) -> str:
-    """Take the case over, name the run, walk its waiting steps; return the final status."""
+async def run_case(case_type: CaseType[C], case_id: uuid.UUID, *, take_over: bool = True) -> str:
+    """Take the case over, name the run, walk its waiting steps; return the final status.
+
+    `take_over=False` where this run has just made the case (or found its own).
+    """
     logger = get_run_logger()
-    if case_type.take_over is not None:
+    if take_over and case_type.take_over is not None:
         replaced = case_type.take_over(case_id, current_run_id())
         if replaced is not None:
             await retire_run(replaced)
-    case = case_type.load(case_id)
-    await rename_run(f"{case_type.noun} {case_type.number(case)}")
+    if case_type.rename:
+        case = case_type.load(case_id)
+        await rename_run(f"{case_type.noun} {case_type.number(case)}")
+    taken: set[str] = set()
     while True:
         case = case_type.load(case_id)
         logger.info("%s %s is %s", case_type.noun, case_type.number(case), case_type.status(case))
@@ -156,6 +168,10 @@ async def run_case(case_type: CaseType[C], case_id: uuid.UUID) -> str:
             if step.deliver:
                 await deliver_now()
             continue
+        key = step.pause_key(case)
+        if key in taken:  # a stored answer that did not move the case would loop forever
+            raise RuntimeError(f"{key}: the case still waits for this step after its answer")
+        taken.add(key)
         await take_step(case_type, step, case)
 
 
@@ -169,7 +185,7 @@ async def take_step(case_type: CaseType[C], step: Step[C], case: C) -> None:
         if case_type.show is not None:
             shown = case_type.show(case)
             await acreate_markdown_artifact(
-                key=shown.key, markdown=text, description=shown.description
+                key=shown.key, markdown=text + shown.footer, description=shown.description
             )
         if case_type.on_show is not None:
             await case_type.on_show(case)
@@ -196,6 +212,8 @@ async def take_step(case_type: CaseType[C], step: Step[C], case: C) -> None:
             defaults=defaults,
         )
         result = step.store(case, answer)
+        if step.then is not None:
+            await step.then(case, answer, result)
     deliver = step.deliver(case, result) if callable(step.deliver) else step.deliver
     if deliver:
         await deliver_now()
