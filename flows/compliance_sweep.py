@@ -84,20 +84,7 @@ def lex_sarah_table(as_of: date) -> list[dict[str, Any]]:
 
 async def start_reviews() -> int:
     """Start "Pröva förslag" once per proposal; a failure is retried by the next sweep."""
-    started = 0
-    for proposal_id in awaiting_review():
-        run_id = await start_once(
-            PROPOSAL_FLOW,
-            REVIEW_PROPOSAL,
-            parameters={"proposal": case_no(proposal_id)},
-            key=f"proposal-review:{proposal_id}",
-            retried_by="the next sweep",
-        )
-        if run_id is None:
-            continue
-        attach_review(proposal_id, str(run_id))
-        started += 1
-    return started
+    return await _start_each(awaiting_review(), PROPOSAL_FLOW, REVIEW_PROPOSAL, "proposal-review")
 
 
 @task(name="warning-proposals-awaiting-run", cache_policy=NO_CACHE, persist_result=False)
@@ -109,19 +96,25 @@ def awaiting_warning_run() -> list[str]:
 async def start_warning_runs() -> int:
     """Start "Utfärda varning" once per warning proposal (late reports): staff issue the
     warning or dismiss the proposal in its form. A failure is retried by the next sweep."""
+    return await _start_each(
+        awaiting_warning_run(), WARNING_FLOW, ISSUE_WARNING, "warning-proposal"
+    )
+
+
+async def _start_each(proposal_ids: list[str], flow_name: str, deployment: str, key: str) -> int:
+    """Start `deployment` once per proposal (its run attached to it); return how many started."""
     started = 0
-    for proposal_id in awaiting_warning_run():
+    for proposal_id in proposal_ids:
         run_id = await start_once(
-            WARNING_FLOW,
-            ISSUE_WARNING,
+            flow_name,
+            deployment,
             parameters={"proposal": case_no(proposal_id)},
-            key=f"warning-proposal:{proposal_id}",
+            key=f"{key}:{proposal_id}",
             retried_by="the next sweep",
         )
-        if run_id is None:
-            continue
-        attach_review(proposal_id, str(run_id))
-        started += 1
+        if run_id is not None:
+            attach_review(proposal_id, str(run_id))
+            started += 1
     return started
 
 
