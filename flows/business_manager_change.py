@@ -32,8 +32,9 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact
 
-from flows.case_runner import Action, CaseType, Shown, run_case, start_once
-from flows.names import MANAGER_FLOW, PROPOSAL_FLOW, REVIEW_PROPOSAL
+from flows.case_runner import Action, CaseType, Shown, run_case
+from flows.names import MANAGER_FLOW
+from flows.proposal_review import start_review
 from flows.vetting_steps import (
     SHOWN,
     Vetting,
@@ -160,17 +161,10 @@ def decision_rules(case: ManagerView, answer: ManagerDecisionForm) -> list[str]:
 async def start_termination(case: ManagerView) -> str:
     """A rejected manager: start "Pröva förslag" for the proposal to end the contract, once.
 
-    If the server cannot start it now, the daily sweep starts it (the kind is
-    one of the reviewed kinds, tasks/proposals.py). Then the case's last summary.
+    If the server cannot start it now, the daily check does. Then the case's last summary.
     """
     if case.status is M.rejected and case.proposal_id is not None and case.proposal_run_id is None:
-        run_id = await start_once(
-            PROPOSAL_FLOW,
-            REVIEW_PROPOSAL,
-            parameters={"proposal": case_no(case.proposal_id)},
-            key=f"proposal-review:{case.proposal_id}",
-            retried_by="the daily check",
-        )
+        run_id = await start_review(case.proposal_id)
         if run_id is not None:
             manager_store.attach_proposal_run(case.proposal_id, run_id)
     await acreate_markdown_artifact(

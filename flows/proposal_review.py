@@ -12,6 +12,7 @@ can also start the deployment by hand with the proposal's number.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -19,12 +20,12 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.input import RunInput
 
-from flows.case_runner import CaseType, Shown, Step, run_case
-from flows.names import PROPOSAL_FLOW
+from flows.case_runner import CaseType, Shown, Step, run_case, start_once
+from flows.names import PROPOSAL_FLOW, REVIEW_PROPOSAL
 from models.clock import today
 from models.forms.proposal import EndForm, FollowUpForm, NoticeForm, TermForm
 from models.proposal import ProposalKind, ProposalStatus
-from models.sv_format import sv_date
+from models.sv_format import case_no, sv_date
 from tasks.proposal_store import (
     ProposalView,
     apply_decision,
@@ -111,6 +112,21 @@ async def review_proposal(proposal: str) -> str:
         logger.info("Proposal %s closed: its contract is no longer active", view.case_no)
         return ProposalStatus.dismissed.value
     return await run_case(PROPOSAL, view.id)
+
+
+async def start_review(proposal_id: uuid.UUID) -> uuid.UUID | None:
+    """Start "Pröva förslag" for `proposal_id` now, once (the server keeps the key).
+
+    If the server cannot start it now, the daily check does, with the same key
+    (its kind is one of the reviewed kinds, tasks/proposals.py). Returns the run.
+    """
+    return await start_once(
+        PROPOSAL_FLOW,
+        REVIEW_PROPOSAL,
+        parameters={"proposal": case_no(proposal_id)},
+        key=f"proposal-review:{proposal_id}",
+        retried_by="the daily check",
+    )
 
 
 async def _decided(view: ProposalView, answer: Any, status: str) -> None:

@@ -36,9 +36,10 @@ from datetime import date, timedelta
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 
-from flows.case_runner import CaseType, Step, run_case, start_once
+from flows.case_runner import CaseType, Step, run_case
 from flows.human_step import ask
-from flows.names import PROPOSAL_FLOW, REVIEW_PROPOSAL, WARNING_FLOW
+from flows.names import WARNING_FLOW
+from flows.proposal_review import start_review
 from flows.run_helpers import current_run_id, deliver_now
 from models.case_lookup import attach_run
 from models.clock import today
@@ -56,7 +57,7 @@ from models.forms.warning import (
 )
 from models.policy import Policy, load_policy
 from models.proposal import ProposalStatus
-from models.sv_format import case_no, sv_date
+from models.sv_format import sv_date
 from models.warning import ContractWarning, WarningStatus
 from tasks.warning_store import (
     WarningCase,
@@ -209,16 +210,9 @@ async def _finish(view: WarningView) -> str:
     would, with the same key); then the warning's status on the run page, and its letters."""
     if view.status is WarningStatus.termination_proposed:
         assert view.termination_proposal_id is not None
-        proposal_id = view.termination_proposal_id
-        run_id = await start_once(
-            PROPOSAL_FLOW,
-            REVIEW_PROPOSAL,
-            parameters={"proposal": case_no(proposal_id)},
-            key=f"proposal-review:{proposal_id}",
-            retried_by="the daily check",
-        )
+        run_id = await start_review(view.termination_proposal_id)
         if run_id is not None:
-            attach_termination_review(proposal_id, run_id)
+            attach_termination_review(view.termination_proposal_id, run_id)
     await acreate_markdown_artifact(
         key=f"varning-{view.number.lower()}",
         markdown=_describe(view, "", f"Status: **{view.status.value}**."),
