@@ -338,8 +338,6 @@ def describe(case: CaseView, step: str, intro: str) -> str:
 APPLICATION: CaseType[CaseView] = CaseType(
     noun="ansökan",
     load=load_case,
-    number=lambda case: case.case_no,
-    status=lambda case: case.status.value,
     take_over=take_over,
     steps=(
         Action(waits=lambda case: case.status is S.received, do=lambda case: start_step1(case.id)),

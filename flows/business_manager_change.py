@@ -211,8 +211,6 @@ def describe(case: ManagerView, step: str, intro: str) -> str:
 MANAGER: CaseType[ManagerView] = CaseType(
     noun="verksamhetsansvarig",
     load=manager_store.load,
-    number=lambda case: case.case_no,
-    status=lambda case: case.status.value,
     take_over=manager_store.take_over,
     steps=(
         Action(

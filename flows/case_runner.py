@@ -126,11 +126,13 @@ class CaseType(Generic[C]):
 
     noun: str
     load: Callable[[uuid.UUID], C]
-    number: Callable[[C], str]
-    status: Callable[[C], str]
     steps: Sequence[Step[C] | Action[C]]
     describe: Callable[[C, str, str], str]
     finish: Callable[[C], Awaitable[str]]
+    #: The case's number in run names and logs (default: its `case_no`).
+    number: Callable[[C], str] = field(default=lambda case: str(case.case_no))
+    #: Its stored status, for the log (default: `status.value`).
+    status: Callable[[C], str] = field(default=lambda case: str(case.status.value))
     take_over: Callable[[uuid.UUID, uuid.UUID], uuid.UUID | None] | None = None
     #: Name the run "<noun> <number>" (False: the flow's run name already says it).
     rename: bool = True

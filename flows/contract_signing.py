@@ -87,8 +87,6 @@ async def _done(view: ContractView) -> str:
 CONTRACT: CaseType[ContractView] = CaseType(
     noun="avtal",
     load=load_contract,
-    number=lambda view: view.case_no,
-    status=lambda view: view.status.value,
     take_over=take_over_contract,
     steps=(
         Action(

@@ -181,8 +181,6 @@ def describe(case: CaseView) -> str:
 LEX_SARAH: CaseType[CaseView] = CaseType(
     noun="lex Sarah",
     load=load_case,
-    number=lambda case: case.case_no,
-    status=lambda case: case.status.value,
     take_over=take_over,
     steps=(
         _step(

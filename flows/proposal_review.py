@@ -179,8 +179,6 @@ async def _status(view: ProposalView) -> str:
 PROPOSAL: CaseType[ProposalView] = CaseType(
     noun="förslag",
     load=lambda proposal_id: load_proposal(str(proposal_id)),
-    number=lambda view: view.case_no,
-    status=lambda view: view.status.value,
     rename=False,
     steps=(
         _decision(

@@ -262,7 +262,6 @@ WARNING: CaseType[WarningView] = CaseType(
     noun="varning",
     load=load_warning,
     number=lambda view: f"{view.number} avtal {view.contract_no}",
-    status=lambda view: view.status.value,
     take_over=lambda warning_id, run_id: attach_run(ContractWarning, warning_id, run_id),
     steps=(
         Step(
