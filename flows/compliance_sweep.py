@@ -28,15 +28,14 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
-from prefect.deployments.flow_runs import arun_deployment
 
+from flows.case_runner import start_once
 from flows.lex_sarah import show_open_cases
 from flows.names import (
     ISSUE_WARNING,
     PROPOSAL_FLOW,
     REVIEW_PROPOSAL,
     WARNING_FLOW,
-    full_name,
 )
 from flows.run_helpers import deliver_now
 from models.clock import today
@@ -48,23 +47,20 @@ from tasks.compliance_checks import CHECKS, add_counts, run_check
 async def start_runs(
     awaiting: list[str], flow: str, deployment: str, idempotency: str, what: str
 ) -> int:
-    """Start `deployment` once per proposal id in `awaiting`; a failure is retried next sweep."""
-    logger = get_run_logger()
+    """Start `deployment` once per proposal id in `awaiting` (its run attached to the
+    proposal); a start the server refuses now is retried by the next sweep."""
     started = 0
     for proposal_id in awaiting:
-        try:
-            run = await arun_deployment(
-                name=full_name(flow, deployment),
-                parameters={"proposal": case_no(proposal_id)},
-                timeout=0,
-                idempotency_key=f"{idempotency}:{proposal_id}",
-                as_subflow=False,
-            )
-        except Exception as error:  # the server or deployment is away: try tomorrow
-            logger.warning("Could not start the %s proposal %s: %s", what, proposal_id, error)
-            continue
-        proposals.attach_review(proposal_id, str(run.id))
-        started += 1
+        run_id = await start_once(
+            flow,
+            deployment,
+            parameters={"proposal": case_no(proposal_id)},
+            key=f"{idempotency}:{proposal_id}",
+            retried_by=f"the next sweep ({what} {proposal_id})",
+        )
+        if run_id is not None:
+            proposals.attach_review(proposal_id, str(run_id))
+            started += 1
     return started
 
 

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect import flow, get_run_logger
+from prefect import flow
 
-from flows.human_step import ask
+from flows.case_runner import Action, CaseType, Step, run_case
 from flows.names import SIGNING_FLOW
-from flows.run_helpers import current_run_id, deliver_now, rename_run, retire_run
 from models.clock import today
 from models.contract import ContractStatus
 from models.forms.vetting import SignatureForm
@@ -47,40 +46,10 @@ C = ContractStatus
 @flow(name=SIGNING_FLOW, flow_run_name="avtal", persist_result=True)
 async def sign_contract(contract: str) -> str:
     """Send the contract, register signatures, activate it. `contract` is its number or id."""
-    logger = get_run_logger()
-    contract_id = resolve_contract(contract)
-    replaced = take_over_contract(contract_id, current_run_id())
-    if replaced is not None:
-        await retire_run(replaced)
-    view = load_contract(contract_id)
-    await rename_run(f"avtal {view.case_no}")
-
-    while True:
-        view = load_contract(contract_id)
-        logger.info("Contract %s is %s", view.case_no, view.status.value)
-        if view.status is C.draft:
-            send_for_signature(contract_id, today())
-            await deliver_now()
-        elif view.status in (C.sent_for_signature, C.partially_signed):
-            await _signatures(view)
-        else:
-            return view.status.value
+    return await run_case(CONTRACT, resolve_contract(contract))
 
 
-async def _signatures(view: ContractView) -> None:
-    signed = (view.provider_signed_on is not None) + (view.municipality_signed_on is not None)
-    answer = await ask(
-        SignatureForm,
-        key=f"signatures-{signed}",
-        description=describe(view),
-        check=lambda answer: signature_problems(view, answer),
-    )
-    status = record_signatures(view.id, answer.model_dump(mode="json"))
-    if status is C.active:
-        await deliver_now()
-
-
-def describe(view: ContractView) -> str:
+def describe(view: ContractView, title: str = "", instructions: str = "") -> str:
     """The Markdown above the signature form: dates and statuses only."""
     policy = load_policy(view.policy_name)
 
@@ -103,3 +72,39 @@ def describe(view: ContractView) -> str:
         "välkomstbrevet med startdatum och det som ska lämnas in vid start.",
     ]
     return "\n".join(lines)
+
+
+def _signed(view: ContractView) -> int:
+    return (view.provider_signed_on is not None) + (view.municipality_signed_on is not None)
+
+
+async def _done(view: ContractView) -> str:
+    return view.status.value
+
+
+#: Sent for signature, then the signatures one form at a time (keyed by how many
+#: are in), until both have signed; activation sends the welcome letter.
+CONTRACT: CaseType[ContractView] = CaseType(
+    noun="avtal",
+    load=load_contract,
+    take_over=take_over_contract,
+    steps=(
+        Action(
+            waits=lambda view: view.status is C.draft,
+            do=lambda view: send_for_signature(view.id, today()),
+            deliver=True,
+        ),
+        Step(
+            waits=lambda view: view.status in (C.sent_for_signature, C.partially_signed),
+            key=lambda view: f"signatures-{_signed(view)}",
+            form=SignatureForm,
+            title="underskrifter",
+            instructions="",
+            check=signature_problems,
+            store=lambda view, answer: record_signatures(view.id, answer.model_dump(mode="json")),
+            deliver=lambda view, status: status is C.active,
+        ),
+    ),
+    describe=describe,
+    finish=_done,
+)

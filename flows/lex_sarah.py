@@ -37,9 +37,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
+from flows.case_runner import CaseType, Shown, Step, run_case
 from flows.names import LEX_SARAH_FLOW
-from flows.private_step import ask_private, forget_answers
-from flows.run_helpers import current_run_id, deliver_now, rename_run, retire_run, used_pause_keys
+from flows.private_step import forget_answers
+from flows.run_helpers import current_run_id, deliver_now
 from models.clock import today
 from models.db import session_scope
 from models.forms.lex_sarah import (
@@ -96,68 +97,33 @@ async def register_lex_sarah(report: LexSarahReport) -> str | State[Any]:
 )
 async def continue_lex_sarah(case_number: str) -> str:
     """Continue a case whose run was lost, from its stored status ("Fortsätt lex Sarah")."""
-    case_id = resolve_case(case_number)
-    replaced = take_over(case_id, current_run_id())
-    if replaced is not None:
-        await retire_run(replaced)
-    return await follow(case_id)
+    return await follow(resolve_case(case_number))
 
 
 async def follow(case_id: uuid.UUID) -> str:
     """Ask for each step the stored case still lacks; return the final status."""
-    logger = get_run_logger()
-    case = load_case(case_id)
-    await rename_run(f"lex Sarah {case.case_no}")
-    while True:
-        case = load_case(case_id)
-        logger.info("Lex Sarah case %s is %s", case.case_no, case.status.value)
-        if case.status is S.closed:
-            await forget_answers()
-            await _show_open_cases()
-            return case.status.value
-        if _KEYS[case.status] not in used_pause_keys():  # not again on replays
-            await _show(case)
-            await _show_open_cases()
-        await _next_step(case)
-        await deliver_now()
+    return await run_case(LEX_SARAH, case_id)
 
 
-async def _next_step(case: CaseView) -> None:
-    day = today()
-    text = describe(case)
-    if case.status is S.reported:
-        await ask_private(
-            DescriptionForm,
-            key=_KEYS[S.reported],
-            description=text,
-            check=lambda answer: [],
-            store=lambda answer: store_description(case.id, answer, "system:flow"),
-        )
-    elif case.status is S.investigating:
-        await ask_private(
-            AssessmentForm,
-            key=_KEYS[S.investigating],
-            description=text,
-            check=lambda answer: assessment_problems(answer, case.received_on, today()),
-            store=lambda answer: store_assessment(case.id, answer),
-            defaults={"assessed_on": day},
-        )
-    elif case.status is S.ivo_pending:
-        await ask_private(
-            IvoForm,
-            key=_KEYS[S.ivo_pending],
-            description=text,
-            check=lambda answer: ivo_problems(answer, case.event_on, today()),
-            store=lambda answer: store_ivo(case.id, answer),
-        )
-    elif case.status is S.closing:
-        await ask_private(
-            ClosureForm,
-            key=_KEYS[S.closing],
-            description=text,
-            check=lambda answer: closure_problems(answer, case.event_on, today()),
-            store=lambda answer: store_closure(case.id, answer),
-        )
+def _step(status: S, form: Any, check: Any, store: Any, **more: Any) -> Step[CaseView]:
+    """The form a case in `status` waits for; its answer is private (flows/private_step.py)."""
+    return Step(
+        waits=lambda case: case.status is status,
+        key=_KEYS[status],
+        form=form,
+        title="",
+        instructions="",
+        check=check,
+        store=store,
+        private=True,
+        **more,
+    )
+
+
+async def _closed(case: CaseView) -> str:
+    await forget_answers()
+    await _show_open_cases()
+    return case.status.value
 
 
 #: The pause key of each status's form.
@@ -211,13 +177,47 @@ def describe(case: CaseView) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def _show(case: CaseView) -> None:
-    """The case on the run's Artifacts tab (the form's description can be squeezed away)."""
-    await acreate_markdown_artifact(
+#: The report's text, the assessment of the investigation, the copy of the IVO
+#: notification (serious cases), the closure.
+LEX_SARAH: CaseType[CaseView] = CaseType(
+    noun="lex Sarah",
+    load=load_case,
+    take_over=take_over,
+    steps=(
+        _step(
+            S.reported,
+            DescriptionForm,
+            check=lambda case, answer: [],
+            store=lambda case, answer: store_description(case.id, answer, "system:flow"),
+        ),
+        _step(
+            S.investigating,
+            AssessmentForm,
+            check=lambda case, answer: assessment_problems(answer, case.received_on, today()),
+            store=lambda case, answer: store_assessment(case.id, answer),
+            defaults=lambda case: {"assessed_on": today()},
+        ),
+        _step(
+            S.ivo_pending,
+            IvoForm,
+            check=lambda case, answer: ivo_problems(answer, case.event_on, today()),
+            store=lambda case, answer: store_ivo(case.id, answer),
+        ),
+        _step(
+            S.closing,
+            ClosureForm,
+            check=lambda case, answer: closure_problems(answer, case.event_on, today()),
+            store=lambda case, answer: store_closure(case.id, answer),
+        ),
+    ),
+    describe=lambda case, title, instructions: describe(case),
+    show=lambda case: Shown(
         key=f"lex-sarah-{case.case_no.lower()}",
-        markdown=describe(case),
         description=f"Lex Sarah {case.case_no}: datum och status (ingen text, inga namn).",
-    )
+    ),
+    on_show=lambda case: _show_open_cases(),
+    finish=_closed,
+)
 
 
 @task(name="lex-sarah-open-cases", cache_policy=NO_CACHE, persist_result=False)

@@ -12,16 +12,20 @@ can also start the deployment by hand with the proposal's number.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from typing import Any
+
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
+from prefect.input import RunInput
 
-from flows.human_step import ask
-from flows.names import PROPOSAL_FLOW
-from flows.run_helpers import deliver_now, used_pause_keys
+from flows.case_runner import CaseType, Shown, Step, run_case, start_once
+from flows.names import PROPOSAL_FLOW, REVIEW_PROPOSAL
 from models.clock import today
 from models.forms.proposal import EndForm, FollowUpForm, NoticeForm, TermForm
 from models.proposal import ProposalKind, ProposalStatus
-from models.sv_format import sv_date
+from models.sv_format import case_no, sv_date
 from tasks.proposal_store import (
     ProposalView,
     apply_decision,
@@ -104,58 +108,34 @@ async def review_proposal(proposal: str) -> str:
     if view.status is not ProposalStatus.open:
         logger.info("Proposal %s was decided already (%s)", view.case_no, view.status.value)
         return view.status.value
-    day = today()
-    if close_if_moot(view.id, day):
+    if close_if_moot(view.id, today()):
         logger.info("Proposal %s closed: its contract is no longer active", view.case_no)
         return ProposalStatus.dismissed.value
-    text = describe(view)
-    if "beslut" not in used_pause_keys():
-        # The form's description is squeezed away in short browser windows (README,
-        # "UI rough edges"): the same text is on the run's Artifacts tab.
-        await acreate_markdown_artifact(
-            key=f"forslag-{view.case_no.lower()}",
-            markdown=text + _HOW_TO,
-            description=f"Förslag {view.case_no}: fakta och vad som krävs (inga namn).",
-        )
-    answer: EndForm | NoticeForm | TermForm | FollowUpForm
-    if view.kind in (
-        ProposalKind.end_inactivity,
-        ProposalKind.end_manager_rejected,
-        ProposalKind.end_breach,
-    ):
-        answer = await ask(
-            EndForm,
-            key="beslut",
-            description=text,
-            check=lambda a: end_problems(view, a),
-            defaults={"last_day": day, "meeting_on": day},
-        )
-    elif view.kind is ProposalKind.notice_low_volume:
-        answer = await ask(
-            NoticeForm,
-            key="beslut",
-            description=text,
-            check=lambda a: notice_problems(view, a),
-            defaults={"given_on": day, "meeting_on": day},
-        )
-    elif view.kind is ProposalKind.lex_sarah_follow_up:
-        answer = await ask(
-            FollowUpForm,
-            key="beslut",
-            description=text,
-            check=lambda a: follow_up_problems(view, a),
-            defaults={"follow_up_by": follow_up_default(view, day)},
-        )
-    else:
-        answer = await ask(
-            TermForm, key="beslut", description=text, check=lambda a: term_problems(view, a)
-        )
-    status = apply_decision(view.id, answer.model_dump(mode="json"), day)
-    logger.info("Proposal %s is %s", view.case_no, status)
+    return await run_case(PROPOSAL, view.id)
+
+
+async def start_review(proposal_id: uuid.UUID) -> uuid.UUID | None:
+    """Start "Pröva förslag" for `proposal_id` now, once (the server keeps the key).
+
+    If the server cannot start it now, the daily check does, with the same key
+    (its kind is one of the reviewed kinds, tasks/proposals.py). Returns the run.
+    """
+    return await start_once(
+        PROPOSAL_FLOW,
+        REVIEW_PROPOSAL,
+        parameters={"proposal": case_no(proposal_id)},
+        key=f"proposal-review:{proposal_id}",
+        retried_by="the daily check",
+    )
+
+
+async def _decided(view: ProposalView, answer: Any, status: str) -> None:
+    """The decision on the run page: what was chosen, and whether the provider got a letter."""
+    get_run_logger().info("Proposal %s is %s", view.case_no, status)
     await acreate_markdown_artifact(
         key=f"forslag-{view.case_no.lower()}",
         markdown=f"## {view.title}\n\nFörslag **{view.case_no}**: beslutat "
-        f"{sv_date(day)}: **{answer.outcome.value}**. "
+        f"{sv_date(today())}: **{answer.outcome.value}**. "
         + (
             "Utföraren har fått brev om beslutet.\n"
             if status == ProposalStatus.accepted.value
@@ -163,5 +143,69 @@ async def review_proposal(proposal: str) -> str:
         ),
         description=f"Förslag {view.case_no}: beslut (inga namn).",
     )
-    await deliver_now()
-    return status
+
+
+_ENDS = (ProposalKind.end_inactivity, ProposalKind.end_manager_rejected, ProposalKind.end_breach)
+_OTHERS = (*_ENDS, ProposalKind.notice_low_volume, ProposalKind.lex_sarah_follow_up)
+
+
+def _decision(
+    waits: Callable[[ProposalView], bool],
+    form: type[RunInput],
+    check: Callable[[ProposalView, Any], list[str]],
+    defaults: Callable[[ProposalView], dict[str, Any]] | None = None,
+) -> Step[ProposalView]:
+    """The one form of an open proposal (key "beslut"), its decision stored and shown."""
+    return Step(
+        waits=lambda view: view.status is ProposalStatus.open and waits(view),
+        key="beslut",
+        form=form,
+        title="",
+        instructions="",
+        check=check,
+        store=lambda view, answer: apply_decision(view.id, answer.model_dump(mode="json"), today()),
+        defaults=defaults or {},
+        then=_decided,
+    )
+
+
+async def _status(view: ProposalView) -> str:
+    return view.status.value
+
+
+#: One decision per proposal; its form follows the proposal's kind. The form's
+#: description is squeezed away in short browser windows (README, "UI rough
+#: edges"): the same text, with how to answer, is on the run's Artifacts tab.
+PROPOSAL: CaseType[ProposalView] = CaseType(
+    noun="förslag",
+    load=lambda proposal_id: load_proposal(str(proposal_id)),
+    rename=False,
+    steps=(
+        _decision(
+            lambda view: view.kind in _ENDS,
+            EndForm,
+            end_problems,
+            lambda view: {"last_day": today(), "meeting_on": today()},
+        ),
+        _decision(
+            lambda view: view.kind is ProposalKind.notice_low_volume,
+            NoticeForm,
+            notice_problems,
+            lambda view: {"given_on": today(), "meeting_on": today()},
+        ),
+        _decision(
+            lambda view: view.kind is ProposalKind.lex_sarah_follow_up,
+            FollowUpForm,
+            follow_up_problems,
+            lambda view: {"follow_up_by": follow_up_default(view, today())},
+        ),
+        _decision(lambda view: view.kind not in _OTHERS, TermForm, term_problems),
+    ),
+    describe=lambda view, title, instructions: describe(view),
+    show=lambda view: Shown(
+        key=f"forslag-{view.case_no.lower()}",
+        description=f"Förslag {view.case_no}: fakta och vad som krävs (inga namn).",
+        footer=_HOW_TO,
+    ),
+    finish=_status,
+)

@@ -35,11 +35,12 @@ from datetime import date, timedelta
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
-from prefect.deployments.flow_runs import arun_deployment
 
+from flows.case_runner import CaseType, Step, run_case
 from flows.human_step import ask
-from flows.names import PROPOSAL_FLOW, REVIEW_PROPOSAL, WARNING_FLOW, full_name
-from flows.run_helpers import current_run_id, deliver_now, rename_run, retire_run
+from flows.names import WARNING_FLOW
+from flows.proposal_review import start_review
+from flows.run_helpers import current_run_id, deliver_now
 from models.case_lookup import attach_run
 from models.clock import today
 from models.forms.warning import (
@@ -56,7 +57,7 @@ from models.forms.warning import (
 )
 from models.policy import Policy, load_policy
 from models.proposal import ProposalStatus
-from models.sv_format import case_no, sv_date
+from models.sv_format import sv_date
 from models.warning import ContractWarning, WarningStatus
 from tasks.warning_store import (
     WarningCase,
@@ -204,26 +205,111 @@ async def _issue(
     return issue(case, answer.model_dump(mode="json"), keys, run_id, day)
 
 
-async def _start_review(view: WarningView) -> None:
-    """Start "Pröva förslag" for the termination now; the sweep would, with the same key."""
-    assert view.termination_proposal_id is not None
-    proposal_id = view.termination_proposal_id
-    try:
-        run = await arun_deployment(
-            name=full_name(PROPOSAL_FLOW, REVIEW_PROPOSAL),
-            parameters={"proposal": case_no(proposal_id)},
-            timeout=0,
-            idempotency_key=f"proposal-review:{proposal_id}",
-            as_subflow=False,
-        )
-    except Exception as error:  # the server or deployment is away: the sweep starts it
-        get_run_logger().warning(
-            "Could not start the review of proposal %s now (%s); the daily check will",
-            case_no(proposal_id),
-            error,
-        )
-        return
-    attach_termination_review(proposal_id, run.id)
+async def _finish(view: WarningView) -> str:
+    """A breach not remedied starts "Pröva förslag" for the termination now (the sweep
+    would, with the same key); then the warning's status on the run page, and its letters."""
+    if view.status is WarningStatus.termination_proposed:
+        assert view.termination_proposal_id is not None
+        run_id = await start_review(view.termination_proposal_id)
+        if run_id is not None:
+            attach_termination_review(view.termination_proposal_id, run_id)
+    await acreate_markdown_artifact(
+        key=f"varning-{view.number.lower()}",
+        markdown=_describe(view, "", f"Status: **{view.status.value}**."),
+        description=f"Varning {view.number}: villkor, datum och status (inga namn).",
+    )
+    await deliver_now()
+    get_run_logger().info("Warning %s is %s", view.number, view.status)
+    return view.status.value
+
+
+def _describe(view: WarningView, title: str, step: str) -> str:
+    return describe(view, load_policy(view.policy_name), step)
+
+
+def _next_follow_up(view: WarningView) -> date | None:
+    """The first date the plan sets that is not followed up yet."""
+    return next((day for day in view.follow_up_dates if day not in view.followed_up), None)
+
+
+def _issued(view: WarningView) -> bool:
+    return view.status is WarningStatus.issued
+
+
+def _waits_for_plan(view: WarningView) -> bool:
+    return _issued(view) and view.action_plan_required and view.action_plan_received_on is None
+
+
+def _waits_for_follow_up(view: WarningView) -> bool:
+    return (
+        _issued(view)
+        and view.action_plan_required
+        and view.action_plan_received_on is not None
+        and _next_follow_up(view) is not None
+    )
+
+
+def _follow_up_day(view: WarningView) -> date:
+    due = _next_follow_up(view)
+    assert due is not None
+    return due
+
+
+#: An issued warning: the action plan registered and followed up at its dates
+#: (serious deficiencies), then the remedy judged at the deadline. The letters go
+#: when the run ends or waits no more (as before: no delivery between the steps).
+WARNING: CaseType[WarningView] = CaseType(
+    noun="varning",
+    load=load_warning,
+    number=lambda view: f"{view.number} avtal {view.contract_no}",
+    take_over=lambda warning_id, run_id: attach_run(ContractWarning, warning_id, run_id),
+    steps=(
+        Step(
+            waits=_waits_for_plan,
+            key="atgardsplan",
+            form=PlanForm,
+            title="",
+            instructions="Registrera utförarens åtgärdsplan.",
+            check=plan_problems,
+            store=lambda view, answer: register_plan(
+                view.id, answer.model_dump(mode="json"), today()
+            ),
+            defaults=lambda view: {"received_on": today()},
+            deliver=False,
+        ),
+        Step(
+            waits=_waits_for_follow_up,
+            key=lambda view: f"uppfoljning-{_follow_up_day(view).isoformat()}",
+            form=FollowUpForm,
+            title="",
+            instructions=lambda view: (
+                f"Uppföljning {sv_date(_follow_up_day(view))}: vidtas åtgärderna enligt planen?"
+            ),
+            check=lambda view, answer: follow_up_problems(answer),
+            store=lambda view, answer: record_follow_up(
+                view.id, _follow_up_day(view), answer.model_dump(mode="json"), today()
+            ),
+            deliver=False,
+        ),
+        Step(
+            waits=_issued,
+            key="bedomning",
+            form=RemedyForm,
+            title="",
+            instructions=lambda view: (
+                f"Sista dagen att åtgärda bristerna är {sv_date(view.remedy_by)}. Är de åtgärdade?"
+            ),
+            check=remedy_problems,
+            store=lambda view, answer: judge_remedy(
+                view.id, answer.model_dump(mode="json"), today()
+            ),
+            defaults=lambda view: {"judged_on": today()},
+            deliver=False,
+        ),
+    ),
+    describe=_describe,
+    finish=_finish,
+)
 
 
 @flow(name=WARNING_FLOW, flow_run_name="varning {contract}{proposal}{warning}", persist_result=True)
@@ -236,84 +322,21 @@ async def issue_warning(contract: str = "", proposal: str = "", warning: str = "
     """
     logger = get_run_logger()
     run_id = current_run_id()
-    day = today()
-    warning_id: uuid.UUID | None
     if warning.strip():
-        warning_id = find_warning(warning)
-        previous = attach_run(ContractWarning, warning_id, run_id)
-        if previous is not None:
-            await retire_run(previous)
-        policy = load_policy(load_warning(warning_id).policy_name)
-        case = None
-    else:
-        case = open_case(contract, proposal, run_id)
-        policy = load_policy(case.policy_name)
-        warning_id = case.warning_id
+        # A lost or cancelled run's warning: this run takes it over.
+        return await run_case(WARNING, find_warning(warning))
+    case = open_case(contract, proposal, run_id)
+    warning_id = case.warning_id
     if warning_id is None:
-        assert case is not None
         if case.proposal_id is not None:
             status = proposal_status(case.proposal_id)
             if status is not ProposalStatus.open:
                 logger.info("Proposal %s was decided already (%s)", case.proposal_no, status)
                 return status.value
-        warning_id = await _issue(case, policy, run_id, day)
+        warning_id = await _issue(case, load_policy(case.policy_name), run_id, today())
         if warning_id is None:
             logger.info("Proposal %s dismissed", case.proposal_no)
             return ProposalStatus.dismissed.value
         await deliver_now()
-    view = load_warning(warning_id)
-    await rename_run(f"varning {view.number} avtal {view.contract_no}")
-    logger.info("Warning %s on contract %s is %s", view.number, view.contract_no, view.status)
-
-    if view.status is WarningStatus.issued and view.action_plan_required:
-        if view.action_plan_received_on is None:
-            plan = await ask(
-                PlanForm,
-                key="atgardsplan",
-                description=describe(view, policy, "Registrera utförarens åtgärdsplan."),
-                check=lambda a: plan_problems(view, a),
-                defaults={"received_on": day},
-            )
-            register_plan(view.id, plan.model_dump(mode="json"), day)
-            view = load_warning(view.id)
-        for due in view.follow_up_dates:
-            if view.status is not WarningStatus.issued:
-                break
-            if due in view.followed_up:
-                continue
-            follow_up = await ask(
-                FollowUpForm,
-                key=f"uppfoljning-{due.isoformat()}",
-                description=describe(
-                    view, policy, f"Uppföljning {sv_date(due)}: vidtas åtgärderna enligt planen?"
-                ),
-                check=follow_up_problems,
-            )
-            record_follow_up(view.id, due, follow_up.model_dump(mode="json"), day)
-            view = load_warning(view.id)
-
-    if view.status is WarningStatus.issued:
-        remedy = await ask(
-            RemedyForm,
-            key="bedomning",
-            description=describe(
-                view,
-                policy,
-                f"Sista dagen att åtgärda bristerna är {sv_date(view.remedy_by)}. Är de åtgärdade?",
-            ),
-            check=lambda a: remedy_problems(view, a),
-            defaults={"judged_on": day},
-        )
-        judge_remedy(view.id, remedy.model_dump(mode="json"), day)
-        view = load_warning(view.id)
-
-    if view.status is WarningStatus.termination_proposed:
-        await _start_review(view)
-    await acreate_markdown_artifact(
-        key=f"varning-{view.number.lower()}",
-        markdown=describe(view, policy, f"Status: **{view.status.value}**."),
-        description=f"Varning {view.number}: villkor, datum och status (inga namn).",
-    )
-    await deliver_now()
-    logger.info("Warning %s is %s", view.number, view.status)
-    return view.status.value
+    # Issued by this run, or found for its proposal: as before, only `warning` takes over.
+    return await run_case(WARNING, warning_id, take_over=False)

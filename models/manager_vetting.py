@@ -19,7 +19,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from models.vetting import Assessment, Item, references_problem
+from models.vetting import (
+    Assessment,
+    Item,
+    checklist_problems,
+    references_problem,
+    rejection_problems,
+    round_outcome,
+)
 
 MANAGER_ITEMS: tuple[Item, ...] = (
     Item(
@@ -74,22 +81,14 @@ def findings_problems(
     leads them). The references' age is the application's rule, counted from
     the day the notification came in.
     """
-    problems: list[str] = []
-    for item in MANAGER_ITEMS:
-        if item.key not in results:
-            problems.append(f"{item.label}: välj en bedömning.")
-            continue
-        assessment, note = results[item.key]
-        if assessment in (Assessment.missing, Assessment.failing) and not note.strip():
-            problems.append(
-                f"{item.label}: skriv i anteckningen vad som "
-                + ("saknas." if assessment is Assessment.missing else "inte uppfylls.")
-            )
-        if assessment is Assessment.at_start:
-            problems.append(
-                f"{item.label}: kan inte lämnas vid start; den verksamhetsansvariga "
-                "leder redan verksamheten."
-            )
+    problems = checklist_problems(
+        MANAGER_ITEMS,
+        results,
+        at_start=lambda item: (
+            f"{item.label}: kan inte lämnas vid start; den verksamhetsansvariga "
+            "leder redan verksamheten."
+        ),
+    )
     refs = results.get("references")
     if refs and refs[0] is Assessment.approved:
         problem = references_problem(
@@ -103,14 +102,8 @@ def findings_problems(
     return problems
 
 
-def outcome(results: Mapping[str, str]) -> str:
-    """ "failing" if any item fails, else "missing" if any is missing, else "complete"."""
-    values = set(results.values())
-    if Assessment.failing in values:
-        return "failing"
-    if Assessment.missing in values:
-        return "missing"
-    return "complete"
+#: The outcome of a vetting round: "failing", "missing" or "complete" (as for step 1).
+outcome = round_outcome
 
 
 def decision_problems(
@@ -141,13 +134,5 @@ def decision_problems(
                     + "). Godkänn inte, eller gör om prövningen."
                 )
     else:
-        if not grounds:
-            problems.append("Skäl: välj minst ett skäl.")
-        unknown = [ground for ground in grounds if ground not in MANAGER_ITEM_BY_KEY]
-        if unknown:
-            problems.append("Skäl: okänt skäl " + ", ".join(unknown) + ".")
-        if len(motivation.strip()) < 20:
-            problems.append(
-                "Motivering: skriv en motivering på minst 20 tecken; den står i beslutet."
-            )
+        problems += rejection_problems(grounds, motivation, known=MANAGER_ITEM_BY_KEY, field="Skäl")
     return problems

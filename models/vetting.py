@@ -13,10 +13,11 @@ the form they must correct.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from models.calendar import add_months
 
@@ -196,22 +197,16 @@ def step1_problems(
     `references_max_age_years` (seed 002 §8.1); both dates are required when the
     item is approved, because the age is the rule.
     """
-    problems: list[str] = []
-    for item in STEP1_ITEMS:
-        if item.key not in results:
-            problems.append(f"{item.label}: välj en bedömning.")
-            continue
-        assessment, note = results[item.key]
-        if assessment in (Assessment.missing, Assessment.failing) and not note.strip():
-            problems.append(
-                f"{item.label}: skriv i anteckningen vad som "
-                + ("saknas." if assessment is Assessment.missing else "inte uppfylls.")
-            )
-        if assessment is Assessment.at_start and not item.due_at_start:
-            problems.append(
-                f"{item.label}: får inte lämnas vid start, bara tillstånd och "
-                "ansvarsförsäkring får det."
-            )
+    problems = checklist_problems(
+        STEP1_ITEMS,
+        results,
+        at_start=lambda item: (
+            None
+            if item.due_at_start
+            else f"{item.label}: får inte lämnas vid start, bara tillstånd och "
+            "ansvarsförsäkring får det."
+        ),
+    )
     taxes = results.get("taxes_skv4820")
     if taxes and taxes[0] is Assessment.approved:
         if tax_certificate_issued_on is None:
@@ -261,14 +256,64 @@ def references_problem(
     return None
 
 
-def step1_outcome(results: Mapping[str, Assessment]) -> str:
-    """ "failing" if any item fails, else "missing" if any is missing, else "complete"."""
+def checklist_problems(
+    items: Sequence[Item],
+    results: Mapping[str, tuple[Assessment, str]],
+    *,
+    at_start: Callable[[Item], str | None],
+) -> list[str]:
+    """The rules every checklist round shares, in Swedish: a finding for every item, and a
+    note for "missing" and "failing" (the applicant or provider reads it). `at_start`
+    gives the problem with an item left until the start of operations (None: allowed)."""
+    problems: list[str] = []
+    for item in items:
+        if item.key not in results:
+            problems.append(f"{item.label}: välj en bedömning.")
+            continue
+        assessment, note = results[item.key]
+        if assessment in (Assessment.missing, Assessment.failing) and not note.strip():
+            problems.append(
+                f"{item.label}: skriv i anteckningen vad som "
+                + ("saknas." if assessment is Assessment.missing else "inte uppfylls.")
+            )
+        if assessment is Assessment.at_start:
+            problem = at_start(item)
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+def round_outcome(results: Mapping[str, str]) -> str:
+    """ "failing" if any item fails, else "missing" if any is missing, else "complete".
+
+    The outcome of a checklist round: an application's step 1 and a business
+    manager's vetting (models/manager_vetting.py).
+    """
     values = set(results.values())
     if Assessment.failing in values:
         return "failing"
     if Assessment.missing in values:
         return "missing"
     return "complete"
+
+
+step1_outcome = round_outcome
+
+
+def rejection_problems(
+    grounds: list[str], motivation: str, *, known: Mapping[str, Item], field: str
+) -> list[str]:
+    """A rejection names at least one known ground (`field`: the form's label for them)
+    and a motivation of at least 20 characters, which the decision letter quotes."""
+    problems: list[str] = []
+    if not grounds:
+        problems.append(f"{field}: välj minst ett skäl.")
+    unknown = [ground for ground in grounds if ground not in known]
+    if unknown:
+        problems.append(f"{field}: okänt skäl " + ", ".join(unknown) + ".")
+    if len(motivation.strip()) < 20:
+        problems.append("Motivering: skriv en motivering på minst 20 tecken; den står i beslutet.")
+    return problems
 
 
 def decision_problems(
@@ -306,13 +351,60 @@ def decision_problems(
                     + "). Avslå med skäl, eller gör om bedömningen."
                 )
     else:
-        if not grounds:
-            problems.append("Skäl för avslag: välj minst ett skäl.")
-        unknown = [ground for ground in grounds if ground not in ITEMS]
-        if unknown:
-            problems.append("Skäl för avslag: okänt skäl " + ", ".join(unknown) + ".")
-        if len(motivation.strip()) < 20:
-            problems.append(
-                "Motivering: skriv en motivering på minst 20 tecken; den står i beslutet."
-            )
+        problems += rejection_problems(grounds, motivation, known=ITEMS, field="Skäl för avslag")
     return problems
+
+
+# --------------------------------------------------------------------------- stored rounds
+
+
+def stored_round(
+    round_no: int, answer: Mapping[str, Any], checklist: Sequence[Item], dates: Sequence[str]
+) -> dict[str, Any]:
+    """A checklist round as it is stored (an application's step 1, a manager's vetting).
+
+    `answer` is the checked form as JSON; `dates` are its other date fields to keep
+    (ISO text or None). The round's outcome is stored with it.
+    """
+    items = {
+        item.key: {"result": answer[item.key]["result"], "note": answer[item.key]["note"]}
+        for item in checklist
+    }
+    return (
+        {
+            "round": round_no,
+            "decided_by": answer["decided_by"],
+            "decided_on": as_date(answer["decided_on"]).isoformat(),
+        }
+        | {name: iso_date(answer.get(name)) for name in dates}
+        | {
+            "items": items,
+            "outcome": round_outcome({key: value["result"] for key, value in items.items()}),
+        }
+    )
+
+
+def round_summary(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What the audit event of a stored round records: its number, outcome and results."""
+    return {
+        "round": record["round"],
+        "outcome": record["outcome"],
+        "results": {key: value["result"] for key, value in record["items"].items()},
+    }
+
+
+def missing_items(record: Mapping[str, Any], labels: Mapping[str, Item]) -> list[dict[str, str]]:
+    """The items a round found missing, with the staff's note: the completion request lists them."""
+    return [
+        {"label": labels[key].label, "note": value["note"]}
+        for key, value in record["items"].items()
+        if value["result"] == Assessment.missing
+    ]
+
+
+def as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def iso_date(value: Any) -> str | None:
+    return None if value is None else as_date(value).isoformat()

@@ -42,8 +42,8 @@ from models.forms.manager import (
     ManagerNotification,
     ManagerOutcome,
 )
-from models.forms.vetting import ASSESSMENT, CompletionForm, CompletionOutcome
-from models.manager_vetting import MANAGER_GROUND_KEYS, MANAGER_ITEM_BY_KEY, MANAGER_ITEMS, outcome
+from models.forms.vetting import ASSESSMENT, CompletionForm, CompletionOutcome, with_keys
+from models.manager_vetting import MANAGER_GROUND_KEYS, MANAGER_ITEM_BY_KEY, MANAGER_ITEMS
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
@@ -51,7 +51,7 @@ from models.proposal import Proposal, ProposalKind
 from models.provider import Provider
 from models.state_machine import change_status
 from models.sv_format import case_no
-from models.vetting import Assessment
+from models.vetting import as_date, missing_items, round_summary, stored_round
 from tasks.email_queue import enqueue_email
 from tasks.proposals import Ground, attach_review_run, propose
 
@@ -355,30 +355,16 @@ def record_round(manager_id: uuid.UUID, round_no: int, answer: dict[str, Any]) -
             return str(rounds[round_no - 1]["outcome"])  # stored by an earlier attempt
         if manager.status is not M.under_review:
             raise ValueError(f"vetting cannot be recorded in status {manager.status}")
-        items = {
-            item.key: {
-                "result": ASSESSMENT.key(answer[item.key]["result"]).value,
-                "note": answer[item.key]["note"],
-            }
-            for item in MANAGER_ITEMS
-        }
-        result = outcome({key: value["result"] for key, value in items.items()})
-        decided_on = date.fromisoformat(str(answer["decided_on"]))
-        record = {
-            "round": round_no,
-            "decided_by": answer["decided_by"],
-            "decided_on": decided_on.isoformat(),
-            "oldest_reference_on": answer.get("oldest_reference_on"),
-            "items": items,
-            "outcome": result,
-        }
+        record = stored_round(
+            round_no,
+            with_keys(answer, MANAGER_ITEMS, ASSESSMENT),
+            MANAGER_ITEMS,
+            ("oldest_reference_on",),
+        )
+        result, decided_on = str(record["outcome"]), as_date(record["decided_on"])
         manager.vetting = vetting | {"rounds": [*rounds, record]}
         session.add(manager)
-        details: dict[str, Any] = {
-            "round": round_no,
-            "outcome": result,
-            "results": {key: value["result"] for key, value in items.items()},
-        }
+        details = round_summary(record)
         if result == "missing":
             reply_by = add_working_days(
                 decided_on, policy.application.completion_reply_working_days
@@ -393,11 +379,7 @@ def record_round(manager_id: uuid.UUID, round_no: int, answer: dict[str, Any]) -
                 message=f"completion-request:{round_no}",
                 template="manager-completion-request",
                 context={
-                    "items": [
-                        {"label": MANAGER_ITEM_BY_KEY[key].label, "note": value["note"]}
-                        for key, value in items.items()
-                        if value["result"] == Assessment.missing
-                    ],
+                    "items": missing_items(record, MANAGER_ITEM_BY_KEY),
                     "reply_by": reply_by,
                     "submit_to": policy.mail.address_for("procurement"),
                 },

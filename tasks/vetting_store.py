@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 from prefect import task
@@ -27,42 +27,39 @@ from models.application import SERVICE_LABELS, Application, ApplicationStatus, S
 from models.audit import record_event
 from models.business_manager import BusinessManager, ManagerStatus
 from models.calendar import add_working_days
-from models.calendar_invite import meeting_invitation
 from models.case_lookup import CaseNotFound, attach_run, find_case
 from models.contract import Contract
 from models.db import session_scope
 from models.forms.vetting import (
     ASSESSMENT,
-    ROUTINE,
-    ApplicationForm,
     CompletionForm,
     CompletionOutcome,
     DecisionForm,
-    MeetingForm,
     Outcome,
-    ServiceChoice,
+    with_keys,
 )
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
-from models.provider import Provider, ProviderCreate
+from models.provider import Provider
 from models.state_machine import change_status
 from models.sv_format import case_no
 from models.vetting import (
     GROUND_KEYS,
     ITEMS,
     STEP1_ITEMS,
-    STEP2_ITEMS,
     Assessment,
-    step1_outcome,
+    as_date,
+    iso_date,
+    missing_items,
+    round_summary,
+    stored_round,
 )
 from tasks.email_queue import Attachment, enqueue_email
 
 logger = logging.getLogger(__name__)
 
 S = ApplicationStatus
-
-_FROM_CHOICE = {ServiceChoice.service: Service.service, ServiceChoice.omvardnad: Service.omvardnad}
 
 #: What staff read about a case's status (form headers, reminders).
 STATUS_TEXT = {
@@ -122,7 +119,7 @@ def _letter_base(policy: Policy, company_name: str, reason: str) -> dict[str, An
     return base
 
 
-def _to_applicant(
+def to_applicant(
     session: Session,
     application: Application,
     provider: Provider,
@@ -227,137 +224,9 @@ def take_over(application_id: uuid.UUID, flow_run_id: uuid.UUID) -> uuid.UUID | 
     return attach_run(Application, application_id, flow_run_id)
 
 
-# --------------------------------------------------------------------------- registration
-
-
-@task(name="register-application", cache_policy=NO_CACHE, persist_result=False)
-def register(form: ApplicationForm) -> uuid.UUID:
-    """Store an incoming application, its deadlines and the receipt letter; return its id.
-
-    The same form registered twice (a double click, a re-run) finds the first
-    application: one per provider, municipality and received date.
-    """
-    with session_scope() as session:
-        policy = load_policy(form.municipality)
-        provider = session.exec(
-            select(Provider).where(Provider.org_number == form.org_number)
-        ).first()
-        if provider is None:
-            provider = Provider.model_validate(
-                ProviderCreate(
-                    name=form.company_name, org_number=form.org_number, email=form.contact_email
-                )
-            )
-            session.add(provider)
-            session.flush()
-            record_event(
-                session,
-                actor=form.registered_by,
-                entity_type="provider",
-                entity_id=provider.id,
-                action="created",
-            )
-        elif (provider.name, provider.email) != (form.company_name, form.contact_email):
-            # The application is the provider's latest word on its name and address.
-            record_event(
-                session,
-                actor=form.registered_by,
-                entity_type="provider",
-                entity_id=provider.id,
-                action="contact_updated",
-                details={"email_changed": provider.email != form.contact_email},
-            )
-            provider.name, provider.email = form.company_name, form.contact_email
-            session.add(provider)
-
-        existing = session.exec(
-            select(Application).where(
-                Application.provider_id == provider.id,
-                Application.municipality_id == form.municipality,
-                Application.received_on == form.received_on,
-            )
-        ).first()
-        if existing is not None:
-            logger.info("Application %s already registered", case_no(existing.id))
-            return existing.id
-
-        replaces: uuid.UUID | None = None
-        if form.replaces_org_number:
-            earlier = session.exec(
-                select(Provider).where(Provider.org_number == form.replaces_org_number)
-            ).first()
-            if earlier is None:
-                raise ValueError(
-                    "replaces_org_number: no provider with that organisation number is registered"
-                )
-            replaces = earlier.id
-
-        application = Application(
-            provider_id=provider.id,
-            municipality_id=form.municipality,
-            received_on=form.received_on,
-            services=[_FROM_CHOICE[choice].value for choice in form.services],
-            capacity_hours_per_month=form.capacity_hours_per_month,
-            subcontractors=form.subcontractors or None,
-            replaces_provider_id=replaces,
-            case_officer=form.registered_by,
-            case_officer_email=form.case_officer_email,
-        )
-        session.add(application)
-        session.flush()
-        session.add(
-            BusinessManager(
-                provider_id=provider.id,
-                application_id=application.id,
-                full_name=form.business_manager,
-                notified_on=form.received_on,
-            )
-        )
-        record_event(
-            session,
-            actor=form.registered_by,
-            entity_type=Application.ENTITY_TYPE,
-            entity_id=application.id,
-            action="registered",
-            to_status=S.received,
-            details={
-                "received_on": form.received_on.isoformat(),
-                "municipality": form.municipality,
-                "replaces_provider_id": str(replaces) if replaces else None,
-            },
-        )
-        decision_due = policy.decision_due(form.received_on)
-        for kind, due in (
-            (ObligationKind.decision_deadline, decision_due),
-            (ObligationKind.application_binding, policy.binding_ends(form.received_on)),
-        ):
-            session.add(
-                Obligation(
-                    kind=kind,
-                    municipality_id=form.municipality,
-                    provider_id=provider.id,
-                    subject_type=Application.ENTITY_TYPE,
-                    subject_id=application.id,
-                    due_on=due,
-                )
-            )
-        _to_applicant(
-            session,
-            application,
-            provider,
-            policy,
-            message="received",
-            template="application-received",
-            context={
-                "received_on": form.received_on,
-                "decision_by": decision_due,
-            },
-        )
-        logger.info("Registered application %s", case_no(application.id))
-        return application.id
-
-
-def _load(session: Session, application_id: uuid.UUID) -> tuple[Application, Provider, Policy]:
+def load_for_update(
+    session: Session, application_id: uuid.UUID
+) -> tuple[Application, Provider, Policy]:
     application = session.get(Application, application_id)
     if application is None:
         raise CaseNotFound(f"no application with id {application_id}")
@@ -366,7 +235,7 @@ def _load(session: Session, application_id: uuid.UUID) -> tuple[Application, Pro
     return application, provider, _policy_for(session, application.municipality_id)
 
 
-def _checklist(application: Application) -> dict[str, Any]:
+def checklist_copy(application: Application) -> dict[str, Any]:
     # A new dict, so SQLAlchemy sees the JSON column change.
     return dict(application.checklist or {})
 
@@ -374,7 +243,7 @@ def _checklist(application: Application) -> dict[str, Any]:
 @task(name="start-step1", cache_policy=NO_CACHE, persist_result=False)
 def start_step1(application_id: uuid.UUID) -> None:
     with session_scope() as session:
-        application, _, _ = _load(session, application_id)
+        application, _, _ = load_for_update(session, application_id)
         if application.status is S.received:
             change_status(session, application, S.step1_review, actor="system:flow")
 
@@ -393,37 +262,22 @@ def record_step1(application_id: uuid.UUID, round_no: int, answer: dict[str, Any
     reasoned rejection; "complete" moves it to step 2.
     """
     with session_scope() as session:
-        application, provider, policy = _load(session, application_id)
-        checklist = _checklist(application)
+        application, provider, policy = load_for_update(session, application_id)
+        checklist = checklist_copy(application)
         rounds = list(checklist.get("step1", []))
         if len(rounds) >= round_no:
             return str(rounds[round_no - 1]["outcome"])  # stored by an earlier attempt
         if application.status is not S.step1_review:
             raise ValueError(f"step 1 cannot be recorded in status {application.status}")
-        items = {
-            item.key: {
-                "result": ASSESSMENT.key(answer[item.key]["result"]).value,
-                "note": answer[item.key]["note"],
-            }
-            for item in STEP1_ITEMS
-        }
-        outcome = step1_outcome({key: Assessment(v["result"]) for key, v in items.items()})
-        decided_on = _as_date(answer["decided_on"])
-        record = {
-            "round": round_no,
-            "decided_by": answer["decided_by"],
-            "decided_on": decided_on.isoformat(),
-            "tax_certificate_issued_on": _iso(answer.get("tax_certificate_issued_on")),
-            "oldest_reference_on": _iso(answer.get("oldest_reference_on")),
-            "items": items,
-            "outcome": outcome,
-        }
+        record = stored_round(
+            round_no,
+            with_keys(answer, STEP1_ITEMS, ASSESSMENT),
+            STEP1_ITEMS,
+            ("tax_certificate_issued_on", "oldest_reference_on"),
+        )
+        outcome, decided_on = str(record["outcome"]), as_date(record["decided_on"])
         checklist["step1"] = [*rounds, record]
-        summary = {
-            "round": round_no,
-            "outcome": outcome,
-            "results": {key: value["result"] for key, value in items.items()},
-        }
+        summary = round_summary(record)
         if outcome == "missing":
             reply_by = add_working_days(
                 decided_on, policy.application.completion_reply_working_days
@@ -448,12 +302,7 @@ def record_step1(application_id: uuid.UUID, round_no: int, answer: dict[str, Any
                     due_on=reply_by,
                 )
             )
-            missing = [
-                {"label": ITEMS[key].label, "note": value["note"]}
-                for key, value in items.items()
-                if value["result"] == Assessment.missing
-            ]
-            _to_applicant(
+            to_applicant(
                 session,
                 application,
                 provider,
@@ -461,7 +310,7 @@ def record_step1(application_id: uuid.UUID, round_no: int, answer: dict[str, Any
                 message=f"completion-request:{round_no}",
                 template="completion-request",
                 context={
-                    "items": missing,
+                    "items": missing_items(record, ITEMS),
                     "reply_by": reply_by,
                     "submit_to": policy.mail.address_for("procurement"),
                 },
@@ -497,8 +346,8 @@ def record_completion(application_id: uuid.UUID, round_no: int, answer: dict[str
     """Completions came in (back to step 1), or staff decide without them."""
     form = CompletionForm.model_validate(answer)
     with session_scope() as session:
-        application, _, _ = _load(session, application_id)
-        checklist = _checklist(application)
+        application, _, _ = load_for_update(session, application_id)
+        checklist = checklist_copy(application)
         completions = list(checklist.get("completions", []))
         if len(completions) >= round_no:
             return
@@ -507,7 +356,7 @@ def record_completion(application_id: uuid.UUID, round_no: int, answer: dict[str
         entry = {
             "round": round_no,
             "outcome": "received" if form.outcome is CompletionOutcome.received else "decide",
-            "received_on": _iso(form.received_on),
+            "received_on": iso_date(form.received_on),
             "registered_by": form.registered_by,
         }
         checklist["completions"] = [*completions, entry]
@@ -556,109 +405,6 @@ def record_completion(application_id: uuid.UUID, round_no: int, answer: dict[str
             )
 
 
-# --------------------------------------------------------------------------- step 2
-
-
-@task(name="book-meeting", cache_policy=NO_CACHE, persist_result=False)
-def book_meeting(application_id: uuid.UUID, answer: dict[str, Any], starts: datetime) -> None:
-    """Store the step-2 meeting and queue the invitation with its .ics file."""
-    form = MeetingForm.model_validate(answer)
-    with session_scope() as session:
-        application, provider, policy = _load(session, application_id)
-        checklist = _checklist(application)
-        if "meeting" in checklist:
-            return
-        if application.status is not S.step2_review:
-            raise ValueError(f"a meeting cannot be booked in status {application.status}")
-        duration = timedelta(minutes=form.duration_minutes)
-        checklist["meeting"] = {
-            "booking": 1,
-            "starts": starts.isoformat(),
-            "duration_minutes": form.duration_minutes,
-            "place": form.place,
-            "booked_by": form.booked_by,
-        }
-        application.checklist = checklist
-        session.add(application)
-        record_event(
-            session,
-            actor=form.booked_by,
-            entity_type=Application.ENTITY_TYPE,
-            entity_id=application.id,
-            action="meeting_booked",
-            details={"starts": starts.isoformat(), "duration_minutes": form.duration_minutes},
-        )
-        number = case_no(application.id)
-        ics = meeting_invitation(
-            application_id=application.id,
-            booking=1,
-            starts=starts,
-            duration=duration,
-            place=form.place,
-            summary=f"{policy.municipality}: möte om ansökan {number} (LOV)",
-            description=(
-                f"Steg 2 i prövningen av ansökan {number}: ni presenterar ert ledningssystem "
-                "för systematiskt kvalitetsarbete (SOSFS 2011:9) och era rutiner."
-            ),
-            organizer=policy.mail.sender,
-            attendee=provider.email,
-        )
-        _to_applicant(
-            session,
-            application,
-            provider,
-            policy,
-            message="meeting-invitation:1",
-            template="meeting-invitation",
-            context={
-                "meeting_start": starts,
-                "meeting_end": starts + duration,
-                "place": form.place,
-                "routines": [item.label for item in STEP2_ITEMS[1:]],
-            },
-            attachments=[
-                Attachment(
-                    filename=f"mote-{number}.ics",
-                    content_type="text/calendar; method=REQUEST; charset=utf-8",
-                    data=ics,
-                )
-            ],
-        )
-
-
-@task(name="record-step2", cache_policy=NO_CACHE, persist_result=False)
-def record_step2(application_id: uuid.UUID, answer: dict[str, Any]) -> None:
-    with session_scope() as session:
-        application, _, _ = _load(session, application_id)
-        checklist = _checklist(application)
-        if "step2" in checklist:
-            return
-        if application.status is not S.step2_review:
-            raise ValueError(f"step 2 cannot be recorded in status {application.status}")
-        items = {
-            item.key: {
-                "result": ROUTINE.key(answer[item.key]["result"]).value,
-                "note": answer[item.key]["note"],
-            }
-            for item in STEP2_ITEMS
-        }
-        checklist["step2"] = {
-            "decided_by": answer["decided_by"],
-            "decided_on": _iso(answer["decided_on"]),
-            "items": items,
-        }
-        application.checklist = checklist
-        session.add(application)
-        record_event(
-            session,
-            actor=answer["decided_by"],
-            entity_type=Application.ENTITY_TYPE,
-            entity_id=application.id,
-            action="step2_recorded",
-            details={"results": {key: value["result"] for key, value in items.items()}},
-        )
-
-
 # --------------------------------------------------------------------------- decision
 
 
@@ -672,7 +418,7 @@ def record_decision(application_id: uuid.UUID, answer: dict[str, Any]) -> uuid.U
     form = DecisionForm.model_validate(answer)
     approve = form.outcome is Outcome.approve
     with session_scope() as session:
-        application, provider, policy = _load(session, application_id)
+        application, provider, policy = load_for_update(session, application_id)
         if application.status in (S.approved, S.rejected):
             contract = session.exec(
                 select(Contract).where(Contract.application_id == application.id)
@@ -742,7 +488,7 @@ def record_decision(application_id: uuid.UUID, answer: dict[str, Any]) -> uuid.U
             if manager is not None:
                 manager.contract_id = contract.id
                 session.add(manager)
-            _to_applicant(
+            to_applicant(
                 session,
                 application,
                 provider,
@@ -757,7 +503,7 @@ def record_decision(application_id: uuid.UUID, answer: dict[str, Any]) -> uuid.U
             )
         else:
             notes = _ground_notes(application)
-            _to_applicant(
+            to_applicant(
                 session,
                 application,
                 provider,
@@ -793,13 +539,3 @@ def _ground_notes(application: Application) -> dict[str, str]:
             if value.get("note") and key not in notes:
                 notes[key] = value["note"]
     return notes
-
-
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
-def _iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    return _as_date(value).isoformat()

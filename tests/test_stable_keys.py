@@ -36,7 +36,8 @@ from models.forms.keys import Labels
 from models.forms.vetting import ROUTINE
 from models.lex_sarah import ClosureKind, LexSarahCase, LexSarahCategory
 from models.vetting import STEP1_ITEMS, STEP2_ITEMS, Assessment, RoutineAssessment
-from tasks.vetting_store import case_view, record_step2
+from tasks.application_meeting import record_step2
+from tasks.vetting_store import case_view
 from tests.factories import make_application, make_contract
 from tests.prefect_stack import _postgres_database
 from tests.test_migrations import _drift

@@ -23,7 +23,7 @@ from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.outbox import OutgoingEmail
 from models.policy import load_policy
 from models.vetting import STEP1_ITEMS, STEP2_ITEMS, Assessment, decision_problems, step1_problems
-from tasks import contract_store, vetting_store
+from tasks import application_intake, contract_store, vetting_store
 from tasks.case_reminders import queue_decision_reminders, queue_signature_reminders
 from tests.case_steps import application_form, step1_answer
 
@@ -184,13 +184,13 @@ def municipalities(engine: Engine) -> None:
 
 def _register(received: str, **overrides: Any) -> Any:
     form = ApplicationForm.model_validate(application_form(received_on=received, **overrides))
-    return form, vetting_store.register.fn(form)
+    return form, application_intake.register.fn(form)
 
 
 @pytest.mark.usefixtures("municipalities")
 def test_register_stores_deadlines_and_is_idempotent(engine: Engine) -> None:
     form, application_id = _register("2026-06-15")
-    assert vetting_store.register.fn(form) == application_id  # a double click
+    assert application_intake.register.fn(form) == application_id  # a double click
     with Session(engine) as session:
         due = {
             o.kind: o.due_on
@@ -370,8 +370,8 @@ def test_signature_reminder_and_escalation_on_real_dates(engine: Engine) -> None
 @pytest.mark.usefixtures("municipalities")
 def test_one_provider_applies_in_two_municipalities_each_under_its_policy(engine: Engine) -> None:
     form = application_form(received_on="2026-06-15")
-    salem = vetting_store.register.fn(ApplicationForm.model_validate(form))
-    stockholm = vetting_store.register.fn(
+    salem = application_intake.register.fn(ApplicationForm.model_validate(form))
+    stockholm = application_intake.register.fn(
         ApplicationForm.model_validate(form | {"municipality": "stockholm"})
     )
     assert salem != stockholm

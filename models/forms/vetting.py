@@ -15,6 +15,7 @@ No field asks for a customer's name or a personal identity number.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -40,6 +41,7 @@ from models.vetting import (
     STEP1_ITEMS,
     STEP2_ITEMS,
     Assessment,
+    Item,
     RoutineAssessment,
 )
 
@@ -74,6 +76,17 @@ class RoutineChoice(StrEnum):
 
 ASSESSMENT = Labels(Assessment, AssessmentChoice)
 ROUTINE = Labels(RoutineAssessment, RoutineChoice)
+
+
+def with_keys(
+    answer: Mapping[str, Any], checklist: Sequence[Item], labels: Labels[Any]
+) -> dict[str, Any]:
+    """A checklist form's JSON answer with each item's result as its stable key: what
+    the stores keep (the form sent the Swedish label staff picked)."""
+    return dict(answer) | {
+        item.key: dict(answer[item.key]) | {"result": labels.key(answer[item.key]["result"]).value}
+        for item in checklist
+    }
 
 
 class ItemFinding(BaseModel):

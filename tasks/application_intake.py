@@ -1,0 +1,158 @@
+"""Registering an incoming application: the provider, the case, its deadlines, the receipt.
+
+One transaction, like every step of vetting (tasks/vetting_store.py): the same
+form registered twice finds the first application and sends nothing again.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlmodel import select
+
+from models.application import Application, ApplicationStatus, Service
+from models.audit import record_event
+from models.business_manager import BusinessManager
+from models.db import session_scope
+from models.forms.vetting import ApplicationForm, ServiceChoice
+from models.obligation import Obligation, ObligationKind
+from models.policy import load_policy
+from models.provider import Provider, ProviderCreate
+from models.sv_format import case_no
+from tasks.vetting_store import to_applicant
+
+logger = logging.getLogger(__name__)
+
+S = ApplicationStatus
+
+_FROM_CHOICE = {ServiceChoice.service: Service.service, ServiceChoice.omvardnad: Service.omvardnad}
+
+
+@task(name="register-application", cache_policy=NO_CACHE, persist_result=False)
+def register(form: ApplicationForm) -> uuid.UUID:
+    """Store an incoming application, its deadlines and the receipt letter; return its id.
+
+    The same form registered twice (a double click, a re-run) finds the first
+    application: one per provider, municipality and received date.
+    """
+    with session_scope() as session:
+        policy = load_policy(form.municipality)
+        provider = session.exec(
+            select(Provider).where(Provider.org_number == form.org_number)
+        ).first()
+        if provider is None:
+            provider = Provider.model_validate(
+                ProviderCreate(
+                    name=form.company_name, org_number=form.org_number, email=form.contact_email
+                )
+            )
+            session.add(provider)
+            session.flush()
+            record_event(
+                session,
+                actor=form.registered_by,
+                entity_type="provider",
+                entity_id=provider.id,
+                action="created",
+            )
+        elif (provider.name, provider.email) != (form.company_name, form.contact_email):
+            # The application is the provider's latest word on its name and address.
+            record_event(
+                session,
+                actor=form.registered_by,
+                entity_type="provider",
+                entity_id=provider.id,
+                action="contact_updated",
+                details={"email_changed": provider.email != form.contact_email},
+            )
+            provider.name, provider.email = form.company_name, form.contact_email
+            session.add(provider)
+
+        existing = session.exec(
+            select(Application).where(
+                Application.provider_id == provider.id,
+                Application.municipality_id == form.municipality,
+                Application.received_on == form.received_on,
+            )
+        ).first()
+        if existing is not None:
+            logger.info("Application %s already registered", case_no(existing.id))
+            return existing.id
+
+        replaces: uuid.UUID | None = None
+        if form.replaces_org_number:
+            earlier = session.exec(
+                select(Provider).where(Provider.org_number == form.replaces_org_number)
+            ).first()
+            if earlier is None:
+                raise ValueError(
+                    "replaces_org_number: no provider with that organisation number is registered"
+                )
+            replaces = earlier.id
+
+        application = Application(
+            provider_id=provider.id,
+            municipality_id=form.municipality,
+            received_on=form.received_on,
+            services=[_FROM_CHOICE[choice].value for choice in form.services],
+            capacity_hours_per_month=form.capacity_hours_per_month,
+            subcontractors=form.subcontractors or None,
+            replaces_provider_id=replaces,
+            case_officer=form.registered_by,
+            case_officer_email=form.case_officer_email,
+        )
+        session.add(application)
+        session.flush()
+        session.add(
+            BusinessManager(
+                provider_id=provider.id,
+                application_id=application.id,
+                full_name=form.business_manager,
+                notified_on=form.received_on,
+            )
+        )
+        record_event(
+            session,
+            actor=form.registered_by,
+            entity_type=Application.ENTITY_TYPE,
+            entity_id=application.id,
+            action="registered",
+            to_status=S.received,
+            details={
+                "received_on": form.received_on.isoformat(),
+                "municipality": form.municipality,
+                "replaces_provider_id": str(replaces) if replaces else None,
+            },
+        )
+        decision_due = policy.decision_due(form.received_on)
+        for kind, due in (
+            (ObligationKind.decision_deadline, decision_due),
+            (ObligationKind.application_binding, policy.binding_ends(form.received_on)),
+        ):
+            session.add(
+                Obligation(
+                    kind=kind,
+                    municipality_id=form.municipality,
+                    provider_id=provider.id,
+                    subject_type=Application.ENTITY_TYPE,
+                    subject_id=application.id,
+                    due_on=due,
+                )
+            )
+        to_applicant(
+            session,
+            application,
+            provider,
+            policy,
+            message="received",
+            template="application-received",
+            context={
+                "received_on": form.received_on,
+                "decision_by": decision_due,
+            },
+        )
+        logger.info("Registered application %s", case_no(application.id))
+        return application.id
