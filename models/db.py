@@ -15,6 +15,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+# Every table, so that a session in any process knows every foreign key's target: a
+# flow run whose imports reach only the business manager's model failed to flush
+# (NoReferencedTableError: business_manager.application_id -> application).
+import models.tables  # noqa: F401
 from models.paths import PROJECT_ROOT
 from models.settings import get_settings
 
