@@ -50,7 +50,8 @@ from models.db import make_engine, migrate
 from models.outbox import OutboxStatus, OutgoingEmail
 from models.paths import PROJECT_ROOT
 from models.settings import get_settings
-from tests.prefect_stack import prefect_server, wait_until
+from tests import raw_api
+from tests.prefect_stack import prefect_server
 from tests.smtp_fixtures import SmtpServer, free_port
 from tests.test_outbox import queue
 
@@ -323,19 +324,13 @@ def test_make_run_with_basic_auth_serves_and_runs(tmp_path: Path) -> None:
         listed = _wait_for("the deployments", deployments, 180, process, log)
         assert httpx.post(f"{api}/deployments/filter", json={}, timeout=5).status_code == 401
 
-        def create() -> httpx.Response | None:
-            # Prefect's server on SQLite answers 503 while its database is locked by
-            # its own services (prefect-notes A10; seen once in CI); the Prefect client
-            # retries that, so this raw call does too. Any other answer is final.
-            response = httpx.post(
-                f"{api}/deployments/{listed[MAIL_CHECK]}/create_flow_run",
-                json={"parameters": {"check": {"recipient": "it-drift@kommun.example"}}},
-                auth=login,
-                timeout=10,
-            )
-            return None if response.status_code == 503 else response
-
-        created = wait_until("the run to be created", create, 60, poll=1)
+        # With Prefect's client retries: a 503 is the server's "try again" (tests/raw_api).
+        created = raw_api.post(
+            f"{api}/deployments/{listed[MAIL_CHECK]}/create_flow_run",
+            json={"parameters": {"check": {"recipient": "it-drift@kommun.example"}}},
+            auth=login,
+            timeout=10,
+        )
         assert created.status_code == 201, created.text
         run_id = created.json()["id"]
 

@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from sqlalchemy import create_engine
 
 from flows.names import COMPLIANCE_SWEEP, OUTBOX_DELIVERY
 from models.outbox import OutboxStatus
+from tests import raw_api
 from tests.server_log import ALLOWED, Allowed
 from tests.smtp_fixtures import free_port
 from tests.test_local_run import _all_deployments, _lovflow, _wait_for, make_run_env
@@ -55,7 +55,7 @@ def _runs(api: str, deployment_id: str, **filters: Any) -> list[dict[str, Any]]:
         "sort": "EXPECTED_START_TIME_ASC",
         "limit": 200,
     } | filters
-    response = httpx.post(f"{api}/flow_runs/filter", json=body, timeout=10)
+    response = raw_api.post(f"{api}/flow_runs/filter", json=body, timeout=10)
     response.raise_for_status()
     runs: list[dict[str, Any]] = response.json()
     return runs
@@ -147,7 +147,7 @@ def test_schedules_fire_by_themselves_under_make_run(tmp_path: Path) -> None:
                                     (date(2027, 10, 25), date(2027, 11, 5))):  # fmt: skip
             window_start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
             window_end = datetime(last_day.year, last_day.month, last_day.day, 23, tzinfo=UTC)
-            response = httpx.post(
+            response = raw_api.post(
                 f"{api}/deployments/{sweep_id}/schedule",
                 json={
                     "start_time": window_start.isoformat(),
