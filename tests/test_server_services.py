@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from tests import raw_api
 from tests.prefect_stack import POSTGRES_URL, _postgres_database, prefect_server, wait_until
 from tests.scaled_stack import _asyncpg_url
 
@@ -48,7 +49,8 @@ class Server:
 
     def post(self, path: str, body: Any, expect: tuple[int, ...] = (200, 201)) -> Any:
         """POST and check the status; a create answers 201, or 200 when it existed."""
-        response = httpx.post(f"{self.api}{path}", json=body, timeout=30)
+        # With Prefect's client retries: a 503 is the server's "try again" (tests/raw_api).
+        response = raw_api.post(f"{self.api}{path}", json=body, timeout=30)
         assert response.status_code in expect, f"{path}: {response.status_code} {response.text}"
         return response.json() if response.content else None
 
