@@ -8,10 +8,14 @@ Schedules always carry Europe/Stockholm: a bare cron string would run in UTC
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 from prefect import Flow
 from prefect.deployments.runner import RunnerDeployment
+from prefect.exceptions import TerminationSignal
+from prefect.runner import Runner
 from prefect.schedules import Cron
 
 from flows.application_vetting import continue_application, register_application
@@ -53,17 +57,33 @@ from flows.proposal_review import review_proposal
 from flows.warning_and_termination import issue_warning
 from models.settings import get_settings
 
-__all__ = ["MAIL_CHECK", "OUTBOX_DELIVERY", "build_deployments", "serve_all"]
+__all__ = ["MAIL_CHECK", "OUTBOX_DELIVERY", "Served", "build_deployments", "serve_all", "served"]
 
 
-def _deployment(flow: Flow[Any, Any], **options: Any) -> RunnerDeployment:
-    # to_deployment is async-dispatched: called from sync code it returns the deployment.
-    deployment = flow.to_deployment(**options)
-    assert isinstance(deployment, RunnerDeployment)
-    return deployment
+@dataclass(frozen=True)
+class Served:
+    """One served deployment: the flow and the options of its deployment."""
+
+    flow: Flow[Any, Any]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def deployment(self) -> RunnerDeployment:
+        # to_deployment is async-dispatched: called from sync code it returns the deployment.
+        deployment = self.flow.to_deployment(**self.options)
+        assert isinstance(deployment, RunnerDeployment)
+        return deployment
+
+
+def _deployment(flow: Flow[Any, Any], **options: Any) -> Served:
+    return Served(flow, options)
 
 
 def build_deployments() -> list[RunnerDeployment]:
+    """The deployments as Prefect's API stores them (tests, prefect.yaml's checks)."""
+    return [item.deployment() for item in served()]
+
+
+def served() -> list[Served]:
     tz = get_settings().timezone
     return [
         _deployment(
@@ -255,15 +275,34 @@ def build_deployments() -> list[RunnerDeployment]:
 
 
 def serve_all(*, limit: int | None = None) -> None:
-    """Serve every deployment from this process until Ctrl-C."""
-    from prefect import serve
+    """Serve every deployment from this process until Ctrl-C.
 
-    serve(*build_deployments(), limit=limit)
+    As `Flow.serve` does, and unlike `prefect.serve`, each flow is handed to the
+    runner with `add_flow`: the runner then knows the flow object and starts a run
+    as a fork of a prepared process (deployments/flow_run_processes.py). Given only
+    deployments, it starts every run as `python -m prefect.engine`, a new interpreter
+    that loads the flow again from the deployment's entrypoint.
+    """
+    from deployments.flow_run_processes import start_runs_from_forkserver
+
+    items = served()
+    start_runs_from_forkserver(item.flow for item in items)
+    try:
+        asyncio.run(_serve(items, limit))
+    except (KeyboardInterrupt, TerminationSignal):
+        pass
+
+
+async def _serve(items: list[Served], limit: int | None) -> None:
+    runner = Runner(pause_on_shutdown=True, limit=limit)
+    for item in items:
+        await runner.aadd_flow(item.flow, **item.options)
+    print("lovflow kör dessa driftsättningar (avsluta med Ctrl-C):", flush=True)
+    for item in items:
+        print(f"  {item.flow.name}/{item.options['name']}", flush=True)
+    await runner.start()
 
 
 if __name__ == "__main__":
     # Run by deployments/local.py as a child process; it stops us with SIGINT.
-    try:
-        serve_all()
-    except KeyboardInterrupt:
-        pass
+    serve_all()

@@ -175,13 +175,19 @@ class Stack:
         self.start_serving()
 
     def serving_children(self) -> set[int]:
-        """Pids of the flow-run processes serve has running now (Linux /proc)."""
+        """Pids of the flow-run processes serve has running now (Linux /proc).
+
+        Runs are children of serve's forkserver helper (deployments/flow_run_processes.py),
+        which, like multiprocessing's resource tracker, is not a run itself."""
         if self.serving is None or self.serving.poll() is not None:
             return set()
         found: set[int] = set()
-        for task in Path(f"/proc/{self.serving.pid}/task").glob("*"):
-            with suppress(OSError):
-                found |= {int(pid) for pid in (task / "children").read_text().split()}
+        for pid in _children(self.serving.pid):
+            command = _command_line(pid)
+            if "multiprocessing.forkserver" in command:
+                found |= _children(pid)
+            elif "multiprocessing.resource_tracker" not in command:
+                found.add(pid)
         return found
 
     def wait_idle(self, timeout: float = 60) -> None:
@@ -366,6 +372,21 @@ class Stack:
             lambda: found if len(found := self.mail_to(address)) >= count else None,
             timeout,
         )
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with suppress(OSError):
+            found |= {int(child) for child in (task / "children").read_text().split()}
+    return found
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def _postgres_database(base_url: str, name: str) -> tuple[str, Callable[[], None]]:
