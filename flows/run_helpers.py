@@ -8,6 +8,7 @@ from typing import Any
 from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
+from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled
 
 from tasks.email_delivery import deliver_outbox
@@ -49,7 +50,7 @@ async def retire_run(run_id: uuid.UUID) -> None:
     async with get_client() as client:
         try:
             run = await client.read_flow_run(run_id)
-        except Exception:  # the old run may be gone (deleted): nothing to retire
+        except ObjectNotFound:  # the old run was deleted: nothing to retire
             logger.info("Earlier run %s not found; nothing to cancel", run_id)
             return
         if run.state is not None and run.state.is_paused():

@@ -41,7 +41,7 @@ from models.contract import (
 )
 from models.db import session_scope
 from models.forms.proposal import DECIDING_BODY, DecisionBody
-from models.forms.warning import INVESTIGATION, ground_label
+from models.forms.warning import INVESTIGATION, ground_of
 from models.municipality import Municipality
 from models.policy import ImmediateGround
 from models.state_machine import change_status
@@ -319,11 +319,7 @@ def apply_step(contract_id: uuid.UUID, step: str, answer: dict[str, Any]) -> str
                     reinstate(session, contract, actor=by, note=note)
         elif step == "immediate":
             if contract.status is not ContractStatus.ended:
-                ground = next(
-                    g
-                    for g in policy.warning.immediate_grounds
-                    if ground_label(g) == answer["ground"]
-                )
+                ground = ground_of(policy.warning.immediate_grounds, answer["ground"])
                 end_on_ground(
                     session,
                     contract,

@@ -38,12 +38,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
+from deployments.environment import prefect_defaults
 from deployments.reference_data import sync_municipalities
 from deployments.serve import build_deployments
 from flows.names import full_name
 from models.db import make_engine, migrate
 from models.paths import PROJECT_ROOT
-from models.settings import normalise_database_url
+from models.settings import Settings, normalise_database_url
 from tests.server_log import assert_clean_server_log
 from tests.smtp_fixtures import HoldingSmtp, ReceivedMessage, SmtpServer, free_port
 
@@ -427,6 +428,9 @@ def _start_stack(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     smtp.start()
     api_url = f"http://127.0.0.1:{free_port()}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOVFLOW_", "PREFECT_"))}
+    # make run's Prefect settings (deployments/environment.py: heartbeats, the SQLite
+    # write batching), then this stack's own home, port and faster polling.
+    env |= prefect_defaults(Settings(var_dir=work / "var"))
     env |= {
         "LOVFLOW_VAR_DIR": str(work / "var"),
         "LOVFLOW_DATABASE_URL": database_url,

@@ -252,6 +252,19 @@ def test_new_offsets_move_the_rungs() -> None:
             "or equal to 1",
         ),
         (
+            "[deviation_report]\nreminder_offsets_working_days = [-5, 0, 40]\n",
+            r"deviation_report\.reminder_offsets_working_days: offsets must be working days "
+            r"from -15 to 15, got \[-5, 0, 40\]",
+        ),
+        (
+            "[lex_sarah]\nreminder_offsets_working_days = [-1, 5]\n",
+            r"lex_sarah\.reminder_offsets_working_days: offsets must be working days from 0 to 15",
+        ),
+        (
+            "[lex_sarah]\nreminder_offsets_working_days = []\n",
+            r"lex_sarah\.reminder_offsets_working_days: give at least one offset",
+        ),
+        (
             "[warning]\nstaff_reminder_offsets_working_days = [-1, 0]\n",
             r"warning\.staff_reminder_offsets_working_days: offsets must be working days from 0 "
             "to 15",

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from models.audit import AuditEvent
 from models.contract import Contract, ContractEndKind, ContractStatus
-from models.forms.warning import ground_label
+from models.forms.warning import ground_label, ground_of
 from models.obligation import Obligation, ObligationKind
 from models.outbox import OutgoingEmail
 from models.policy import load_policy
@@ -300,3 +300,11 @@ def test_a_lost_ivo_permit_ends_a_stockholm_contract_without_a_committee(
     letters = session.exec(select(OutgoingEmail)).all()
     assert sorted(row.template for row in letters) == ["contract-ended", "contract-ended-staff"]
     assert "IVO" in letters[0].body_text or "IVO" in letters[1].body_text
+
+
+def test_an_immediate_ground_is_found_by_its_label_and_an_unknown_label_names_the_field() -> None:
+    grounds = load_policy("stockholm").warning.immediate_grounds
+    ground = load_policy("stockholm").warning.immediate_ground("ivo_permit")
+    assert ground_of(grounds, ground_label(ground)) is ground
+    with pytest.raises(ValueError, match="^ground: "):
+        ground_of(grounds, "Grund som inte finns")

@@ -275,6 +275,17 @@ def ground_label(ground: ImmediateGround) -> str:
     return f"{ground.title} ({ground.source})"
 
 
+def ground_of(grounds: tuple[ImmediateGround, ...], answer: str) -> ImmediateGround:
+    """The ground whose label the form sent (immediate_form builds its choices from
+    the policy at run time, so the label is the only thing the answer holds)."""
+    for ground in grounds:
+        if ground_label(ground) == answer:
+            return ground
+    raise ValueError(
+        f"ground: {answer!r} is not a ground of the policy that ends a contract at once"
+    )
+
+
 def immediate_form(grounds: tuple[ImmediateGround, ...]) -> type[ImmediateForm]:
     enum = _choices("Grund", [ground_label(ground) for ground in grounds])
     info = ImmediateForm.model_fields["ground"]

@@ -6,7 +6,7 @@ from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from models.policy.section import Section, unique_sorted
+from models.policy.section import Section, reminder_offsets
 
 
 class DeviationReportPolicy(Section):
@@ -63,7 +63,7 @@ class DeviationReportPolicy(Section):
     @field_validator("reminder_offsets_working_days")
     @classmethod
     def _check_offsets(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        return unique_sorted(value, "reminder offsets")
+        return reminder_offsets(value)
 
     @model_validator(mode="after")
     def _day_matches_rule(self) -> Self:

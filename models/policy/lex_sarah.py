@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pydantic import Field, field_validator
 
 from models.calendar import roll_forward
-from models.policy.section import Section, unique_sorted
+from models.policy.section import Section, reminder_offsets
 
 
 class LexSarahPolicy(Section):
@@ -89,7 +89,7 @@ class LexSarahPolicy(Section):
     @field_validator("reminder_offsets_working_days")
     @classmethod
     def _check_offsets(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        return unique_sorted(value, "reminder offsets")
+        return reminder_offsets(value, earliest=0)
 
     def _follow_up(self, start: date, days: int) -> date:
         due = start + timedelta(days=days)
