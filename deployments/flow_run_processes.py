@@ -33,7 +33,7 @@ import prefect.flow_engine
 from prefect import Flow
 
 #: Imported by the helper before its first fork, so no run imports them again.
-PRELOAD = ("prefect.flow_engine", "deployments.run_session")
+PRELOAD = ("prefect.flow_engine", "deployments.run_session", "deployments.flow_run_processes")
 
 
 class _ForkserverMultiprocessing:
@@ -85,5 +85,14 @@ def start_runs_from_forkserver(flows: Iterable[Flow[Any, Any]]) -> None:
     from multiprocessing import forkserver
 
     forkserver.ensure_running()
+    # One fork now, waited for: it returns once the helper has imported everything,
+    # so the first form answered after a start does not wait for those imports.
+    warm_up = context.Process(target=_ready, name="lovflow-forkserver-warm-up")
+    warm_up.start()
+    warm_up.join()
     copyreg.pickle(Flow, _reduce_flow)
     prefect.flow_engine.multiprocessing = _ForkserverMultiprocessing(context)  # type: ignore[attr-defined,assignment]
+
+
+def _ready() -> None:
+    """The warm-up fork's work: none (it only shows that the helper is ready)."""

@@ -305,4 +305,4 @@ async def _serve(items: list[Served], limit: int | None) -> None:
 
 if __name__ == "__main__":
     # Run by deployments/local.py as a child process; it stops us with SIGINT.
-    serve_all()
+    serve_all(limit=get_settings().serve_limit)

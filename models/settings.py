@@ -145,6 +145,19 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(
         default=8, ge=1, description="Attempts before a message is marked failed for staff to see."
     )
+    serve_limit: int = Field(
+        default=4,
+        ge=1,
+        le=100,
+        description=(
+            "Flow runs `make run` runs at once; more wait as Scheduled and start as one "
+            "ends. A waiting case holds no process, so this counts runs at work. Default 4: "
+            "each run starts as a fork in a fraction of a second "
+            "(deployments/flow_run_processes.py), so 20 cases registered at once would "
+            "otherwise all talk to the Prefect server's SQLite together, which then answers "
+            "503 and runs out of connections (seen in the suite on the 2-core machine)."
+        ),
+    )
     zombie_after_seconds: int = Field(
         default=90,
         ge=40,

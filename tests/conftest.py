@@ -45,6 +45,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     backend are dealt round-robin (by module, in name order) to a few streams, and
     each stream is one xdist group, so one worker starts that stack once. Without
     xdist the groups are ignored."""
+    # Case tests backend by backend: a test process keeps one stack at a time
+    # (tests/prefect_stack.py StackPool), so sqlite, postgres, sqlite would start
+    # three. Without xdist every SQLite case test runs before every PostgreSQL one;
+    # under xdist a group holds one backend anyway. (pytest's own reordering by
+    # fixture parameter runs after this hook and keeps these runs together.)
+    items[:] = sorted(items, key=_backend_rank)
     functions = [item for item in items if isinstance(item, pytest.Function)]
     modules = sorted({item.module.__name__ for item in functions if _uses_stack(item)})
     stream_of = {module: index % STREAMS_PER_BACKEND for index, module in enumerate(modules)}
@@ -55,6 +61,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(f"stack-{backend}-{stream_of[module]}"))
         elif module.rsplit(".", 1)[-1] in OWN_SERVER_MODULES:
             item.add_marker(pytest.mark.xdist_group(module))
+
+
+def _backend_rank(item: pytest.Item) -> int:
+    if isinstance(item, pytest.Function) and _uses_stack(item):
+        return 1 if item.callspec.params.get("stack", "sqlite") == "sqlite" else 2
+    return 0
 
 
 def _uses_stack(item: pytest.Function) -> bool:

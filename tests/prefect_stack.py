@@ -476,30 +476,57 @@ def _start_stack(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     assert_clean_server_log(work / "prefect-server.log")
 
 
-# One stack per backend for the whole test session (per xdist worker): starting
-# one costs about 30 s of two busy cores, and every case test makes its own
-# provider, application and addresses, so the tests do not see each other's rows.
-# Two fixtures rather than one parametrised session fixture: pytest keeps only one
-# value of a parametrised fixture alive, and would start a stack anew each time
-# the order of tests switched backend.
+# One stack at a time per test process (per xdist worker): starting one costs
+# about 30 s of two busy cores, and every case test makes its own provider,
+# application and addresses, so the tests do not see each other's rows. A stack
+# stays up while the process's tests keep to its backend (tests/conftest.py deals
+# a backend's case modules to an xdist group, whose tests one worker runs in a
+# row) and is stopped before a stack of the other backend starts: an idle stack
+# still costs about 8 % of a core (its server's services), and four workers that
+# each kept both backends' stacks kept eight servers on two cores.
+
+
+class StackPool:
+    """The test process's one live stack, started for a backend when first asked."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp = tmp_path_factory
+        self._backend: str | None = None
+        self._running: Iterator[Stack] | None = None
+        self._stack: Stack | None = None
+
+    def get(self, backend: str) -> Stack:
+        if self._backend != backend or self._stack is None:
+            self.close()
+            if backend == "postgres" and not POSTGRES_URL:
+                pytest.skip("LOVFLOW_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped")
+            running = _start_stack(backend, self._tmp)
+            self._stack = next(running)
+            self._running, self._backend = running, backend
+        return self._stack
+
+    def close(self) -> None:
+        """Stop the live stack; its server log is checked here (it fails loudly)."""
+        running, self._running, self._stack, self._backend = self._running, None, None, None
+        if running is not None:
+            next(running, None)
 
 
 @pytest.fixture(scope="session")
-def sqlite_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    yield from _start_stack("sqlite", tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def postgres_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    yield from _start_stack("postgres", tmp_path_factory)
+def stack_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackPool]:
+    pool = StackPool(tmp_path_factory)
+    try:
+        yield pool
+    finally:
+        pool.close()
 
 
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
-def stack(request: pytest.FixtureRequest) -> Stack:
-    """The session's stack on the app database of this backend."""
-    stack: Stack = request.getfixturevalue(f"{request.param}_stack")
+def stack(request: pytest.FixtureRequest, stack_pool: StackPool) -> Stack:
+    """The test process's stack on the app database of this backend."""
+    stack = stack_pool.get(request.param)
     # A test may have stopped serve (crash tests); the next module gets it back.
     if stack.serving is None or stack.serving.poll() is not None:
         stack.start_serving()

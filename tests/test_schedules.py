@@ -99,11 +99,29 @@ def test_schedules_fire_by_themselves_under_make_run(tmp_path: Path) -> None:
         [letter] = queue(app, 1, prefix="schema", recipients=["schema@omsorg.example"])
 
         def scheduled_run_done() -> dict[str, Any] | None:
-            for run in _runs(api, listed[OUTBOX_DELIVERY]):
-                if run["auto_scheduled"] and _start(run) >= queued_at:
-                    state = run["state"]["type"]
-                    assert state in {"SCHEDULED", "PENDING", "RUNNING", "COMPLETED"}, run
-                    return run if state == "COMPLETED" else None
+            # The run that sends it: any scheduled run that began after the letter was
+            # queued. Under load the run due just before queued_at may begin after it
+            # and take the letter (seen in CI), so the run is found by when it ran.
+            began_after = [
+                run
+                for run in _runs(api, listed[OUTBOX_DELIVERY])
+                if run["auto_scheduled"]
+                and run["start_time"] is not None
+                and datetime.fromisoformat(run["start_time"]) >= queued_at
+            ]
+            for run in began_after:
+                state = run["state"]["type"]
+                assert state in {"PENDING", "RUNNING", "COMPLETED"}, run
+            sent = row(app, letter).sent_at
+            if sent is None:
+                return None
+            for run in began_after:
+                if run["state"]["type"] == "COMPLETED" and (
+                    datetime.fromisoformat(run["start_time"])
+                    <= sent
+                    <= datetime.fromisoformat(run["end_time"])
+                ):
+                    return run
             return None
 
         # The schedule is every 2 minutes; the runner polls every 10 s.

@@ -34,6 +34,7 @@ def test_postgres_url_gets_the_psycopg_driver(monkeypatch: pytest.MonkeyPatch) -
         ("LOVFLOW_TIMEZONE", "Europe/Stokholm", "unknown time zone"),
         ("LOVFLOW_MAIL_SENDER", "upphandling-at-kommun", "not a valid e-mail address"),
         ("LOVFLOW_SMTP_STARTTLS", "kanske", "valid boolean"),
+        ("LOVFLOW_SERVE_LIMIT", "0", "greater than or equal to 1"),
         ("LOVFLOW_POLICY", "../etc/passwd", "policy file name"),
         ("LOVFLOW_POLICY", "upsala", "no policy 'upsala' in policies/ (known: huddinge, salem"),
     ],
