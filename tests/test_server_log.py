@@ -127,3 +127,22 @@ def test_the_allow_list_takes_a_retried_state_change_but_not_a_lost_event() -> N
     assert unexpected_errors(STATE_VALIDATION_LOCKED) == []
     [lost] = unexpected_errors(EVENT_LOST_LOCKED)
     assert "consume_loop" in lost.message
+
+
+#: Seen in CI (stop 22) under test_zombie_detection's 20-case burst; cut to its shape.
+DEPLOYMENTS_READY_RETRIED = """\
+16:01:48.575 | ERROR   | docket.dependencies - ↩ [ 60474ms] mark_deployments_ready(deployment_ids=.)
+Traceback (most recent call last):
+  File ".../sqlalchemy/engine/default.py", line 951, in do_execute
+sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) database is locked
+[SQL: BEGIN IMMEDIATE]
+"""
+
+
+def test_the_allow_list_takes_a_retried_deployments_ready_but_not_another_docket_task() -> None:
+    assert unexpected_errors(DEPLOYMENTS_READY_RETRIED) == []
+    other = DEPLOYMENTS_READY_RETRIED.replace("mark_deployments_ready(", "schedule_runs(")
+    [kept] = unexpected_errors(other)
+    assert "schedule_runs" in kept.message
+    final = DEPLOYMENTS_READY_RETRIED.replace("↩", "✗")
+    assert len(unexpected_errors(final)) == 1
