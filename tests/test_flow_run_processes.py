@@ -9,22 +9,28 @@ import inspect
 import json
 import subprocess
 import sys
+from typing import Any
 
 import prefect.flow_engine
 
 from models.paths import PROJECT_ROOT
 
 
-def test_a_run_is_a_fork_of_the_preloaded_helper_in_a_session_of_its_own() -> None:
+def _probe(*args: str) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-m", "tests.forkserver_probe"],
+        [sys.executable, "-m", "tests.forkserver_probe", *args],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
         timeout=180,
         check=True,
     )
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return seen
+
+
+def test_a_run_is_a_fork_of_the_preloaded_helper_in_a_session_of_its_own() -> None:
+    seen = _probe()
     assert seen["kind"] == "ForkServerProcess"
     assert seen["exitcode"] == 0
     assert seen["pid"] != seen["parent"]
@@ -34,6 +40,14 @@ def test_a_run_is_a_fork_of_the_preloaded_helper_in_a_session_of_its_own() -> No
     assert seen["same_flow"]
     # Its own session: serve's Ctrl-C to its process group does not reach it.
     assert seen["own_session"]
+
+
+def test_the_probe_sees_a_flow_module_the_helper_did_not_preload() -> None:
+    """The preload check above can fail: given no flows, the helper does not import
+    the flow's module, and the child says so."""
+    seen = _probe("--no-flows")
+    assert seen["kind"] == "ForkServerProcess"
+    assert not seen["preloaded"]
 
 
 def test_prefect_still_asks_for_the_spawn_context() -> None:
