@@ -428,8 +428,9 @@ def _start_stack(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     smtp.start()
     api_url = f"http://127.0.0.1:{free_port()}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOVFLOW_", "PREFECT_"))}
-    # make run's Prefect settings (deployments/environment.py: heartbeats, the SQLite
-    # write batching), then this stack's own home, port and faster polling.
+    # make run's Prefect settings (deployments/environment.py: heartbeats every 30 s,
+    # no analytics, the SQLite write batching), then this stack's own home, port,
+    # faster polling and shorter zombie window (90 s under make run).
     env |= prefect_defaults(Settings(var_dir=work / "var"))
     env |= {
         "LOVFLOW_VAR_DIR": str(work / "var"),
@@ -439,12 +440,8 @@ def _start_stack(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "PREFECT_HOME": str(work / "prefect"),
         "PREFECT_API_URL": api_url,
         "PREFECT_UI_URL": api_url.removesuffix("/api"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",  # start resumed runs within a second, not ten
         "PREFECT_LOCAL_STORAGE_PATH": str(work / "prefect" / "storage"),
-        # As `make run` (deployments/environment.py): heartbeats every 30 s, and the
-        # zombie watch, with a shorter window than its 90 s so tests wait less.
-        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
         "LOVFLOW_ZOMBIE_AFTER_SECONDS": str(ZOMBIE_AFTER_SECONDS),
     }
     stack = Stack(
@@ -491,23 +488,20 @@ class StackPool:
 
     def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         self._tmp = tmp_path_factory
-        self._backend: str | None = None
         self._running: Iterator[Stack] | None = None
         self._stack: Stack | None = None
 
     def get(self, backend: str) -> Stack:
-        if self._backend != backend or self._stack is None:
+        if self._stack is None or self._stack.backend != backend:
             self.close()
-            if backend == "postgres" and not POSTGRES_URL:
-                pytest.skip("LOVFLOW_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped")
             running = _start_stack(backend, self._tmp)
             self._stack = next(running)
-            self._running, self._backend = running, backend
+            self._running = running
         return self._stack
 
     def close(self) -> None:
         """Stop the live stack; its server log is checked here (it fails loudly)."""
-        running, self._running, self._stack, self._backend = self._running, None, None, None
+        running, self._running, self._stack = self._running, None, None
         if running is not None:
             next(running, None)
 
