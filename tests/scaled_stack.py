@@ -110,13 +110,25 @@ class ScaledStack:
         wait_until(f"worker {name} online", lambda: name in self.online_workers(), 120)
 
     def stop_worker(self, name: str, sig: signal.Signals = signal.SIGINT) -> None:
-        """Stop a worker; SIGKILL to its whole session plays a machine that lost power."""
+        """Stop a worker as an operator does; SIGKILL to its whole session plays a
+        machine that lost power.
+
+        Prefect 3.8.8's `prefect worker start` goes on working after the first Ctrl-C
+        (it prints "Received SIGINT", and py-spy shows its loop idle and serving);
+        its second Ctrl-C makes it kill itself. One Ctrl-C here used to wait out the
+        60 s timeout, three times per scaled run. So: a second SIGINT after 5 s."""
         process = self.workers.pop(name)
         if process.poll() is None:
             os.killpg(process.pid, sig)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
+            waits = [5.0, 30.0] if sig is signal.SIGINT else [30.0]
+            for wait in waits:
+                try:
+                    process.wait(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    if wait != waits[-1]:
+                        os.killpg(process.pid, signal.SIGINT)
+            else:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
 
