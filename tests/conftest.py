@@ -50,7 +50,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # three. Without xdist every SQLite case test runs before every PostgreSQL one;
     # under xdist a group holds one backend anyway. (pytest's own reordering by
     # fixture parameter runs after this hook and keeps these runs together.)
-    items[:] = sorted(items, key=_backend_rank)
+    #
+    # The order is also the order in which `--dist loadgroup` hands out its work units
+    # (the Makefile turns off xdist's reordering by unit size): the longest first, so
+    # that none of them starts last. test_scaled (about 40 % of the suite's time on
+    # one worker) used to be dealt after every larger group and finish last.
+    items[:] = sorted(items, key=_dealing_rank)
     functions = [item for item in items if isinstance(item, pytest.Function)]
     modules = sorted({item.module.__name__ for item in functions if _uses_stack(item)})
     stream_of = {module: index % STREAMS_PER_BACKEND for index, module in enumerate(modules)}
@@ -63,10 +68,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(module))
 
 
-def _backend_rank(item: pytest.Item) -> int:
+#: Modules that run for minutes on servers of their own, longest first (CI's
+#: `--durations`): dealt before the case streams and the quick tests.
+LONG_MODULES = ("test_scaled", "test_schedules", "test_local_run")
+
+
+def _dealing_rank(item: pytest.Item) -> int:
+    module = item.module.__name__.rsplit(".", 1)[-1] if isinstance(item, pytest.Function) else ""
+    if module == LONG_MODULES[0]:
+        return 0
     if isinstance(item, pytest.Function) and _uses_stack(item):
         return 1 if item.callspec.params.get("stack", "sqlite") == "sqlite" else 2
-    return 0
+    if module in LONG_MODULES:
+        return 3 + LONG_MODULES.index(module)
+    if module in OWN_SERVER_MODULES:
+        return 6
+    return 7
 
 
 def _uses_stack(item: pytest.Function) -> bool:
