@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,9 +36,17 @@ OWN_SERVER_MODULES = {"test_access", "test_server_services", "test_scaled"}
 NO_POSTGRES = "LOVFLOW_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped"
 
 
-# A plain hook, not tryfirst: xdist's worker reads the marks in its own hook of this
-# name, which must run after this one (seen: with tryfirst no test was grouped).
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+# A wrapper: the marks are set before every plain hook of this name, xdist's worker
+# among them (it turns each mark into a node id suffix that --dist loadgroup reads),
+# and after them we check that it did. Under pytest 9.2 it silently did not (xdist
+# 3.8 writes `item._nodeid`, which 9.2 no longer reads): no test was grouped, and in
+# a clean-clone CI run each of the four workers started a scaled set-up and both
+# backends' stacks (seen in the tmp folders, December 2026). pytest is pinned to
+# 9.1.1 for it, and the check below fails the run if it happens again.
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Generator[None, None, None]:
     """Group tests for `pytest -n N --dist loadgroup` so that stacks are shared.
 
     A case test runs on the session's stack of its backend; the case modules of a
@@ -66,6 +74,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(f"stack-{backend}-{stream_of[module]}"))
         elif module.rsplit(".", 1)[-1] in OWN_SERVER_MODULES:
             item.add_marker(pytest.mark.xdist_group(module))
+    result = yield
+    if config.getvalue("loadgroup"):
+        lost = [
+            i.nodeid
+            for i in functions
+            if i.get_closest_marker("xdist_group") and "@" not in i.nodeid
+        ]
+        if lost:
+            raise pytest.UsageError(
+                f"xdist groups did not reach the node ids ({lost[0]} and {len(lost) - 1} more): "
+                "pytest-xdist cannot group on this pytest; see tests/conftest.py"
+            )
+    return result
 
 
 #: Modules that run for minutes on servers of their own, longest first (CI's
