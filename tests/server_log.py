@@ -48,6 +48,18 @@ ALLOWED: tuple[Allowed, ...] = (
         " 20-case burst of test_zombie_detection. A final failure is not '↩' and is not"
         " allowed.",
     ),
+    Allowed(
+        r"(?s)prefect\.server\.events\.triggers - Error running periodic evaluation"
+        r"(?=.*\(sqlite3\.OperationalError\) database is locked)"
+        r"(?=.*\[SQL: DELETE FROM automation_bucket WHERE automation_bucket\.\"end\" <=)",
+        "The triggers service's periodic sweep of automation buckets that closed before"
+        " now minus a buffer (prefect/server/events/triggers.py periodic_evaluation,"
+        " sweep_closed_buckets) met SQLite's write lock past its 60 s busy timeout. The"
+        " service catches it ('Error running periodic evaluation') and sweeps again at"
+        " its next period: rows already closed, no run, state or event. Seen in CI (stop"
+        " 23) with up to 8 Prefect servers on the two cores. An error in the sweep's"
+        " other parts (reconcile_automations, lost followers) is not allowed.",
+    ),
 )
 
 
