@@ -8,8 +8,9 @@ person's name, personal identity number or lex Sarah text.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text
 from sqlmodel import Field, Session, SQLModel
@@ -65,3 +66,37 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+class Audited(Protocol):
+    """A row the audit log names by its kind and id (Application, Contract, ...)."""
+
+    ENTITY_TYPE: ClassVar[str]
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+def audit(
+    session: Session,
+    row: Audited,
+    action: str,
+    *,
+    actor: str,
+    reason: str | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """`record_event` for a row: its kind and id come from the row itself."""
+    return record_event(
+        session,
+        actor=actor,
+        entity_type=row.ENTITY_TYPE,
+        entity_id=row.id,
+        action=action,
+        reason=reason,
+        from_status=from_status,
+        to_status=to_status,
+        details=details,
+    )

@@ -4,15 +4,17 @@ and the flow run that drives each case."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import String, cast
 from sqlmodel import Session, select
 
-from models.audit import record_event
+from models.audit import audit
 from models.db import session_scope
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 class CaseNotFound(LookupError):
@@ -52,6 +54,19 @@ def find_case(session: Session, table: type[T], reference: str) -> T:
     return matches[0]
 
 
+def load_view(table: type[T], case_id: uuid.UUID, view: Callable[[Session, T], V]) -> V:
+    """The view of case `case_id` of `table`, read in one session (a store's load task)."""
+    with session_scope() as session:
+        return view(session, find_case(session, table, str(case_id)))
+
+
+def find_id(table: type[Any], reference: str) -> uuid.UUID:
+    """The id of the case of `table` numbered `reference` (a store's resolve task)."""
+    with session_scope() as session:
+        found: uuid.UUID = find_case(session, table, reference).id
+        return found
+
+
 def attach_run(table: type[Any], case_id: uuid.UUID, flow_run_id: uuid.UUID) -> uuid.UUID | None:
     """Make `flow_run_id` the run that drives the case; return the run it replaces, if any.
 
@@ -67,12 +82,11 @@ def attach_run(table: type[Any], case_id: uuid.UUID, flow_run_id: uuid.UUID) -> 
             return None
         case.flow_run_id = flow_run_id
         session.add(case)
-        record_event(
+        audit(
             session,
+            case,
+            "flow_run_attached",
             actor="system:flow",
-            entity_type=table.ENTITY_TYPE,
-            entity_id=case.id,
-            action="flow_run_attached",
             details={"flow_run_id": str(flow_run_id), "replaces": str(previous or "")},
         )
         return previous

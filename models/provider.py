@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
 from pydantic import field_validator
 from sqlmodel import Field, SQLModel
@@ -46,6 +47,7 @@ class ProviderCreate(ProviderBase):
 
 class Provider(ProviderBase, table=True):
     __tablename__ = "provider"
+    ENTITY_TYPE: ClassVar[str] = "provider"
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     org_number: str = Field(max_length=11, unique=True, index=True)

@@ -19,7 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from models.audit import AuditEvent, record_event
+from models.audit import AuditEvent, audit
 from models.base import utcnow
 
 
@@ -100,12 +100,11 @@ def change_status(
     for key, value in new_values.items():
         # The row already holds these values; mark them clean so flush does not write again.
         set_committed_value(entity, key, value)
-    return record_event(
+    return audit(
         session,
+        entity,
+        "status_changed",
         actor=actor,
-        entity_type=cls.ENTITY_TYPE,
-        entity_id=entity.id,
-        action="status_changed",
         reason=reason,
         from_status=str(current),
         to_status=str(to),

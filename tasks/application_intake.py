@@ -14,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlmodel import select
 
 from models.application import Application, ApplicationStatus, Service
-from models.audit import record_event
+from models.audit import audit
 from models.business_manager import BusinessManager
 from models.db import session_scope
 from models.forms.vetting import ApplicationForm, ServiceChoice
@@ -51,21 +51,14 @@ def register(form: ApplicationForm) -> uuid.UUID:
             )
             session.add(provider)
             session.flush()
-            record_event(
-                session,
-                actor=form.registered_by,
-                entity_type="provider",
-                entity_id=provider.id,
-                action="created",
-            )
+            audit(session, provider, "created", actor=form.registered_by)
         elif (provider.name, provider.email) != (form.company_name, form.contact_email):
             # The application is the provider's latest word on its name and address.
-            record_event(
+            audit(
                 session,
+                provider,
+                "contact_updated",
                 actor=form.registered_by,
-                entity_type="provider",
-                entity_id=provider.id,
-                action="contact_updated",
                 details={"email_changed": provider.email != form.contact_email},
             )
             provider.name, provider.email = form.company_name, form.contact_email
@@ -114,12 +107,11 @@ def register(form: ApplicationForm) -> uuid.UUID:
                 notified_on=form.received_on,
             )
         )
-        record_event(
+        audit(
             session,
+            application,
+            "registered",
             actor=form.registered_by,
-            entity_type=Application.ENTITY_TYPE,
-            entity_id=application.id,
-            action="registered",
             to_status=S.received,
             details={
                 "received_on": form.received_on.isoformat(),

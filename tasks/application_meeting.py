@@ -14,8 +14,8 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from models.application import Application, ApplicationStatus
-from models.audit import record_event
+from models.application import ApplicationStatus
+from models.audit import audit
 from models.calendar_invite import meeting_invitation
 from models.db import session_scope
 from models.forms.vetting import ROUTINE, MeetingForm
@@ -50,12 +50,11 @@ def book_meeting(application_id: uuid.UUID, answer: dict[str, Any], starts: date
         }
         application.checklist = checklist
         session.add(application)
-        record_event(
+        audit(
             session,
+            application,
+            "meeting_booked",
             actor=form.booked_by,
-            entity_type=Application.ENTITY_TYPE,
-            entity_id=application.id,
-            action="meeting_booked",
             details={"starts": starts.isoformat(), "duration_minutes": form.duration_minutes},
         )
         number = case_no(application.id)
@@ -119,11 +118,10 @@ def record_step2(application_id: uuid.UUID, answer: dict[str, Any]) -> None:
         }
         application.checklist = checklist
         session.add(application)
-        record_event(
+        audit(
             session,
+            application,
+            "step2_recorded",
             actor=answer["decided_by"],
-            entity_type=Application.ENTITY_TYPE,
-            entity_id=application.id,
-            action="step2_recorded",
             details={"results": {key: value["result"] for key, value in items.items()}},
         )

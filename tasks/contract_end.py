@@ -24,7 +24,7 @@ from sqlalchemy import or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from models.audit import record_event
+from models.audit import audit
 from models.calendar import add_months
 from models.contract import Contract, ContractEndKind, ContractStatus
 from models.customer_count import CustomerCount
@@ -173,6 +173,37 @@ def end_contract(
     )
 
 
+def enter_notice(
+    session: Session,
+    contract: Contract,
+    *,
+    months: int,
+    from_day: date,
+    kind: ContractEndKind,
+    reason: str,
+    end_reason: str,
+    actor: str,
+    details: dict[str, Any],
+) -> date:
+    """Notice given by either party: the contract is in force `months` after `from_day`
+    (lag 1930:173 § 1), or to its term's end if that comes first. Returns that last day."""
+    last_day = add_months(from_day, months)
+    if contract.ends_on is not None:
+        last_day = min(last_day, contract.ends_on)
+    change_status(
+        session,
+        contract,
+        ContractStatus.notice_given,
+        actor=actor,
+        reason=reason,
+        details={"notice_months": months, "last_day": last_day.isoformat()} | details,
+        ends_on=last_day,
+        end_kind=kind,
+        end_reason=end_reason,
+    )
+    return last_day
+
+
 def give_notice(
     session: Session,
     contract: Contract,
@@ -189,20 +220,16 @@ def give_notice(
     """
     _, policy = _parties(session, contract)
     months = policy.contract.notice_municipality_months
-    last_day = add_months(given_on, months)
-    if contract.ends_on is not None:
-        last_day = min(last_day, contract.ends_on)
-    change_status(
+    last_day = enter_notice(
         session,
         contract,
-        ContractStatus.notice_given,
-        actor=actor,
+        months=months,
+        from_day=given_on,
+        kind=ContractEndKind.uppsagning_municipality,
         reason=ground,
-        details={"notice_months": months, "last_day": last_day.isoformat()}
-        | ({"decision": decision} if decision else {}),
-        ends_on=last_day,
-        end_kind=ContractEndKind.uppsagning_municipality,
         end_reason=ground,
+        actor=actor,
+        details={"decision": decision} if decision else {},
     )
     _letter(
         session,
@@ -233,12 +260,11 @@ def let_term_end(session: Session, contract: Contract, *, actor: str, note: str 
     """Staff decide not to extend: the contract runs to `ends_on`, and the provider is told now."""
     assert contract.ends_on is not None
     _, policy = _parties(session, contract)
-    record_event(
+    audit(
         session,
+        contract,
+        "term_not_extended",
         actor=actor,
-        entity_type=Contract.ENTITY_TYPE,
-        entity_id=contract.id,
-        action="term_not_extended",
         reason=note,
         details={"ends_on": contract.ends_on.isoformat()},
     )
@@ -265,12 +291,11 @@ def extend(session: Session, contract: Contract, *, actor: str, note: str | None
     new = add_months(old + timedelta(days=1), 12 * years) - timedelta(days=1)
     contract.ends_on = new
     session.add(contract)
-    record_event(
+    audit(
         session,
+        contract,
+        "term_extended",
         actor=actor,
-        entity_type=Contract.ENTITY_TYPE,
-        entity_id=contract.id,
-        action="term_extended",
         reason=note,
         details={"old_ends_on": old.isoformat(), "new_ends_on": new.isoformat()},
     )

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from models.application import SERVICE_LABELS, Application, Service
 from models.calendar import add_months, add_working_days
-from models.case_lookup import CaseNotFound, attach_run, find_case
+from models.case_lookup import CaseNotFound, attach_run, find_id, load_view
 from models.contract import Contract, ContractStatus
 from models.db import session_scope
 from models.documents import render_contract
@@ -115,17 +115,12 @@ def contract_view(session: Session, contract: Contract) -> ContractView:
 
 @task(name="find-contract", cache_policy=NO_CACHE, persist_result=False)
 def resolve_contract(reference: str) -> uuid.UUID:
-    with session_scope() as session:
-        return find_case(session, Contract, reference).id
+    return find_id(Contract, reference)
 
 
 @task(name="load-contract", cache_policy=NO_CACHE, persist_result=False)
 def load_contract(contract_id: uuid.UUID) -> ContractView:
-    with session_scope() as session:
-        contract = session.get(Contract, contract_id)
-        if contract is None:
-            raise CaseNotFound(f"no contract with id {contract_id}")
-        return contract_view(session, contract)
+    return load_view(Contract, contract_id, contract_view)
 
 
 @task(name="take-over-contract", cache_policy=NO_CACHE, persist_result=False)

@@ -30,7 +30,6 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session
 
-from models.calendar import add_months
 from models.case_lookup import CaseNotFound, find_case
 from models.contract import (
     Contract,
@@ -182,23 +181,16 @@ def provider_notice(session: Session, contract: Contract, *, received_on: date, 
     _require(contract, ContractStatus.active)
     _, policy = _parties(session, contract)
     months = policy.contract.notice_provider_months
-    last_day = add_months(received_on, months)
-    if contract.ends_on is not None:
-        last_day = min(last_day, contract.ends_on)
-    change_status(
+    last_day = contract_end.enter_notice(
         session,
         contract,
-        ContractStatus.notice_given,
-        actor=actor,
+        months=months,
+        from_day=received_on,
+        kind=ContractEndKind.uppsagning_provider,
         reason="utföraren har sagt upp avtalet",
-        details={
-            "notice_months": months,
-            "received_on": received_on.isoformat(),
-            "last_day": last_day.isoformat(),
-        },
-        ends_on=last_day,
-        end_kind=ContractEndKind.uppsagning_provider,
         end_reason="utförarens uppsägning",
+        actor=actor,
+        details={"received_on": received_on.isoformat()},
     )
     _letter(
         session,

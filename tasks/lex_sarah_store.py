@@ -21,8 +21,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session, select
 
-from models.audit import record_event
-from models.case_lookup import attach_run, find_case
+from models.audit import audit
+from models.case_lookup import attach_run, find_id
 from models.contract import Contract
 from models.contract_lookup import RegistrationRefused, contract_for
 from models.db import session_scope
@@ -115,8 +115,7 @@ def load_case(case_id: uuid.UUID) -> CaseView:
 
 @task(name="resolve-lex-sarah-case", cache_policy=NO_CACHE, persist_result=False)
 def resolve_case(reference: str) -> uuid.UUID:
-    with session_scope() as session:
-        return find_case(session, LexSarahCase, reference).id
+    return find_id(LexSarahCase, reference)
 
 
 def _letter(
@@ -229,12 +228,11 @@ def _register(report: LexSarahReport, run_id: uuid.UUID) -> uuid.UUID:
         )
         session.add(case)
         session.flush()
-        record_event(
+        audit(
             session,
+            case,
+            "registered",
             actor=report.registered_by,
-            entity_type=SUBJECT,
-            entity_id=case.id,
-            action="registered",
             to_status=S.reported.value,
             details={"contract_id": str(contract.id), "flow_run_id": str(run_id)},
         )

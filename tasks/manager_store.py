@@ -30,10 +30,10 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from models.audit import record_event
+from models.audit import audit
 from models.business_manager import BusinessManager, ManagerStatus
 from models.calendar import add_working_days
-from models.case_lookup import CaseNotFound, attach_run, find_case
+from models.case_lookup import CaseNotFound, attach_run, find_case, load_view
 from models.contract import Contract, ContractStatus
 from models.db import session_scope
 from models.forms.manager import (
@@ -211,11 +211,7 @@ def view(session: Session, manager: BusinessManager) -> ManagerView:
 
 @task(name="load-manager-case", cache_policy=NO_CACHE, persist_result=False)
 def load(manager_id: uuid.UUID) -> ManagerView:
-    with session_scope() as session:
-        manager = session.get(BusinessManager, manager_id)
-        if manager is None:
-            raise CaseNotFound(f"no business manager case with id {manager_id}")
-        return view(session, manager)
+    return load_view(BusinessManager, manager_id, view)
 
 
 @task(name="resolve-manager-case", cache_policy=NO_CACHE, persist_result=False)
@@ -291,12 +287,11 @@ def register(form: ManagerNotification) -> uuid.UUID:
         session.add(manager)
         session.flush()
         due = policy.decision_due(form.notified_on)
-        record_event(
+        audit(
             session,
+            manager,
+            "notified",
             actor=form.registered_by,
-            entity_type=ENTITY,
-            entity_id=manager.id,
-            action="notified",
             to_status=M.proposed,
             details={
                 "contract_id": str(contract.id),
@@ -384,12 +379,11 @@ def record_round(manager_id: uuid.UUID, round_no: int, answer: dict[str, Any]) -
                     "submit_to": policy.mail.address_for("procurement"),
                 },
             )
-        record_event(
+        audit(
             session,
+            manager,
+            "vetted",
             actor=str(answer["decided_by"]),
-            entity_type=ENTITY,
-            entity_id=manager.id,
-            action="vetted",
             reason={
                 "complete": "alla punkter godkända",
                 "missing": "komplettering begärd",
@@ -420,12 +414,11 @@ def record_completion(manager_id: uuid.UUID, round_no: int, answer: dict[str, An
         }
         manager.vetting = vetting | {"completions": [*completions, entry]}
         session.add(manager)
-        record_event(
+        audit(
             session,
+            manager,
+            "completion_received" if received else "completion_skipped",
             actor=form.registered_by,
-            entity_type=ENTITY,
-            entity_id=manager.id,
-            action="completion_received" if received else "completion_skipped",
             reason="kompletteringen har kommit in"
             if received
             else "ingen komplettering; till beslut",
@@ -514,12 +507,11 @@ def record_decision(manager_id: uuid.UUID, answer: dict[str, Any], on: date) -> 
                 )
             contract.updated_at = manager.updated_at
             session.add(contract)
-            record_event(
+            audit(
                 session,
+                contract,
+                "business_manager_approved",
                 actor=form.decided_by,
-                entity_type=Contract.ENTITY_TYPE,
-                entity_id=contract.id,
-                action="business_manager_approved",
                 reason="ytterligare verksamhetsansvarig godkänd"
                 if manager.additional
                 else "ny verksamhetsansvarig godkänd",

@@ -24,10 +24,10 @@ from pydantic import BaseModel
 from sqlmodel import Session, select
 
 from models.application import SERVICE_LABELS, Application, ApplicationStatus, Service
-from models.audit import record_event
+from models.audit import audit
 from models.business_manager import BusinessManager, ManagerStatus
 from models.calendar import add_working_days
-from models.case_lookup import CaseNotFound, attach_run, find_case
+from models.case_lookup import CaseNotFound, attach_run, find_id, load_view
 from models.contract import Contract
 from models.db import session_scope
 from models.forms.vetting import (
@@ -205,17 +205,12 @@ def case_view(session: Session, application: Application) -> CaseView:
 @task(name="load-application", cache_policy=NO_CACHE, persist_result=False)
 def load_case(application_id: uuid.UUID) -> CaseView:
     """The stored case: the flow's only source for which step comes next."""
-    with session_scope() as session:
-        application = session.get(Application, application_id)
-        if application is None:
-            raise CaseNotFound(f"no application with id {application_id}")
-        return case_view(session, application)
+    return load_view(Application, application_id, case_view)
 
 
 @task(name="find-application", cache_policy=NO_CACHE, persist_result=False)
 def resolve_case(reference: str) -> uuid.UUID:
-    with session_scope() as session:
-        return find_case(session, Application, reference).id
+    return find_id(Application, reference)
 
 
 @task(name="take-over-case", cache_policy=NO_CACHE, persist_result=False)
@@ -328,12 +323,11 @@ def record_step1(application_id: uuid.UUID, round_no: int, answer: dict[str, Any
         else:
             application.checklist = checklist
             session.add(application)
-            record_event(
+            audit(
                 session,
+                application,
+                "step1_failing",
                 actor=answer["decided_by"],
-                entity_type=Application.ENTITY_TYPE,
-                entity_id=application.id,
-                action="step1_failing",
                 reason="punkter uppfylls inte; ärendet går till beslut",
                 details=summary,
             )
@@ -395,13 +389,8 @@ def record_completion(application_id: uuid.UUID, round_no: int, answer: dict[str
             )
             application.checklist = checklist
             session.add(application)
-            record_event(
-                session,
-                actor=form.registered_by,
-                entity_type=Application.ENTITY_TYPE,
-                entity_id=application.id,
-                action="completion_skipped",
-                details=entry,
+            audit(
+                session, application, "completion_skipped", actor=form.registered_by, details=entry
             )
 
 
@@ -476,12 +465,11 @@ def record_decision(application_id: uuid.UUID, answer: dict[str, Any]) -> uuid.U
             session.add(contract)
             session.flush()
             contract_id = contract.id
-            record_event(
+            audit(
                 session,
+                contract,
+                "created",
                 actor=form.decided_by,
-                entity_type=Contract.ENTITY_TYPE,
-                entity_id=contract.id,
-                action="created",
                 to_status=contract.status,
                 details={"application_id": str(application.id)},
             )

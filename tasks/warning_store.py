@@ -24,7 +24,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session, col, select
 
-from models.audit import record_event
+from models.audit import audit, record_event
 from models.calendar import roll_forward
 from models.case_lookup import CaseNotFound, find_case
 from models.contract import Contract, ContractStatus
@@ -446,12 +446,11 @@ def register_plan(warning_id: uuid.UUID, answer: dict[str, Any], on: date) -> No
         change_status(session, plan, ObligationStatus.fulfilled, actor=by, fulfilled_on=received)
         for day in dates:
             _obligation(session, warning, ObligationKind.action_plan, f"uppf-{day}", day)
-        record_event(
+        audit(
             session,
+            warning,
+            "action_plan_registered",
             actor=by,
-            entity_type=ContractWarning.ENTITY_TYPE,
-            entity_id=warning.id,
-            action="action_plan_registered",
             details={
                 "received_on": received.isoformat(),
                 "follow_ups": [d.isoformat() for d in dates],
