@@ -12,6 +12,9 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from sqlmodel import Session
 from models.db import get_engine, make_engine, migrate, reset_engines
 from models.settings import get_settings, normalise_database_url
 from models.tables import metadata
+from tests.stack_reaper import OWNER_VARIABLE
 
 pytest_plugins = ["tests.smtp_fixtures", "tests.prefect_stack", "tests.scaled_stack"]
 
@@ -166,8 +170,21 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             del os.environ[key]
     os.environ["LOVFLOW_VAR_DIR"] = str(var_dir)
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    # Everything this test process starts carries its token, for the reaper.
+    token = f"{os.getpid()}-{time.time_ns()}"
+    os.environ[OWNER_VARIABLE] = token
+    reaper = subprocess.Popen(
+        [sys.executable, "-m", "tests.stack_reaper", token],
+        cwd=Path(__file__).parent.parent,
+        stdin=subprocess.PIPE,
+        env={k: v for k, v in os.environ.items() if k != OWNER_VARIABLE},
+        start_new_session=True,
+    )
     get_settings.cache_clear()
     yield
+    assert reaper.stdin is not None
+    reaper.stdin.close()  # the reaper stops what a failed teardown left
+    reaper.wait(timeout=60)
     os.environ.clear()
     os.environ.update(saved)
     get_settings.cache_clear()
