@@ -36,7 +36,7 @@ from flows.names import END_CONTRACT_FLOW
 from flows.run_helpers import deliver_now, used_pause_keys
 from models.clock import today
 from models.contract import ContractStatus
-from models.forms.proposal import DecisionBody
+from models.forms.fields import DecisionBody
 from models.forms.warning import (
     EndAction,
     InterimForm,

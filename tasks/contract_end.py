@@ -28,7 +28,7 @@ from models.audit import audit
 from models.calendar import add_months
 from models.contract import Contract, ContractEndKind, ContractStatus
 from models.customer_count import CustomerCount
-from models.forms.proposal import DECIDING_BODY
+from models.forms.fields import DECIDING_BODY
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy

@@ -39,7 +39,7 @@ from models.contract import (
     InvestigationResult,
 )
 from models.db import session_scope
-from models.forms.proposal import DECIDING_BODY, DecisionBody
+from models.forms.fields import DECIDING_BODY, DecisionBody
 from models.forms.warning import INVESTIGATION, ground_of
 from models.municipality import Municipality
 from models.policy import ImmediateGround

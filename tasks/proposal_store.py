@@ -21,9 +21,8 @@ from models.calendar import is_working_day, roll_forward
 from models.case_lookup import find_case
 from models.contract import Contract, ContractEndKind, ContractStatus
 from models.db import session_scope
+from models.forms.fields import DECIDING_BODY, DecisionBody
 from models.forms.proposal import (
-    DECIDING_BODY,
-    DecisionBody,
     EndForm,
     EndOutcome,
     FollowUpForm,

@@ -22,7 +22,8 @@ from deployments.reference_data import sync_municipalities
 from models.audit import AuditEvent
 from models.contract import Contract, ContractEndKind, ContractStatus
 from models.customer_count import CustomerCount
-from models.forms.proposal import DecisionBody, EndForm, EndOutcome
+from models.forms.fields import DecisionBody
+from models.forms.proposal import EndForm, EndOutcome
 from models.monthly_report import MonthlyReport
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.outbox import OutgoingEmail

@@ -27,6 +27,7 @@ from models.application import Application, ApplicationStatus
 from models.audit import AuditEvent, record_event
 from models.business_manager import BusinessManager, ManagerStatus
 from models.db import MIGRATIONS_DIR, make_engine, migrate
+from models.forms import fields as form_fields
 from models.forms import lex_sarah as lex_sarah_forms
 from models.forms import manager as manager_forms
 from models.forms import proposal as proposal_forms
@@ -56,7 +57,7 @@ FORM_CHOICES: dict[type[StrEnum], list[str]] = {
     vetting_forms.RoutineChoice: ["Godkänd", "Inte godkänd"],
     lex_sarah_forms.CategoryChoice: ["Missförhållande", "Påtaglig risk för missförhållande"],
     lex_sarah_forms.ClosureChoice: ["Beslut", "Ställningstagande"],
-    proposal_forms.DecisionBody: [
+    form_fields.DecisionBody: [
         "Nämnden",
         "Nämndens ordförande (delegation)",
         "Ej tillämpligt",
@@ -78,7 +79,14 @@ def test_forms_offer_the_swedish_labels_and_stores_get_ascii_keys(
     assert [member.value for member in choices] == FORM_CHOICES[choices]
     labels = [
         value
-        for module in (lex_sarah_forms, manager_forms, proposal_forms, vetting_forms, warning_forms)
+        for module in (
+            form_fields,
+            lex_sarah_forms,
+            manager_forms,
+            proposal_forms,
+            vetting_forms,
+            warning_forms,
+        )
         for value in vars(module).values()
         if isinstance(value, Labels) and value.choices is choices
     ]

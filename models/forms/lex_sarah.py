@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from prefect.input import RunInput
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from models.forms import fields
 from models.forms.keys import Labels
 from models.lex_sarah import ClosureKind, LexSarahCategory
 from models.policy import list_policies
@@ -29,12 +30,7 @@ from models.sv_format import sv_date
 
 
 def _by() -> Any:
-    return Field(
-        title="Handläggare",
-        description="Ditt namn eller din e-postadress. Sparas i ärendets logg.",
-        min_length=2,
-        max_length=200,
-    )
+    return fields.person(kept="i ärendets logg")
 
 
 #: Free text: at least one character that is not a space (the server checks it).
@@ -154,15 +150,13 @@ class AssessmentForm(RunInput):
             "till kommunen."
         ),
     )
-    municipality_action: str = Field(
-        default="",
-        title="Kommunens åtgärd",
-        description=(
+    municipality_action: str = fields.note(
+        (
             "Vad kommunen själv gör (t.ex. uppföljning hos utföraren, kontakt med "
             "biståndshandläggaren). Krävs när missförhållandet är allvarligt. Sparas bara i "
             "lovflows databas."
         ),
-        max_length=4000,
+        title="Kommunens åtgärd",
     )
     assessed_on: date = Field(title="Bedömd", description="Förifylld med dagens datum.")
     assessed_by: str = _by()

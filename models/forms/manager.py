@@ -26,16 +26,12 @@ from pydantic import (
 )
 
 from models import clock
+from models.forms import fields
 from models.forms.vetting import ItemFinding
 from models.manager_vetting import MANAGER_ITEM_BY_KEY, MANAGER_ITEMS
 from models.validation import normalise_email
 
-_DECIDED_BY = Field(
-    title="Handläggare",
-    description="Ditt namn eller din e-postadress. Sparas i ärendets logg som den som beslutade.",
-    min_length=2,
-    max_length=200,
-)
+_DECIDED_BY = fields.person(kept="i ärendets logg som den som beslutade")
 
 
 class ChangeKind(StrEnum):

@@ -15,21 +15,8 @@ from typing import Any
 from prefect.input import RunInput
 from pydantic import ConfigDict, Field
 
-from models.contract import DecidingBody
-from models.forms.keys import Labels
-
-
-class DecisionBody(StrEnum):
-    """Who may decide a termination (hävning) or notice: the committee, or its chair by
-    delegation (seed 002 §4.5; domain.md §4), never the officer alone."""
-
-    committee = "Nämnden"
-    chair = "Nämndens ordförande (delegation)"
-    not_applicable = "Ej tillämpligt"
-
-
-#: The stored key (DecidingBody) of each choice, and back to the text for letters.
-DECIDING_BODY = Labels(DecidingBody, DecisionBody)
+from models.forms import fields
+from models.forms.fields import DecisionBody
 
 
 class EndOutcome(StrEnum):
@@ -48,45 +35,15 @@ class TermOutcome(StrEnum):
 
 
 def _decision_body() -> Any:
-    return Field(
-        default=DecisionBody.not_applicable,
-        title="Beslutande organ",
-        description="Nämnden eller dess ordförande. Krävs för hävning och uppsägning.",
-    )
-
-
-def _meeting_on() -> Any:
-    return Field(
-        title="Beslutsdatum",
-        description="Sammanträdets eller ordförandebeslutets datum. Förifyllt med dagens datum.",
-    )
+    return fields.decision_body("hävning och uppsägning")
 
 
 def _paragraph() -> Any:
-    return Field(
-        default="",
-        title="Paragraf",
-        description="Protokollets paragraf, t.ex. § 45. Krävs för hävning och uppsägning.",
-        max_length=40,
-    )
+    return fields.paragraph("hävning och uppsägning")
 
 
 def _note(description: str = "Krävs när förslaget avvisas.") -> Any:
-    return Field(
-        default="",
-        title="Motivering",
-        description=f"{description} Skrivs i avtalets logg, inte i brevet.",
-        max_length=4000,
-    )
-
-
-def _decided_by() -> Any:
-    return Field(
-        title="Handläggare",
-        description="Ditt namn eller din e-postadress. Sparas i avtalets logg.",
-        min_length=2,
-        max_length=200,
-    )
+    return fields.note(f"{description} Skrivs i avtalets logg, inte i brevet.")
 
 
 class EndForm(RunInput):
@@ -98,10 +55,10 @@ class EndForm(RunInput):
         description="Förifylld med dagens datum. Kan inte ligga före avtalets start.",
     )
     decision_body: DecisionBody = _decision_body()
-    meeting_on: date = _meeting_on()
+    meeting_on: date = fields.meeting_on()
     paragraph: str = _paragraph()
     note: str = _note()
-    decided_by: str = _decided_by()
+    decided_by: str = fields.person()
 
 
 class NoticeForm(RunInput):
@@ -113,10 +70,10 @@ class NoticeForm(RunInput):
         description="Uppsägningstiden (kommunens, enligt avtalet) räknas från den här dagen.",
     )
     decision_body: DecisionBody = _decision_body()
-    meeting_on: date = _meeting_on()
+    meeting_on: date = fields.meeting_on()
     paragraph: str = _paragraph()
     note: str = _note()
-    decided_by: str = _decided_by()
+    decided_by: str = fields.person()
 
 
 class TermForm(RunInput):
@@ -124,7 +81,7 @@ class TermForm(RunInput):
 
     outcome: TermOutcome = Field(title="Beslut")
     note: str = _note("Frivillig.")
-    decided_by: str = _decided_by()
+    decided_by: str = fields.person()
 
 
 class FollowUpOutcome(StrEnum):
@@ -145,4 +102,4 @@ class FollowUpForm(RunInput):
     note: str = _note(
         "Krävs när förslaget avvisas. Skriv inga namn eller uppgifter ur lex Sarah-rapporten."
     )
-    decided_by: str = _decided_by()
+    decided_by: str = fields.person()

@@ -29,6 +29,7 @@ from models.csv_rows import (
     parse_period,
     parse_provider,
 )
+from models.forms import fields
 from models.policy import list_policies
 
 _MUNICIPALITY = Field(
@@ -51,12 +52,7 @@ _PERIOD = Field(
     min_length=1,
     max_length=20,
 )
-_REGISTERED_BY = Field(
-    title="Registrerad av",
-    description="Ditt namn eller din e-postadress. Sparas med uppgiften.",
-    min_length=2,
-    max_length=200,
-)
+_REGISTERED_BY = fields.person(title="Registrerad av", kept="med uppgiften")
 
 #: Row fields and CSV columns as the single forms call them.
 FORM_TITLES = {

@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from models import clock
+from models.forms import fields
 from models.forms.keys import Labels
 from models.policy import list_policies
 from models.validation import normalise_email, normalise_org_number
@@ -48,12 +49,7 @@ from models.vetting import (
 #: What staff pick from as grounds for a rejection (the labels; the flow maps them to keys).
 GROUND_LABELS: list[str] = [item.label for item in (*STEP1_ITEMS, *STEP2_ITEMS, OTHER_GROUND)]
 
-_DECIDED_BY = Field(
-    title="Handläggare",
-    description="Ditt namn eller din e-postadress. Sparas i ärendets logg som den som beslutade.",
-    min_length=2,
-    max_length=200,
-)
+_DECIDED_BY = fields.person(kept="i ärendets logg som den som beslutade")
 _DECIDED_ON = Field(
     title="Datum",
     description="Dagen då bedömningen eller beslutet gjordes.",

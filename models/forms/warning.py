@@ -17,43 +17,11 @@ from prefect.input import RunInput
 from pydantic import ConfigDict, Field, create_model
 
 from models.contract import InvestigationResult
+from models.forms import fields
+from models.forms.fields import DecisionBody
 from models.forms.keys import Labels
-from models.forms.proposal import DecisionBody
 from models.policy import ContractClause, ImmediateGround
 from models.warning import FollowUpResult, PlanResult, RemedyResult
-
-
-def _decided_by() -> Any:
-    return Field(
-        title="Handläggare",
-        description="Ditt namn eller din e-postadress. Sparas i avtalets logg.",
-        min_length=2,
-        max_length=200,
-    )
-
-
-def _decision_body(required_for: str) -> Any:
-    return Field(
-        default=DecisionBody.not_applicable,
-        title="Beslutande organ",
-        description=f"Nämnden eller dess ordförande. Krävs för {required_for}.",
-    )
-
-
-def _meeting_on() -> Any:
-    return Field(
-        title="Beslutsdatum",
-        description="Sammanträdets eller ordförandebeslutets datum. Förifyllt med dagens datum.",
-    )
-
-
-def _paragraph(required_for: str) -> Any:
-    return Field(
-        default="",
-        title="Paragraf",
-        description=f"Protokollets paragraf, t.ex. § 45. Krävs för {required_for}.",
-        max_length=40,
-    )
 
 
 class IssueOutcome(StrEnum):
@@ -100,13 +68,8 @@ class WarningForm(RunInput):
         title="Åtgärdsplanen ska lämnas senast",
         description="Gäller bara när åtgärdsplan krävs. Förifylld med om två veckor.",
     )
-    note: str = Field(
-        default="",
-        title="Motivering",
-        description="Krävs när förslaget avvisas. Skrivs i avtalets logg, inte i brevet.",
-        max_length=4000,
-    )
-    decided_by: str = _decided_by()
+    note: str = fields.note("Krävs när förslaget avvisas. Skrivs i avtalets logg, inte i brevet.")
+    decided_by: str = fields.person()
 
 
 def _choices(name: str, values: list[str]) -> Any:
@@ -153,7 +116,7 @@ class PlanForm(RunInput):
         ),
         max_length=24,
     )
-    decided_by: str = _decided_by()
+    decided_by: str = fields.person()
 
 
 class FollowUpOutcome(StrEnum):
@@ -168,10 +131,8 @@ class FollowUpForm(RunInput):
     model_config = ConfigDict(title="Uppföljning av åtgärdsplanen", extra="forbid")
 
     outcome: FollowUpOutcome = Field(title="Resultat")
-    note: str = Field(
-        default="", title="Anteckning", description="Skrivs i avtalets logg.", max_length=4000
-    )
-    decided_by: str = _decided_by()
+    note: str = fields.note("Skrivs i avtalets logg.", title="Anteckning")
+    decided_by: str = fields.person()
 
 
 class RemedyOutcome(StrEnum):
@@ -190,13 +151,8 @@ class RemedyForm(RunInput):
         title="Bedömningsdag",
         description="Förifylld med i dag. Inte åtgärdade kan bedömas från sista åtgärdsdagen.",
     )
-    note: str = Field(
-        default="",
-        title="Motivering",
-        description="Krävs när bristerna inte är åtgärdade. Skrivs i avtalets logg.",
-        max_length=4000,
-    )
-    decided_by: str = _decided_by()
+    note: str = fields.note("Krävs när bristerna inte är åtgärdade. Skrivs i avtalets logg.")
+    decided_by: str = fields.person()
 
 
 # ------------------------------------------------------------------ ending a contract
@@ -218,16 +174,14 @@ class InterimForm(RunInput):
         title="Gäller från",
         description="Dagen den interimistiska hävningen gäller från. Förifylld med i dag.",
     )
-    decision_body: DecisionBody = _decision_body("interimistisk hävning")
-    meeting_on: date = _meeting_on()
-    paragraph: str = _paragraph("interimistisk hävning")
-    note: str = Field(
-        default="",
+    decision_body: DecisionBody = fields.decision_body("interimistisk hävning")
+    meeting_on: date = fields.meeting_on()
+    paragraph: str = fields.paragraph("interimistisk hävning")
+    note: str = fields.note(
+        "Vilken fara för kunderna. Skrivs i avtalets logg, inte i brevet.",
         title="Skäl",
-        description="Vilken fara för kunderna. Skrivs i avtalets logg, inte i brevet.",
-        max_length=4000,
     )
-    decided_by: str = _decided_by()
+    decided_by: str = fields.person()
 
 
 class InvestigationOutcome(StrEnum):
@@ -246,13 +200,11 @@ class InvestigationForm(RunInput):
         title="Sista dag avtalet gäller",
         description="Vid hävning. Förifylld med dagen före den interimistiska hävningen.",
     )
-    decision_body: DecisionBody = _decision_body("hävning")
-    meeting_on: date = _meeting_on()
-    paragraph: str = _paragraph("hävning")
-    note: str = Field(
-        default="", title="Motivering", description="Skrivs i avtalets logg.", max_length=4000
-    )
-    decided_by: str = _decided_by()
+    decision_body: DecisionBody = fields.decision_body("hävning")
+    meeting_on: date = fields.meeting_on()
+    paragraph: str = fields.paragraph("hävning")
+    note: str = fields.note("Skrivs i avtalets logg.")
+    decided_by: str = fields.person()
 
 
 class ImmediateForm(RunInput):
@@ -262,13 +214,11 @@ class ImmediateForm(RunInput):
 
     ground: str = Field(title="Grund")
     last_day: date = Field(title="Sista dag avtalet gäller", description="Förifylld med i dag.")
-    decision_body: DecisionBody = _decision_body("hävning")
-    meeting_on: date = _meeting_on()
-    paragraph: str = _paragraph("hävning")
-    note: str = Field(
-        default="", title="Underlag", description="Skrivs i avtalets logg.", max_length=4000
-    )
-    decided_by: str = _decided_by()
+    decision_body: DecisionBody = fields.decision_body("hävning")
+    meeting_on: date = fields.meeting_on()
+    paragraph: str = fields.paragraph("hävning")
+    note: str = fields.note("Skrivs i avtalets logg.", title="Underlag")
+    decided_by: str = fields.person()
 
 
 def ground_label(ground: ImmediateGround) -> str:
@@ -311,10 +261,10 @@ class MunicipalNoticeForm(RunInput):
         min_length=3,
         max_length=400,
     )
-    decision_body: DecisionBody = _decision_body("uppsägning")
-    meeting_on: date = _meeting_on()
-    paragraph: str = _paragraph("uppsägning")
-    decided_by: str = _decided_by()
+    decision_body: DecisionBody = fields.decision_body("uppsägning")
+    meeting_on: date = fields.meeting_on()
+    paragraph: str = fields.paragraph("uppsägning")
+    decided_by: str = fields.person()
 
 
 class ProviderNoticeForm(RunInput):
@@ -324,4 +274,4 @@ class ProviderNoticeForm(RunInput):
         title="Uppsägningen kom in",
         description="Utförarens uppsägningstid räknas från den här dagen.",
     )
-    decided_by: str = _decided_by()
+    decided_by: str = fields.person()
