@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import make_msgid
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from sqlmodel import Session
 
@@ -36,19 +36,21 @@ class Attachment:
     data: bytes
 
 
-def enqueue_email(
-    session: Session,
-    *,
-    key: str,
-    template: str,
-    context: Mapping[str, Any],
-    recipients: Sequence[str],
-    sender: str,
-    case_type: str,
-    case_id: uuid.UUID | None,
-    municipality_id: str | None = None,
-    attachments: Sequence[Attachment] = (),
-) -> uuid.UUID:
+class Letter(TypedDict):
+    """What a letter is queued with: `enqueue_email`'s and `outbox_values`' keywords."""
+
+    key: str
+    template: str
+    context: Mapping[str, Any]
+    recipients: Sequence[str]
+    sender: str
+    case_type: str
+    case_id: uuid.UUID | None
+    municipality_id: NotRequired[str | None]
+    attachments: NotRequired[Sequence[Attachment]]
+
+
+def enqueue_email(session: Session, **letter: Unpack[Letter]) -> uuid.UUID:
     """Render a letter and queue it in the outbox, once per idempotency key.
 
     The row is added in the caller's transaction and is not committed here, so
@@ -75,17 +77,7 @@ def enqueue_email(
     Raises:
         ValueError: bad key, template, address or attachment type.
     """
-    values = outbox_values(
-        key=key,
-        template=template,
-        context=context,
-        recipients=recipients,
-        sender=sender,
-        case_type=case_type,
-        case_id=case_id,
-        municipality_id=municipality_id,
-        attachments=attachments,
-    )
+    values = outbox_values(**letter)
     stored_id = outbox_sql.insert_if_absent(session, values)
     if stored_id != values["id"]:
         logger.info("Outbox key already queued as %s; nothing added", stored_id)
@@ -101,19 +93,12 @@ def enqueue_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     outbox_sql.insert_many_if_absent(session, rows)
 
 
-def outbox_values(
-    *,
-    key: str,
-    template: str,
-    context: Mapping[str, Any],
-    recipients: Sequence[str],
-    sender: str,
-    case_type: str,
-    case_id: uuid.UUID | None,
-    municipality_id: str | None = None,
-    attachments: Sequence[Attachment] = (),
-) -> dict[str, Any]:
+def outbox_values(**letter: Unpack[Letter]) -> dict[str, Any]:
     """Validate and render one letter into an outbox row (not stored). See `enqueue_email`."""
+    key, template, context = letter["key"], letter["template"], letter["context"]
+    recipients, sender = letter["recipients"], letter["sender"]
+    municipality_id = letter.get("municipality_id")
+    attachments = letter.get("attachments", ())
     key = key.strip()
     if not key or len(key) > 300:
         raise ValueError("idempotency key must be 1 to 300 characters")
@@ -137,8 +122,8 @@ def outbox_values(
     return {
         "id": row_id,
         "idempotency_key": key,
-        "case_type": case_type,
-        "case_id": case_id,
+        "case_type": letter["case_type"],
+        "case_id": letter["case_id"],
         "municipality_id": municipality_id,
         "template": template,
         "sender": sender,
