@@ -3,6 +3,7 @@ and the flow run that drives each case."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -52,6 +53,20 @@ def find_case(session: Session, table: type[T], reference: str) -> T:
             f"case number {text.upper()} matches {len(matches)} {what} rows; use the full id"
         )
     return matches[0]
+
+
+def from_row(view: type[V], row: object, **values: Any) -> V:
+    """A `view` of `row`: each field the row has by the same name is copied from it, the
+    rest (numbers, dates computed from the policy, other rows) come from `values`, which
+    win over the row's. A field in neither fails here, naming the field."""
+    if dataclasses.is_dataclass(view):
+        names = [f.name for f in dataclasses.fields(view)]
+    else:
+        names = list(view.model_fields)  # type: ignore[attr-defined]
+    copied = {
+        name: getattr(row, name) for name in names if name not in values and hasattr(row, name)
+    }
+    return view(**copied, **values)
 
 
 def load_view(table: type[T], case_id: uuid.UUID, view: Callable[[Session, T], V]) -> V:

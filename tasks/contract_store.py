@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from models.application import SERVICE_LABELS, Application, Service
 from models.calendar import add_months, add_working_days
-from models.case_lookup import CaseNotFound, attach_run, find_id, load_view
+from models.case_lookup import CaseNotFound, attach_run, find_id, from_row, load_view
 from models.contract import Contract, ContractStatus
 from models.db import session_scope
 from models.documents import render_contract
@@ -93,23 +93,17 @@ def sign_by(policy: Policy, sent_on: date) -> date:
 
 def contract_view(session: Session, contract: Contract) -> ContractView:
     policy = _policy(session, contract)
-    return ContractView(
-        id=contract.id,
+    return from_row(
+        ContractView,
+        contract,
         case_no=case_no(contract.id),
-        status=contract.status,
         policy_name=policy.name,
         application_case_no=case_no(contract.application_id) if contract.application_id else None,
-        sent_for_signature_on=contract.sent_for_signature_on,
         sign_by=(
             sign_by(policy, contract.sent_for_signature_on)
             if contract.sent_for_signature_on
             else None
         ),
-        provider_signed_on=contract.provider_signed_on,
-        municipality_signed_on=contract.municipality_signed_on,
-        starts_on=contract.starts_on,
-        ends_on=contract.ends_on,
-        flow_run_id=contract.flow_run_id,
     )
 
 

@@ -22,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session, select
 
 from models.audit import audit
-from models.case_lookup import attach_run, find_id
+from models.case_lookup import attach_run, find_id, from_row
 from models.contract import Contract
 from models.contract_lookup import RegistrationRefused, contract_for
 from models.db import session_scope
@@ -92,24 +92,15 @@ def load_case(case_id: uuid.UUID) -> CaseView:
         assert case is not None
         municipality = session.get(Municipality, case.municipality_id)
         assert municipality is not None
-        return CaseView(
-            id=case.id,
+        return from_row(
+            CaseView,
+            case,
             case_no=case_no(case.id),
             contract_no=case_no(case.contract_id),
             policy_name=municipality.policy_name,
             municipality=municipality.name,
-            category=case.category,
-            status=case.status,
-            event_on=case.event_on,
-            provider_received_on=case.provider_received_on,
-            received_on=case.received_on,
             investigation_due=_open_due(session, case.id, ObligationKind.lex_sarah_investigation),
             ivo_due=_open_due(session, case.id, ObligationKind.ivo_confirmation),
-            investigation_received_on=case.investigation_received_on,
-            serious=case.serious,
-            closure_kind=case.closure_kind,
-            closed_on=case.closed_on,
-            flow_run_id=case.flow_run_id,
         )
 
 

@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select
 from models.audit import audit
 from models.business_manager import BusinessManager, ManagerStatus
 from models.calendar import add_working_days
-from models.case_lookup import CaseNotFound, attach_run, find_case, load_view
+from models.case_lookup import CaseNotFound, attach_run, find_case, from_row, load_view
 from models.contract import Contract, ContractStatus
 from models.db import session_scope
 from models.forms.manager import (
@@ -189,14 +189,13 @@ def view(session: Session, manager: BusinessManager) -> ManagerView:
             Proposal.ground == str(manager.id),
         )
     ).first()
-    return ManagerView(
-        id=manager.id,
+    return from_row(
+        ManagerView,
+        manager,
         case_no=case_no(manager.id),
         contract_id=contract.id,
         contract_no=case_no(contract.id),
         contract_status=contract.status,
-        status=manager.status,
-        additional=manager.additional,
         notified_on=manager.notified_on,
         decision_due=deadline.due_on,
         policy_name=policy.name,

@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from models.audit import audit, record_event
 from models.calendar import roll_forward
-from models.case_lookup import CaseNotFound, find_case
+from models.case_lookup import CaseNotFound, find_case, from_row
 from models.contract import Contract, ContractStatus
 from models.db import session_scope
 from models.forms.warning import FOLLOW_UP, PLAN, REMEDY
@@ -320,23 +320,16 @@ def _view(session: Session, warning: ContractWarning) -> WarningView:
             Obligation.status != ObligationStatus.open,
         )
     ).all()
-    return WarningView(
-        id=warning.id,
+    return from_row(
+        WarningView,
+        warning,
         number=case_no(warning.id),
-        contract_id=contract.id,
         contract_no=case_no(contract.id),
         contract_status=contract.status,
         policy_name=municipality.policy_name,
-        status=warning.status,
         clauses=list(warning.clauses),
-        issued_on=warning.issued_on,
-        remedy_by=warning.remedy_by,
-        action_plan_required=warning.action_plan_required,
-        action_plan_due=warning.action_plan_due,
-        action_plan_received_on=warning.action_plan_received_on,
         follow_up_dates=sorted(date.fromisoformat(d) for d in warning.follow_up_dates),
         followed_up=sorted(date.fromisoformat(p.removeprefix("uppf-")) for p in done),
-        termination_proposal_id=warning.termination_proposal_id,
     )
 
 
