@@ -13,7 +13,14 @@ the run itself through the API:
 - Running, and neither a heartbeat nor the Running state itself is younger than
   the window: a zombie, marked Crashed;
 - Running with no heartbeat stored at all: left alone, since nothing shows that
-  heartbeats are on for it.
+  heartbeats are on for it;
+- silence while the server itself did not answer does not count. A heartbeat is
+  an event the run sends to the server; while the server stalls (seen in CI: a
+  SQLite Prefect server blocked for about 60 s on its write lock, and the runs'
+  EventsWorker dropped the heartbeats it could not send), live runs cannot be
+  heard. So the watch that sees an answer take longer than SLOW_ANSWER or a sweep
+  fail counts every run as heard from when the server answered again
+  (`heard_floor`): a dead run is then crashed one window after that, not before.
 
 Plain functions, not Prefect tasks: the check that uses them (flows/
 silent_run_check.py) should show staff one run with one message, not task runs.
@@ -21,6 +28,7 @@ silent_run_check.py) should show staff one run with one message, not task runs.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,6 +50,8 @@ from prefect.events.filters import (
 )
 from prefect.states import Crashed
 
+logger = logging.getLogger("lovflow.zombie_watch")
+
 #: The state message of a run this check crashed; staff read it in the UI.
 CRASH_MESSAGE = "Körningens process slutade svara (ingen heartbeat): markerad som kraschad."
 HEARTBEAT_EVENT = "prefect.flow-run.heartbeat"
@@ -49,6 +59,9 @@ RESOURCE_PREFIX = "prefect.flow-run."
 #: Look for heartbeats this far back; a heartbeat older than any sane window is as
 #: good as none, and an unbounded events query would scan days of events.
 HEARTBEAT_LOOKBACK = timedelta(days=1)
+#: An answer of the server slower than this is a stall: its silence does not count.
+#: Well under the window's slack over the heartbeat (45 - 30 s in the tests).
+SLOW_ANSWER = timedelta(seconds=10)
 
 
 class Verdict(StrEnum):
@@ -74,8 +87,12 @@ def judge(
     *,
     now: datetime,
     window: timedelta,
+    heard_floor: datetime | None = None,
 ) -> Judgement:
-    """The decision, from the run's current state and newest stored heartbeat."""
+    """The decision, from the run's current state and newest stored heartbeat.
+
+    `heard_floor`: when the server last came back from a stall; every run counts
+    as heard from then."""
     if state is None or state.type is not StateType.RUNNING:
         return Judgement(Verdict.NOT_RUNNING, state)
     if newest_heartbeat is None:
@@ -83,6 +100,8 @@ def judge(
     # A resumed run is Running again with a new timestamp while its newest heartbeat
     # may still be from before it waited: it is heard from as of the later of the two.
     last_sign = max(newest_heartbeat, state.timestamp)
+    if heard_floor is not None:
+        last_sign = max(last_sign, heard_floor)
     silent_at = last_sign + window
     verdict = Verdict.SILENT if now >= silent_at else Verdict.ALIVE
     return Judgement(verdict, state, last_sign, silent_at)
@@ -104,18 +123,39 @@ async def newest_heartbeat(
     return page.events[0].occurred if page.events else None
 
 
-async def look_at(client: PrefectClient, run_id: uuid.UUID, window: timedelta) -> Judgement:
+@dataclass
+class Hearing:
+    """Since when the watch has heard the server answer in time (None: all along)."""
+
+    floor: datetime | None = None
+
+    def stalled(self, answered_at: datetime, took: timedelta | None = None) -> None:
+        self.floor = answered_at if self.floor is None else max(self.floor, answered_at)
+        logger.warning(
+            "The Prefect server %s: runs count as heard from at %s",
+            f"took {took.total_seconds():.0f} s to answer" if took else "was away",
+            self.floor.isoformat(timespec="seconds"),
+        )
+
+
+async def look_at(
+    client: PrefectClient, run_id: uuid.UUID, window: timedelta, hearing: Hearing | None = None
+) -> Judgement:
     """Read the run and its newest heartbeat now, and judge it."""
-    # The events query's `until` and the verdict use the same clock reading; a little
-    # slack keeps a heartbeat stamped a moment ahead (another host's clock) in view.
-    now = datetime.now(UTC)
+    hearing = hearing or Hearing()
+    asked = datetime.now(UTC)
     run = await client.read_flow_run(run_id)
-    heartbeat = await newest_heartbeat(client, run_id, now=now + timedelta(minutes=5))
-    return judge(run.state, heartbeat, now=now, window=window)
+    # A little slack keeps a heartbeat stamped a moment ahead (another host's clock)
+    # in the events query's view.
+    heartbeat = await newest_heartbeat(client, run_id, now=asked + timedelta(minutes=5))
+    now = datetime.now(UTC)
+    if now - asked > SLOW_ANSWER:
+        hearing.stalled(now, now - asked)
+    return judge(run.state, heartbeat, now=now, window=window, heard_floor=hearing.floor)
 
 
 async def crash_if_still_silent(
-    client: PrefectClient, run_id: uuid.UUID, window: timedelta
+    client: PrefectClient, run_id: uuid.UUID, window: timedelta, hearing: Hearing | None = None
 ) -> Judgement:
     """Mark the run Crashed if, read again right now, it is Running and silent.
 
@@ -125,7 +165,7 @@ async def crash_if_still_silent(
     the few milliseconds between this read and the write, and only for a run that
     has also sent no heartbeat for the whole window.
     """
-    judgement = await look_at(client, run_id, window)
+    judgement = await look_at(client, run_id, window, hearing)
     if judgement.verdict is Verdict.SILENT:
         await client.set_flow_run_state(run_id, Crashed(message=CRASH_MESSAGE))
     return judgement

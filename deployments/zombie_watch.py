@@ -23,7 +23,9 @@ evaluates nothing per event. The watch removes that automation where an earlier
 version created it.
 
 Bound: a run whose process died is marked Crashed within LOVFLOW_ZOMBIE_AFTER_SECONDS
-+ LOVFLOW_ZOMBIE_CHECK_SECONDS + 10 s after its last heartbeat (the 10 s: the event
++ LOVFLOW_ZOMBIE_CHECK_SECONDS + 10 s after its last heartbeat, or after the server
+last answered again from a stall if that is later (silence while the server stalls
+does not count, deployments/silent_runs.py) (the 10 s: the event
 persister stores heartbeats in batches every few seconds), so within 30 + 90 + 15 +
 10 s (under 2.5 minutes) of its death with the defaults, while the watch runs.
 
@@ -42,11 +44,18 @@ import signal
 import sys
 import threading
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from prefect.client.orchestration import get_client
 
-from deployments.silent_runs import CRASH_MESSAGE, Verdict, crash_if_still_silent, running_runs
+from deployments.silent_runs import (
+    CRASH_MESSAGE,
+    SLOW_ANSWER,
+    Hearing,
+    Verdict,
+    crash_if_still_silent,
+    running_runs,
+)
 from models.settings import get_settings
 
 __all__ = ["CRASH_MESSAGE", "LEGACY_AUTOMATION", "ZombieWatch", "remove_legacy_automation"]
@@ -67,12 +76,21 @@ async def remove_legacy_automation() -> int:
     return len(found)
 
 
-async def sweep(window: timedelta) -> list[uuid.UUID]:
-    """Judge every Running run once; return the ids of those marked Crashed."""
+async def sweep(window: timedelta, hearing: Hearing | None = None) -> list[uuid.UUID]:
+    """Judge every Running run once; return the ids of those marked Crashed.
+
+    `hearing` carries, from sweep to sweep, when the server last answered after a
+    stall (deployments/silent_runs.py): silence before that does not count."""
+    hearing = hearing or Hearing()
     crashed = []
     async with get_client() as client:
-        for run in await running_runs(client):
-            judgement = await crash_if_still_silent(client, run.id, window)
+        asked = datetime.now(UTC)
+        runs = await running_runs(client)
+        answered = datetime.now(UTC)
+        if answered - asked > SLOW_ANSWER:
+            hearing.stalled(answered, answered - asked)
+        for run in runs:
+            judgement = await crash_if_still_silent(client, run.id, window, hearing)
             if judgement.verdict is Verdict.SILENT:
                 logger.warning(
                     "Marked flow run %s (%s) Crashed: no heartbeat since %s",
@@ -94,6 +112,7 @@ class ZombieWatch:
         self.every = every or timedelta(seconds=settings.zombie_check_seconds)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.hearing = Hearing()
 
     def start(self) -> ZombieWatch:
         self._thread = threading.Thread(target=self.run_forever, name="zombie-watch", daemon=True)
@@ -115,11 +134,16 @@ class ZombieWatch:
                 logger.warning("Deleted the old zombie automation %r", LEGACY_AUTOMATION)
         except Exception:  # the server may be restarting; the sweeps below go on
             logger.exception("Could not look for the old zombie automation")
+        away = False
         while not self._stop.is_set():
             try:
-                await sweep(self.window)
+                if away:  # heartbeats sent meanwhile may be lost: count from now
+                    self.hearing.stalled(datetime.now(UTC))
+                await sweep(self.window, self.hearing)
+                away = False
             except Exception:  # a server that is away for a moment must not end the watch
                 logger.exception("The zombie watch could not check the running runs")
+                away = True
             await asyncio.to_thread(self._stop.wait, self.every.total_seconds())
 
 
