@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypedDict, Unpack
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text
 from sqlmodel import Field, Session, SQLModel
@@ -39,6 +39,15 @@ class AuditEvent(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class Change(TypedDict, total=False):
+    """What an audit event may say besides who did what to which row."""
+
+    reason: str | None
+    from_status: str | None
+    to_status: str | None
+    details: dict[str, Any] | None
+
+
 def record_event(
     session: Session,
     *,
@@ -46,10 +55,7 @@ def record_event(
     entity_type: str,
     entity_id: object,
     action: str,
-    reason: str | None = None,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    details: dict[str, Any] | None = None,
+    **change: Unpack[Change],
 ) -> AuditEvent:
     """Add an audit event to the session's transaction (it commits with the change it records)."""
     if not actor.strip():
@@ -59,10 +65,10 @@ def record_event(
         entity_type=entity_type,
         entity_id=str(entity_id),
         action=action,
-        reason=reason,
-        from_status=from_status,
-        to_status=to_status,
-        details=details or {},
+        reason=change.get("reason"),
+        from_status=change.get("from_status"),
+        to_status=change.get("to_status"),
+        details=change.get("details") or {},
     )
     session.add(event)
     return event
@@ -78,25 +84,9 @@ class Audited(Protocol):
 
 
 def audit(
-    session: Session,
-    row: Audited,
-    action: str,
-    *,
-    actor: str,
-    reason: str | None = None,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    details: dict[str, Any] | None = None,
+    session: Session, row: Audited, action: str, *, actor: str, **change: Unpack[Change]
 ) -> AuditEvent:
     """`record_event` for a row: its kind and id come from the row itself."""
     return record_event(
-        session,
-        actor=actor,
-        entity_type=row.ENTITY_TYPE,
-        entity_id=row.id,
-        action=action,
-        reason=reason,
-        from_status=from_status,
-        to_status=to_status,
-        details=details,
+        session, actor=actor, entity_type=row.ENTITY_TYPE, entity_id=row.id, action=action, **change
     )
