@@ -137,6 +137,13 @@ class Hearing:
             self.floor.isoformat(timespec="seconds"),
         )
 
+    def answered(self, asked: datetime) -> datetime:
+        """Now, after an answer to what was asked at `asked`; a stall if it took too long."""
+        now = datetime.now(UTC)
+        if now - asked > SLOW_ANSWER:
+            self.stalled(now, now - asked)
+        return now
+
 
 async def look_at(
     client: PrefectClient, run_id: uuid.UUID, window: timedelta, hearing: Hearing | None = None
@@ -148,9 +155,7 @@ async def look_at(
     # A little slack keeps a heartbeat stamped a moment ahead (another host's clock)
     # in the events query's view.
     heartbeat = await newest_heartbeat(client, run_id, now=asked + timedelta(minutes=5))
-    now = datetime.now(UTC)
-    if now - asked > SLOW_ANSWER:
-        hearing.stalled(now, now - asked)
+    now = hearing.answered(asked)
     return judge(run.state, heartbeat, now=now, window=window, heard_floor=hearing.floor)
 
 

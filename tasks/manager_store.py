@@ -196,7 +196,6 @@ def view(session: Session, manager: BusinessManager) -> ManagerView:
         contract_id=contract.id,
         contract_no=case_no(contract.id),
         contract_status=contract.status,
-        notified_on=manager.notified_on,
         decision_due=deadline.due_on,
         policy_name=policy.name,
         references_max_age_years=policy.application.references_max_age_years,

@@ -64,8 +64,9 @@ def _signal(pid: int, sig: signal.Signals) -> None:
 
 def main() -> None:
     token = sys.argv[1]
-    # A Ctrl-C at the terminal reaches this process group too; the reaper waits
-    # for its test process to finish its own teardown instead.
+    # The reaper leads a session of its own, so a Ctrl-C at the terminal does not
+    # reach it; ignored too in case one is sent to it, as it must outlive the test
+    # process's own teardown.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.stdin.buffer.read()  # returns at EOF: the test process has exited
     reap(token)
