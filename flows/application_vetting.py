@@ -25,19 +25,10 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-from prefect import flow
-
 from flows.case_runner import Action, CaseType, Shown, Step, run_case, start_once
 from flows.names import SIGN_CONTRACT, SIGNING_FLOW, VETTING_FLOW
-from flows.run_helpers import deliver_now
-from flows.vetting_steps import (
-    SHOWN,
-    Vetting,
-    checklist_round,
-    completion_wait,
-    decision,
-    remaining,
-)
+from flows.run_helpers import case_flow, deliver_now
+from flows.vetting_steps import SHOWN, Vetting, remaining
 from models.application import ApplicationStatus
 from models.calendar import is_working_day
 from models.clock import today
@@ -84,7 +75,7 @@ EARLIEST_MEETING = time(7, 0)
 LATEST_MEETING = time(19, 0)
 
 
-@flow(name=VETTING_FLOW, flow_run_name="ansökan", persist_result=True, log_prints=False)
+@case_flow(VETTING_FLOW, "ansökan")
 async def register_application(application: ApplicationForm) -> str:
     """Register an incoming application and vet it (deployment "Registrera ansökan")."""
     application_id = register(application)
@@ -92,12 +83,7 @@ async def register_application(application: ApplicationForm) -> str:
     return await run_case(APPLICATION, application_id)
 
 
-@flow(
-    name=VETTING_FLOW,
-    flow_run_name="ansökan {case_number}",
-    persist_result=True,
-    log_prints=False,
-)
+@case_flow(VETTING_FLOW, "ansökan {case_number}")
 async def continue_application(case_number: str) -> str:
     """Continue a case from its stored status (deployment "Fortsätt ansökan").
 
@@ -111,10 +97,7 @@ async def continue_application(case_number: str) -> str:
 
 VETTING: Vetting[CaseView] = Vetting(
     checklist=STEP1_ITEMS,
-    labels=ITEMS,
-    party="Sökanden",
     arrived="ansökan",
-    again="bedömer du steg 1 igen",
     arrived_on=lambda case: case.received_on,
     last_round=lambda case: case.last_step1,
 )
@@ -134,8 +117,7 @@ def step1_rules(
     )
 
 
-STEP1 = checklist_round(
-    VETTING,
+STEP1 = VETTING.checklist_round(
     waits=lambda case: case.status is S.step1_review and case.last_step1_outcome != "failing",
     key="step1-{n}",
     title="Steg 1, omgång {n}: handlingar och behörighet",
@@ -150,11 +132,12 @@ STEP1 = checklist_round(
     record=record_step1,
 )
 
-COMPLETION = completion_wait(
-    VETTING,
+COMPLETION = VETTING.completion_wait(
     waits=lambda case: case.status is S.completion_requested and not case.completion_skipped,
     key="completion-{n}",
     record=record_completion,
+    party="Sökanden",
+    again="bedömer du steg 1 igen",
 )
 
 
@@ -258,8 +241,7 @@ def decision_rules(case: CaseView, answer: DecisionForm) -> list[str]:
     )
 
 
-DECISION = decision(
-    VETTING,
+DECISION = VETTING.decision(
     waits=lambda case: case.status in (S.step1_review, S.completion_requested, S.step2_review),
     key="decision",
     instructions=(

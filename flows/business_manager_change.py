@@ -29,22 +29,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact
 
 from flows.case_runner import Action, CaseType, Shown, run_case
 from flows.names import MANAGER_FLOW
 from flows.proposal_review import start_review
-from flows.vetting_steps import (
-    SHOWN,
-    Vetting,
-    checklist_round,
-    completion_wait,
-    decision,
-    remaining,
-)
+from flows.run_helpers import case_flow
+from flows.vetting_steps import SHOWN, Vetting, remaining
 from models.business_manager import ManagerStatus
 from models.clock import today
+from models.fact_lines import fact_lines
 from models.forms.manager import (
     ManagerDecisionForm,
     ManagerNotification,
@@ -67,23 +61,13 @@ from tasks.manager_store import STATUS_TEXT, ManagerView
 M = ManagerStatus
 
 
-@flow(
-    name=MANAGER_FLOW,
-    flow_run_name="verksamhetsansvarig",
-    persist_result=True,
-    log_prints=False,
-)
+@case_flow(MANAGER_FLOW, "verksamhetsansvarig")
 async def register_manager(notification: ManagerNotification) -> str:
     """Register a provider's notice of a new or additional manager and vet the manager."""
     return await run_case(MANAGER, manager_store.register(notification))
 
 
-@flow(
-    name=MANAGER_FLOW,
-    flow_run_name="verksamhetsansvarig {case_number}",
-    persist_result=True,
-    log_prints=False,
-)
+@case_flow(MANAGER_FLOW, "verksamhetsansvarig {case_number}")
 async def continue_manager(case_number: str) -> str:
     """Continue a manager's case from its stored state ("Fortsätt verksamhetsansvarig")."""
     return await run_case(MANAGER, manager_store.resolve(case_number))
@@ -93,10 +77,7 @@ async def continue_manager(case_number: str) -> str:
 
 VETTING: Vetting[ManagerView] = Vetting(
     checklist=MANAGER_ITEMS,
-    labels=MANAGER_ITEM_BY_KEY,
-    party="Utföraren",
     arrived="anmälan",
-    again="prövar du igen",
     arrived_on=lambda case: case.notified_on,
     last_round=lambda case: case.last_round,
 )
@@ -217,8 +198,7 @@ MANAGER: CaseType[ManagerView] = CaseType(
             waits=lambda case: case.status is M.proposed,
             do=lambda case: manager_store.start_review(case.id),
         ),
-        checklist_round(
-            VETTING,
+        VETTING.checklist_round(
             waits=_waits_for_round,
             key="provning-{n}",
             title="Prövning, omgång {n}",
@@ -233,14 +213,14 @@ MANAGER: CaseType[ManagerView] = CaseType(
             problems=vetting_rules,
             record=manager_store.record_round,
         ),
-        completion_wait(
-            VETTING,
+        VETTING.completion_wait(
             waits=_waits_for_completion,
             key="komplettering-{n}",
             record=manager_store.record_completion,
+            party="Utföraren",
+            again="prövar du igen",
         ),
-        decision(
-            VETTING,
+        VETTING.decision(
             waits=lambda case: case.status is M.under_review,
             key="beslut",
             instructions=(
@@ -264,18 +244,23 @@ MANAGER: CaseType[ManagerView] = CaseType(
 )
 
 
+#: Who decides the proposal to end the contract (never the officer alone, seed 002 §4.5).
+_REVIEWED_BY = "beslutas i **Pröva förslag** av nämnden eller dess ordförande."
+
+
 def _final_text(case: ManagerView) -> str:
+    decision, proposal = case.decision, case.proposal_id
     lines = [
         f"### Verksamhetsansvarig {case.case_no}: {STATUS_TEXT[case.status].lower()}",
         "",
         f"- **Avtal:** {case.contract_no}",
         f"- **Anmälan kom in:** {sv_date(case.notified_on)}",
+        *fact_lines(
+            ("Beslut", None if decision is None else date.fromisoformat(decision["decided_on"])),
+            (
+                "Förslag om hävning",
+                None if proposal is None else f"{case_no(proposal)}, {_REVIEWED_BY}",
+            ),
+        ),
     ]
-    if case.decision is not None:
-        lines.append(f"- **Beslut:** {sv_date(date.fromisoformat(case.decision['decided_on']))}")
-    if case.proposal_id is not None:
-        lines.append(
-            f"- **Förslag om hävning:** {case_no(case.proposal_id)}, beslutas i "
-            "**Pröva förslag** av nämnden eller dess ordförande."
-        )
     return "\n".join(lines)

@@ -82,29 +82,31 @@ async def _done(view: ContractView) -> str:
     return view.status.value
 
 
-#: Sent for signature, then the signatures one form at a time (keyed by how many
-#: are in), until both have signed; activation sends the welcome letter.
+#: A draft is sent for signature first, and the letter goes at once.
+SEND: Action[ContractView] = Action(
+    waits=lambda view: view.status is C.draft,
+    do=lambda view: send_for_signature(view.id, today()),
+    deliver=True,
+)
+
+#: Then the signatures, one form at a time (keyed by how many are in), until both
+#: have signed; activation sends the welcome letter.
+SIGNATURES: Step[ContractView] = Step(
+    waits=lambda view: view.status in (C.sent_for_signature, C.partially_signed),
+    key=lambda view: f"signatures-{_signed(view)}",
+    form=SignatureForm,
+    title="underskrifter",
+    instructions="",
+    check=signature_problems,
+    store=lambda view, answer: record_signatures(view.id, answer.model_dump(mode="json")),
+    deliver=lambda view, status: status is C.active,
+)
+
 CONTRACT: CaseType[ContractView] = CaseType(
     noun="avtal",
     load=load_contract,
     take_over=take_over_contract,
-    steps=(
-        Action(
-            waits=lambda view: view.status is C.draft,
-            do=lambda view: send_for_signature(view.id, today()),
-            deliver=True,
-        ),
-        Step(
-            waits=lambda view: view.status in (C.sent_for_signature, C.partially_signed),
-            key=lambda view: f"signatures-{_signed(view)}",
-            form=SignatureForm,
-            title="underskrifter",
-            instructions="",
-            check=signature_problems,
-            store=lambda view, answer: record_signatures(view.id, answer.model_dump(mode="json")),
-            deliver=lambda view, status: status is C.active,
-        ),
-    ),
+    steps=(SEND, SIGNATURES),
     describe=describe,
     finish=_done,
 )

@@ -31,7 +31,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
@@ -40,9 +40,10 @@ from prefect.states import Failed
 from flows.case_runner import CaseType, Shown, Step, run_case
 from flows.names import LEX_SARAH_FLOW
 from flows.private_step import forget_answers
-from flows.run_helpers import current_run_id, deliver_now
+from flows.run_helpers import case_flow, current_run_id, deliver_now
 from models.clock import today
 from models.db import session_scope
+from models.fact_lines import fact_lines
 from models.forms.lex_sarah import (
     CATEGORY,
     AssessmentForm,
@@ -76,7 +77,7 @@ S = LexSarahStatus
 OPEN_CASES_KEY = "lex-sarah-arenden"
 
 
-@flow(name=LEX_SARAH_FLOW, flow_run_name="lex Sarah", persist_result=True, log_prints=False)
+@case_flow(LEX_SARAH_FLOW, "lex Sarah")
 async def register_lex_sarah(report: LexSarahReport) -> str | State[Any]:
     """Register a lex Sarah report and follow it (deployment "Registrera lex Sarah-rapport")."""
     problems = report_problems(report, today())
@@ -89,12 +90,7 @@ async def register_lex_sarah(report: LexSarahReport) -> str | State[Any]:
     return await follow(registered.case_id)
 
 
-@flow(
-    name=LEX_SARAH_FLOW,
-    flow_run_name="lex Sarah {case_number}",
-    persist_result=True,
-    log_prints=False,
-)
+@case_flow(LEX_SARAH_FLOW, "lex Sarah {case_number}")
 async def continue_lex_sarah(case_number: str) -> str:
     """Continue a case whose run was lost, from its stored status ("Fortsätt lex Sarah")."""
     return await follow(resolve_case(case_number))
@@ -157,6 +153,7 @@ _WHAT_NOW = {
 
 def describe(case: CaseView) -> str:
     """The Markdown above a form: numbers, dates and status only (Prefect keeps it)."""
+    serious = case.serious
     lines = [
         f"### Lex Sarah {case.case_no}: {STATUS_TEXT[case.status]}",
         "",
@@ -164,16 +161,15 @@ def describe(case: CaseView) -> str:
         f"- **Rapporten gäller:** {CATEGORY.label(case.category)}",
         f"- **Händelsedatum:** {sv_date(case.event_on)}; utföraren fick rapporten "
         f"{sv_date(case.provider_received_on)}; kom in till kommunen {sv_date(case.received_on)}",
+        *fact_lines(
+            ("Utredningen följs upp", case.investigation_due),
+            ("Utredningen kom in", case.investigation_received_on),
+            ("Allvarligt missförhållande", None if serious is None else "ja" if serious else "nej"),
+            ("Kopia av anmälan till IVO följs upp", case.ivo_due),
+        ),
+        "",
+        _WHAT_NOW.get(case.status, ""),
     ]
-    if case.investigation_due is not None:
-        lines.append(f"- **Utredningen följs upp:** {sv_date(case.investigation_due)}")
-    if case.investigation_received_on is not None:
-        lines.append(f"- **Utredningen kom in:** {sv_date(case.investigation_received_on)}")
-    if case.serious is not None:
-        lines.append(f"- **Allvarligt missförhållande:** {'ja' if case.serious else 'nej'}")
-    if case.ivo_due is not None:
-        lines.append(f"- **Kopia av anmälan till IVO följs upp:** {sv_date(case.ivo_due)}")
-    lines += ["", _WHAT_NOW.get(case.status, "")]
     return "\n".join(lines) + "\n"
 
 

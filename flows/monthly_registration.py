@@ -29,9 +29,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from prefect import flow, get_run_logger
+from prefect import Flow, flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.client.schemas.objects import State
 from prefect.states import Failed
@@ -115,12 +115,20 @@ COUNTS = Kind(
 )
 
 
-@flow(
-    name=REGISTER_REPORT_FLOW,
-    flow_run_name="månadsrapport",
-    validate_parameters=False,
-    log_prints=False,
-)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _form_flow(name: str, run_name: str) -> Callable[[Callable[P, R]], Flow[P, R]]:
+    """The decorator of these flows: `name` is the flow, `run_name` its runs' first name.
+
+    The flow checks its form itself, so that a refused one is explained in Swedish
+    (see the module's docstring); prints are not logged.
+    """
+    return flow(name=name, flow_run_name=run_name, validate_parameters=False, log_prints=False)
+
+
+@_form_flow(REGISTER_REPORT_FLOW, "månadsrapport")
 async def register_monthly_report(report: MonthlyReportForm) -> dict[str, int] | State[Any]:
     """Register one deviation report (deployment "Registrera månadsrapport").
 
@@ -130,23 +138,13 @@ async def register_monthly_report(report: MonthlyReportForm) -> dict[str, int] |
     return await _register_one(REPORTS, MonthlyReportForm, report, save_monthly_reports)
 
 
-@flow(
-    name=REGISTER_COUNT_FLOW,
-    flow_run_name="kundantal",
-    validate_parameters=False,
-    log_prints=False,
-)
+@_form_flow(REGISTER_COUNT_FLOW, "kundantal")
 async def register_customer_count(count: CustomerCountForm) -> dict[str, int] | State[Any]:
     """Register one month's customer count for a contract (deployment "Registrera kundantal")."""
     return await _register_one(COUNTS, CustomerCountForm, count, save_customer_counts)
 
 
-@flow(
-    name=IMPORT_REPORTS_FLOW,
-    flow_run_name="import månadsrapporter",
-    validate_parameters=False,
-    log_prints=False,
-)
+@_form_flow(IMPORT_REPORTS_FLOW, "import månadsrapporter")
 async def import_monthly_reports(upload: ReportImportForm) -> dict[str, int] | State[Any]:
     """Register many deviation reports from pasted CSV (deployment "Importera månadsrapporter")."""
     return await _import(
@@ -154,12 +152,7 @@ async def import_monthly_reports(upload: ReportImportForm) -> dict[str, int] | S
     )
 
 
-@flow(
-    name=IMPORT_COUNTS_FLOW,
-    flow_run_name="import kundantal",
-    validate_parameters=False,
-    log_prints=False,
-)
+@_form_flow(IMPORT_COUNTS_FLOW, "import kundantal")
 async def import_customer_counts(upload: CountImportForm) -> dict[str, int] | State[Any]:
     """Register many customer counts from pasted CSV (deployment "Importera kundantal")."""
     return await _import(

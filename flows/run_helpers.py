@@ -1,17 +1,30 @@
-"""Small things every case flow does with its own run: name it, take over a case, send mail now."""
+"""What every case flow does with its own run: declare it, name it, take over, send mail now."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
-from prefect import get_run_logger
+from prefect import Flow, flow, get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled
 
 from tasks.email_delivery import deliver_outbox
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def case_flow(name: str, run_name: str) -> Callable[[Callable[P, R]], Flow[P, R]]:
+    """The decorator of a flow that walks a human case; `run_name` is its runs' name template.
+
+    The results are persisted because a suspended run is resumed by replaying it
+    from the top; prints are not logged, because a run's logs hold case numbers only.
+    """
+    return flow(name=name, flow_run_name=run_name, persist_result=True, log_prints=False)
 
 
 def current_run_id() -> uuid.UUID:

@@ -6,8 +6,9 @@ på samma sätt som vid ansökning", Huddinge, seed 000): staff assess each item
 a checklist as approved, missing or failing; something missing sends a
 completion request and the case waits for the completion, then another round;
 the decision approves, or rejects with grounds and a motivation. A case type
-declares its `Vetting` (its checklist, its words, its stores); these functions
-make its three steps for the case runner (flows/case_runner.py).
+declares its `Vetting` (its checklist, what came in, its last round); its
+methods make the three steps, with the case type's words and stores, for the
+case runner (flows/case_runner.py).
 """
 
 from __future__ import annotations
@@ -41,21 +42,23 @@ SHOWN = "Ärendet just nu: frist, status och bedömningar (inga namn)."
 
 @dataclass(frozen=True)
 class Vetting(Generic[C]):
-    """How one case type vets: its checklist, the words staff read, where it is stored.
+    """How one case type vets: its checklist, what came in and when, the round it stands on.
 
-    `party` is who is asked to complete ("Sökanden"), `arrived` what came in
-    ("ansökan"), `again` what staff do once the completion is in ("bedömer du
-    steg 1 igen"). `last_round` is the stored round the case stands on (its
-    `round`, `decided_on` and per item `result` and `note`), or None.
+    `arrived` is what came in ("ansökan"), `arrived_on` its date: no finding is
+    dated before it. `last_round` is the stored round the case stands on (its
+    `round`, `decided_on` and per item `result` and `note`), or None. Each step's
+    own words (titles, instructions) are given to the method that makes it.
     """
 
     checklist: Sequence[Item]
-    labels: Mapping[str, Item]
-    party: str
     arrived: str
-    again: str
     arrived_on: Callable[[C], date]
     last_round: Callable[[C], dict[str, Any] | None]
+
+    @property
+    def labels(self) -> Mapping[str, Item]:
+        """The checklist's items by key: a stored round has exactly these keys."""
+        return {item.key: item for item in self.checklist}
 
     def round_no(self, case: C) -> int:
         """The number of the next round: one more than the last stored round."""
@@ -77,122 +80,125 @@ class Vetting(Generic[C]):
             for item in self.checklist
         }
 
+    def checklist_round(
+        self,
+        *,
+        waits: Callable[[C], bool],
+        key: str,
+        title: str,
+        instructions: str,
+        form: type[RunInput],
+        problems: Callable[[C, Any, dict[str, tuple[Assessment, str]]], list[str]],
+        record: Callable[[uuid.UUID, int, dict[str, Any]], object],
+    ) -> Step[C]:
+        """A checklist round, keyed and titled by its number ("{n}" in `key` and `title`).
 
-def checklist_round(
-    vetting: Vetting[C],
-    *,
-    waits: Callable[[C], bool],
-    key: str,
-    title: str,
-    instructions: str,
-    form: type[RunInput],
-    problems: Callable[[C, Any, dict[str, tuple[Assessment, str]]], list[str]],
-    record: Callable[[uuid.UUID, int, dict[str, Any]], object],
-) -> Step[C]:
-    """A checklist round, keyed and titled by its number ("{n}" in `key` and `title`).
+        A later round starts from the last one: staff change only what came in.
+        `problems(case, answer, results)` is the case type's rule for the items.
+        """
 
-    A later round starts from the last one: staff change only what came in.
-    `problems(case, answer, results)` is the case type's rule for the items.
-    """
+        def defaults(case: C) -> dict[str, Any]:
+            last = self.last_round(case)
+            return {"decided_on": today()} | (dict(last["items"]) if last is not None else {})
 
-    def defaults(case: C) -> dict[str, Any]:
-        last = vetting.last_round(case)
-        return {"decided_on": today()} | (dict(last["items"]) if last is not None else {})
+        def check(case: C, answer: Any) -> list[str]:
+            return problems(case, answer, self.results(answer)) + self.not_before_arrival(
+                case, answer.decided_on
+            )
 
-    def check(case: C, answer: Any) -> list[str]:
-        return problems(case, answer, vetting.results(answer)) + vetting.not_before_arrival(
-            case, answer.decided_on
+        def store(case: C, answer: Any) -> object:
+            return record(case.id, self.round_no(case), answer.model_dump(mode="json"))
+
+        return Step(
+            waits=waits,
+            key=lambda case: key.format(n=self.round_no(case)),
+            form=form,
+            title=lambda case: title.format(n=self.round_no(case)),
+            instructions=instructions,
+            check=check,
+            store=store,
+            defaults=defaults,
         )
 
-    def store(case: C, answer: Any) -> object:
-        return record(case.id, vetting.round_no(case), answer.model_dump(mode="json"))
+    def completion_wait(
+        self,
+        *,
+        waits: Callable[[C], bool],
+        key: str,
+        record: Callable[[uuid.UUID, int, dict[str, Any]], object],
+        party: str,
+        again: str,
+    ) -> Step[C]:
+        """The wait for the completion the last round asked for ("{n}" in `key`: that round).
 
-    return Step(
-        waits=waits,
-        key=lambda case: key.format(n=vetting.round_no(case)),
-        form=form,
-        title=lambda case: title.format(n=vetting.round_no(case)),
-        instructions=instructions,
-        check=check,
-        store=store,
-        defaults=defaults,
-    )
+        `party` is who is asked to complete ("Sökanden"), `again` what staff do once
+        the completion is in ("bedömer du steg 1 igen").
+        """
 
+        def last(case: C) -> dict[str, Any]:
+            stored = self.last_round(case)
+            assert stored is not None  # a completion is asked for by a round
+            return stored
 
-def completion_wait(
-    vetting: Vetting[C],
-    *,
-    waits: Callable[[C], bool],
-    key: str,
-    record: Callable[[uuid.UUID, int, dict[str, Any]], object],
-) -> Step[C]:
-    """The wait for the completion the last round asked for ("{n}" in `key`: that round)."""
+        def instructions(case: C) -> str:
+            requested = ", ".join(
+                self.labels[item].label
+                for item, value in last(case)["items"].items()
+                if value["result"] == Assessment.missing
+            )
+            return (
+                f"{party} har ombetts komplettera: {requested}. När kompletteringen har "
+                "kommit in: välj **Kompletteringen har kommit in** och ange datumet; sedan "
+                f"{again}. Kommer inget in kan du gå till beslut."
+            )
 
-    def last(case: C) -> dict[str, Any]:
-        stored = vetting.last_round(case)
-        assert stored is not None  # a completion is asked for by a round
-        return stored
+        def check(case: C, answer: CompletionForm) -> list[str]:
+            return completion_problems(answer, date.fromisoformat(last(case)["decided_on"]))
 
-    def instructions(case: C) -> str:
-        requested = ", ".join(
-            vetting.labels[item].label
-            for item, value in last(case)["items"].items()
-            if value["result"] == Assessment.missing
+        return Step(
+            waits=waits,
+            key=lambda case: key.format(n=last(case)["round"]),
+            form=CompletionForm,
+            title="Väntar på komplettering",
+            instructions=instructions,
+            check=check,
+            store=lambda case, answer: record(
+                case.id, last(case)["round"], answer.model_dump(mode="json")
+            ),
+            deliver=False,
         )
-        return (
-            f"{vetting.party} har ombetts komplettera: {requested}. När kompletteringen har "
-            "kommit in: välj **Kompletteringen har kommit in** och ange datumet; sedan "
-            f"{vetting.again}. Kommer inget in kan du gå till beslut."
+
+    def decision(
+        self,
+        *,
+        waits: Callable[[C], bool],
+        key: str,
+        instructions: str,
+        prefilled_from: str,
+        form: type[RunInput],
+        suggested: Callable[[C], list[str]],
+        problems: Callable[[C, Any], list[str]],
+        record: Callable[[C, Any], object],
+    ) -> Step[C]:
+        """The decision: the grounds the vetting found are filled in (`suggested`, labels)."""
+
+        def text(case: C) -> str:
+            if suggested(case):
+                return f"{instructions} Skälen nedan är förifyllda från {prefilled_from}."
+            return instructions
+
+        return Step(
+            waits=waits,
+            key=key,
+            form=form,
+            title="Beslut",
+            instructions=text,
+            check=lambda case, answer: (
+                problems(case, answer) + self.not_before_arrival(case, answer.decided_on)
+            ),
+            store=record,
+            defaults=lambda case: {"grounds": suggested(case), "decided_on": today()},
         )
-
-    def check(case: C, answer: CompletionForm) -> list[str]:
-        return completion_problems(answer, date.fromisoformat(last(case)["decided_on"]))
-
-    return Step(
-        waits=waits,
-        key=lambda case: key.format(n=last(case)["round"]),
-        form=CompletionForm,
-        title="Väntar på komplettering",
-        instructions=instructions,
-        check=check,
-        store=lambda case, answer: record(
-            case.id, last(case)["round"], answer.model_dump(mode="json")
-        ),
-        deliver=False,
-    )
-
-
-def decision(
-    vetting: Vetting[C],
-    *,
-    waits: Callable[[C], bool],
-    key: str,
-    instructions: str,
-    prefilled_from: str,
-    form: type[RunInput],
-    suggested: Callable[[C], list[str]],
-    problems: Callable[[C, Any], list[str]],
-    record: Callable[[C, Any], object],
-) -> Step[C]:
-    """The decision: the grounds the vetting found are filled in (`suggested`, labels)."""
-
-    def text(case: C) -> str:
-        if suggested(case):
-            return f"{instructions} Skälen nedan är förifyllda från {prefilled_from}."
-        return instructions
-
-    return Step(
-        waits=waits,
-        key=key,
-        form=form,
-        title="Beslut",
-        instructions=text,
-        check=lambda case, answer: (
-            problems(case, answer) + vetting.not_before_arrival(case, answer.decided_on)
-        ),
-        store=record,
-        defaults=lambda case: {"grounds": suggested(case), "decided_on": today()},
-    )
 
 
 def remaining(due: date) -> str:

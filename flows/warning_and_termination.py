@@ -43,6 +43,7 @@ from flows.proposal_review import start_review
 from flows.run_helpers import current_run_id, deliver_now
 from models.case_lookup import attach_run
 from models.clock import today
+from models.fact_lines import fact_lines
 from models.forms.warning import (
     FollowUpForm,
     FollowUpOutcome,
@@ -144,13 +145,14 @@ def describe(view: WarningView, policy: Policy, step: str) -> str:
     lines = [
         f"## Varning {view.number}, avtal {view.contract_no}",
         "",
-        f"- Utfärdad: {sv_date(view.issued_on)}",
-        f"- Åtgärdas senast: {sv_date(view.remedy_by)}",
+        *fact_lines(
+            ("Utfärdad", view.issued_on),
+            ("Åtgärdas senast", view.remedy_by),
+            ("Åtgärdsplan senast", view.action_plan_due),
+            ("Åtgärdsplanen kom in", view.action_plan_received_on),
+            bold=False,
+        ),
     ]
-    if view.action_plan_due is not None:
-        lines.append(f"- Åtgärdsplan senast: {sv_date(view.action_plan_due)}")
-    if view.action_plan_received_on is not None:
-        lines.append(f"- Åtgärdsplanen kom in: {sv_date(view.action_plan_received_on)}")
     for day in view.follow_up_dates:
         done = " (klar)" if day in view.followed_up else ""
         lines.append(f"- Uppföljning: {sv_date(day)}{done}")

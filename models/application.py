@@ -10,7 +10,6 @@ the earlier provider (seed 002 §4.6-4.7).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -19,6 +18,7 @@ from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
 from models.base import StrEnumType, UTCDateTime, new_id, utcnow
+from models.status_transitions import Transitions, transitions
 
 
 class Service(StrEnum):
@@ -43,25 +43,22 @@ class ApplicationStatus(StrEnum):
 
 
 _S = ApplicationStatus
-APPLICATION_TRANSITIONS: dict[ApplicationStatus, frozenset[ApplicationStatus]] = {
-    _S.received: frozenset({_S.step1_review, _S.rejected, _S.withdrawn}),
-    _S.step1_review: frozenset(
-        {_S.completion_requested, _S.step2_review, _S.rejected, _S.withdrawn}
-    ),
-    _S.completion_requested: frozenset({_S.step1_review, _S.rejected, _S.withdrawn}),
-    _S.step2_review: frozenset({_S.approved, _S.rejected, _S.withdrawn}),
-    _S.approved: frozenset(),
-    _S.rejected: frozenset(),
-    _S.withdrawn: frozenset(),
-}
+#: A status not named here is final.
+APPLICATION_TRANSITIONS = transitions(
+    ApplicationStatus,
+    {
+        _S.received: {_S.step1_review, _S.rejected, _S.withdrawn},
+        _S.step1_review: {_S.completion_requested, _S.step2_review, _S.rejected, _S.withdrawn},
+        _S.completion_requested: {_S.step1_review, _S.rejected, _S.withdrawn},
+        _S.step2_review: {_S.approved, _S.rejected, _S.withdrawn},
+    },
+)
 
 
 class Application(SQLModel, table=True):
     __tablename__ = "application"
     ENTITY_TYPE: ClassVar[str] = "application"
-    TRANSITIONS: ClassVar[Mapping[ApplicationStatus, frozenset[ApplicationStatus]]] = (
-        APPLICATION_TRANSITIONS
-    )
+    TRANSITIONS: ClassVar[Transitions[ApplicationStatus]] = APPLICATION_TRANSITIONS
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     provider_id: uuid.UUID = Field(foreign_key="provider.id", index=True)

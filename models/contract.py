@@ -9,7 +9,6 @@ itself (Stockholm: no customers for 12 months, seed 003).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from typing import ClassVar
@@ -18,6 +17,7 @@ from sqlalchemy import JSON, Column, Text, false
 from sqlmodel import Field, SQLModel
 
 from models.base import StrEnumType, UTCDateTime, new_id, utcnow
+from models.status_transitions import Transitions, transitions
 
 
 class ContractStatus(StrEnum):
@@ -57,22 +57,24 @@ class ContractEndKind(StrEnum):
 
 
 _S = ContractStatus
-CONTRACT_TRANSITIONS: dict[ContractStatus, frozenset[ContractStatus]] = {
-    _S.draft: frozenset({_S.sent_for_signature, _S.cancelled}),
-    _S.sent_for_signature: frozenset({_S.partially_signed, _S.active, _S.cancelled}),
-    _S.partially_signed: frozenset({_S.active, _S.cancelled}),
-    _S.active: frozenset({_S.notice_given, _S.interim_terminated, _S.ended}),
-    _S.notice_given: frozenset({_S.ended, _S.active}),
-    _S.interim_terminated: frozenset({_S.ended, _S.active}),
-    _S.ended: frozenset(),
-    _S.cancelled: frozenset(),
-}
+#: A status not named here is final.
+CONTRACT_TRANSITIONS = transitions(
+    ContractStatus,
+    {
+        _S.draft: {_S.sent_for_signature, _S.cancelled},
+        _S.sent_for_signature: {_S.partially_signed, _S.active, _S.cancelled},
+        _S.partially_signed: {_S.active, _S.cancelled},
+        _S.active: {_S.notice_given, _S.interim_terminated, _S.ended},
+        _S.notice_given: {_S.ended, _S.active},
+        _S.interim_terminated: {_S.ended, _S.active},
+    },
+)
 
 
 class Contract(SQLModel, table=True):
     __tablename__ = "contract"
     ENTITY_TYPE: ClassVar[str] = "contract"
-    TRANSITIONS: ClassVar[Mapping[ContractStatus, frozenset[ContractStatus]]] = CONTRACT_TRANSITIONS
+    TRANSITIONS: ClassVar[Transitions[ContractStatus]] = CONTRACT_TRANSITIONS
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     application_id: uuid.UUID | None = Field(default=None, foreign_key="application.id", index=True)

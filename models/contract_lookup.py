@@ -152,27 +152,25 @@ def contract_for(
             f"no provider with organisation number {org_number}",
             "ingen utförare med det organisationsnumret",
         )
-    contracts = session.exec(
+    # The provider's contracts here, oldest first; those in force in the month are
+    # the answer, the others explain a refusal.
+    of_provider = (
         select(Contract)
         .where(
             Contract.provider_id == provider.id,
             Contract.municipality_id == municipality_id,
             col(Contract.status).in_([status.value for status in IN_FORCE]),
+        )
+        .order_by(col(Contract.starts_on))
+    )
+    contracts = session.exec(
+        of_provider.where(
             col(Contract.starts_on) <= last,
             or_(col(Contract.ended_on).is_(None), col(Contract.ended_on) >= first),
         )
-        .order_by(col(Contract.starts_on))
     ).all()
     if not contracts:
-        others = session.exec(
-            select(Contract)
-            .where(
-                Contract.provider_id == provider.id,
-                Contract.municipality_id == municipality_id,
-                col(Contract.status).in_([status.value for status in IN_FORCE]),
-            )
-            .order_by(col(Contract.starts_on))
-        ).all()
+        others = session.exec(of_provider).all()
         spans = "; ".join(
             f"avtal {case_no(c.id)} gällde {_day(c.starts_on)}–{_day(c.ended_on)}" for c in others
         )

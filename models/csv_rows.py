@@ -69,10 +69,16 @@ _DECIMAL = re.compile(r"(\d+)(?:[.,](\d+))?")
 _HOURS_MINUTES = re.compile(r"(\d+):([0-5]?\d)")
 
 
-def _number_text(text: str) -> str:
+def _given(text: str) -> str:
+    """The cell's text without surrounding space; an empty cell is refused as missing."""
     value = text.strip()
     if not value:
         raise ValueError("saknas")
+    return value
+
+
+def _number_text(text: str) -> str:
+    value = _given(text)
     if value.startswith("-") or value.startswith("\u2212"):
         raise ValueError("får inte vara negativt")
     return _SPACES.sub("", value)
@@ -150,10 +156,8 @@ def parse_period(text: str) -> str:
     Also "2026-05-01", which Excel makes of a month it took for a date; any
     other day is refused, so that a date in the wrong column is not taken for a month.
     """
-    value = text.strip().lower()
+    value = _given(text).lower()
     wrong = "ska vara en månad som ÅÅÅÅ-MM, t.ex. 2026-05"
-    if not value:
-        raise ValueError("saknas")
     year: int
     month: int
     if match := _PERIOD.fullmatch(value):
@@ -181,9 +185,7 @@ _DATE_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 
 def parse_date(text: str) -> date:
     """A day as "2026-06-01" (also "2026-6-1", "20260601", and Excel's "2026-06-01 00:00")."""
-    value = text.strip()
-    if not value:
-        raise ValueError("saknas")
+    value = _given(text)
     match = _DATE.fullmatch(value) or _DATE_COMPACT.fullmatch(value)
     if match is None:
         raise ValueError("ska vara ett datum som ÅÅÅÅ-MM-DD, t.ex. 2026-06-01")
@@ -203,9 +205,7 @@ def parse_provider(text: str) -> str:
     ("avtal 9F4F7CA2"). A 12-digit personal identity number (enskild firma,
     "19650101-1234") is taken as its 10-digit organisation number.
     """
-    value = text.strip().lower()
-    if not value:
-        raise ValueError("saknas")
+    value = _given(text).lower()
     value = re.sub(r"^avtal(?:snummer)?[\s:]*", "", value)
     if _CONTRACT_NUMBER.fullmatch(value):
         return value.upper()
@@ -241,8 +241,8 @@ def _started(period: str, info: ValidationInfo) -> str:
     return period
 
 
-class MonthlyReportRow(BaseModel):
-    """One provider's monthly deviation report (avvikelserapport) for one month."""
+class ProviderMonthRow(BaseModel):
+    """What every pasted row starts with: whose figures, and for which month."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
@@ -250,12 +250,17 @@ class MonthlyReportRow(BaseModel):
     provider: str
     #: "YYYY-MM".
     period: str
+
+    check_started = field_validator("period")(_started)
+
+
+class MonthlyReportRow(ProviderMonthRow):
+    """One provider's monthly deviation report (avvikelserapport) for one month."""
+
     received_on: date
     days_without_help: int
     missed_visit_minutes: int
     meals_delivered: int
-
-    check_started = field_validator("period")(_started)
 
     @field_validator("received_on")
     @classmethod
@@ -270,17 +275,11 @@ class MonthlyReportRow(BaseModel):
         return value
 
 
-class CustomerCountRow(BaseModel):
+class CustomerCountRow(ProviderMonthRow):
     """One provider's number of customers and hours performed in one month."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
-
-    provider: str
-    period: str
     customers: int
     performed_minutes: int
-
-    check_started = field_validator("period")(_started)
 
 
 # --------------------------------------------------------------------------- columns

@@ -10,24 +10,21 @@ customer is named.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import ClassVar
 
 from sqlalchemy import UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from models.base import UTCDateTime, new_id, utcnow
+from models.base import UTCDateTime, utcnow
+from models.contract_month import ContractMonthRow
 
 
-class CustomerCount(SQLModel, table=True):
+class CustomerCount(ContractMonthRow, table=True):
     __tablename__ = "customer_count"
     __table_args__ = (UniqueConstraint("contract_id", "period", name="uq_customer_count"),)
     ENTITY_TYPE: ClassVar[str] = "customer_count"
 
-    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
-    contract_id: uuid.UUID = Field(foreign_key="contract.id", index=True)
-    provider_id: uuid.UUID = Field(foreign_key="provider.id", index=True)
     municipality_id: str = Field(foreign_key="municipality.id", max_length=40, index=True)
     #: The month counted, "2026-05".
     period: str = Field(max_length=7, index=True)

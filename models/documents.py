@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 
 from models.paths import PROJECT_ROOT
-from models.sv_format import case_no, sv_date
+from models.template_environment import template_environment
 
 DOCUMENT_TEMPLATES = PROJECT_ROOT / "templates" / "documents"
 
@@ -29,18 +29,7 @@ def document_environment() -> Environment:
     Unlike e-mail, every document is HTML, so autoescaping is always on: a
     provider name such as "<b>A&O</b>" is printed, never interpreted.
     """
-    env = Environment(
-        loader=FileSystemLoader(DOCUMENT_TEMPLATES),
-        autoescape=True,
-        # A missing variable is a bug in the caller, never a blank in a contract.
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-    )
-    env.filters["sv_date"] = sv_date
-    env.filters["case_no"] = case_no
-    return env
+    return template_environment(DOCUMENT_TEMPLATES, autoescape=True)
 
 
 def render_contract(context: Mapping[str, Any]) -> str:

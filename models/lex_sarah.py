@@ -15,7 +15,6 @@ form answer once it is stored here), not e-mail (letters carry the case number).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from typing import ClassVar
@@ -24,6 +23,7 @@ from sqlalchemy import Text
 from sqlmodel import Field, SQLModel
 
 from models.base import StrEnumType, UTCDateTime, new_id, utcnow
+from models.status_transitions import Transitions, transitions
 
 
 class LexSarahCategory(StrEnum):
@@ -59,13 +59,16 @@ class LexSarahStatus(StrEnum):
 
 
 _S = LexSarahStatus
-LEX_SARAH_TRANSITIONS: dict[LexSarahStatus, frozenset[LexSarahStatus]] = {
-    _S.reported: frozenset({_S.investigating}),
-    _S.investigating: frozenset({_S.ivo_pending, _S.closing}),
-    _S.ivo_pending: frozenset({_S.closing}),
-    _S.closing: frozenset({_S.closed}),
-    _S.closed: frozenset(),
-}
+#: A status not named here is final.
+LEX_SARAH_TRANSITIONS = transitions(
+    LexSarahStatus,
+    {
+        _S.reported: {_S.investigating},
+        _S.investigating: {_S.ivo_pending, _S.closing},
+        _S.ivo_pending: {_S.closing},
+        _S.closing: {_S.closed},
+    },
+)
 
 #: What staff read for each status (Swedish: artifacts and form descriptions).
 STATUS_TEXT: dict[LexSarahStatus, str] = {
@@ -80,9 +83,7 @@ STATUS_TEXT: dict[LexSarahStatus, str] = {
 class LexSarahCase(SQLModel, table=True):
     __tablename__ = "lex_sarah_case"
     ENTITY_TYPE: ClassVar[str] = "lex_sarah_case"
-    TRANSITIONS: ClassVar[Mapping[LexSarahStatus, frozenset[LexSarahStatus]]] = (
-        LEX_SARAH_TRANSITIONS
-    )
+    TRANSITIONS: ClassVar[Transitions[LexSarahStatus]] = LEX_SARAH_TRANSITIONS
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     municipality_id: str = Field(foreign_key="municipality.id", index=True, max_length=40)

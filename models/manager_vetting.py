@@ -20,9 +20,12 @@ from collections.abc import Mapping
 from datetime import date
 
 from models.vetting import (
+    ITEMS,
     Assessment,
     Item,
     checklist_problems,
+    exclusion_item,
+    open_items_problems,
     references_problem,
     rejection_problems,
     round_outcome,
@@ -36,17 +39,10 @@ MANAGER_ITEMS: tuple[Item, ...] = (
     ),
     Item("experience", "Erfarenhet av att leda verksamheten", "seed 002 §3.3; seed 003 steg 1"),
     Item("cv", "Meritförteckning med betyg och intyg", "seed 002 §8.1"),
-    Item("references", "Referenser, högst 3 år gamla", "seed 002 §8.1"),
-    Item(
-        "exclusion_conviction",
-        "Uteslutning: dom som vunnit laga kraft för brott i yrkesutövningen",
-        "LOV 7 kap. 1 § 3 p.",
-    ),
-    Item(
-        "exclusion_misconduct",
-        "Uteslutning: allvarligt fel i yrkesutövningen",
-        "LOV 7 kap. 1 § 4 p.",
-    ),
+    # The application's item: the same rule and policy value.
+    ITEMS["references"],
+    exclusion_item(3),
+    exclusion_item(4),
 )
 
 #: A rejection may also rest on something outside the list.
@@ -127,12 +123,9 @@ def decision_problems(
                 for key, value in findings.items()
                 if value != Assessment.approved
             ]
-            if open_items:
-                problems.append(
-                    "Beslut: kan inte godkännas när någon punkt inte är godkänd ("
-                    + ", ".join(open_items)
-                    + "). Godkänn inte, eller gör om prövningen."
-                )
+            problems += open_items_problems(
+                open_items, subject="", instead="Godkänn inte, eller gör om prövningen."
+            )
     else:
         problems += rejection_problems(grounds, motivation, known=MANAGER_ITEM_BY_KEY, field="Skäl")
     return problems

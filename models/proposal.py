@@ -11,7 +11,6 @@ idempotent across re-runs and concurrent sweeps.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -20,6 +19,7 @@ from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import StrEnumType, UTCDateTime, new_id, utcnow
+from models.status_transitions import Transitions, transitions
 
 
 class ProposalKind(StrEnum):
@@ -60,18 +60,20 @@ class ProposalStatus(StrEnum):
 
 
 _S = ProposalStatus
-PROPOSAL_TRANSITIONS: dict[ProposalStatus, frozenset[ProposalStatus]] = {
-    _S.open: frozenset({_S.accepted, _S.dismissed}),
-    _S.accepted: frozenset(),
-    _S.dismissed: frozenset(),
-}
+#: A status not named here is final.
+PROPOSAL_TRANSITIONS = transitions(
+    ProposalStatus,
+    {
+        _S.open: {_S.accepted, _S.dismissed},
+    },
+)
 
 
 class Proposal(SQLModel, table=True):
     __tablename__ = "proposal"
     __table_args__ = (UniqueConstraint("kind", "contract_id", "ground", name="uq_proposal_ground"),)
     ENTITY_TYPE: ClassVar[str] = "proposal"
-    TRANSITIONS: ClassVar[Mapping[ProposalStatus, frozenset[ProposalStatus]]] = PROPOSAL_TRANSITIONS
+    TRANSITIONS: ClassVar[Transitions[ProposalStatus]] = PROPOSAL_TRANSITIONS
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     kind: ProposalKind = Field(sa_type=StrEnumType(ProposalKind), index=True)

@@ -30,15 +30,8 @@ class ProviderBase(SQLModel):
             raise ValueError("company name must not be empty")
         return value
 
-    @field_validator("org_number")
-    @classmethod
-    def _check_org_number(cls, value: str) -> str:
-        return normalise_org_number(value)
-
-    @field_validator("email")
-    @classmethod
-    def _check_email(cls, value: str) -> str:
-        return normalise_email(value)
+    _check_org_number = field_validator("org_number")(normalise_org_number)
+    _check_email = field_validator("email")(normalise_email)
 
 
 class ProviderCreate(ProviderBase):

@@ -175,15 +175,8 @@ class Settings(BaseSettings):
         description="How often the zombie watch asks the Prefect API for silent Running runs.",
     )
 
-    @field_validator("database_url")
-    @classmethod
-    def _normalise_database_url(cls, value: str) -> str:
-        return normalise_database_url(value)
-
-    @field_validator("mail_sender")
-    @classmethod
-    def _check_sender(cls, value: str) -> str:
-        return normalise_email(value)
+    _normalise_database_url = field_validator("database_url")(normalise_database_url)
+    _check_sender = field_validator("mail_sender")(normalise_email)
 
     @field_validator("timezone")
     @classmethod

@@ -50,6 +50,31 @@ class Item:
     due_at_start: bool = False
 
 
+#: The exclusion grounds of LOV 7 kap. 1 §, by point (p.): the key's ending and what is checked.
+EXCLUSION_GROUNDS: Mapping[int, tuple[str, str]] = {
+    1: (
+        "insolvency",
+        "konkurs, likvidation, tvångsförvaltning, ackord, rekonstruktion, "
+        "betalningsinställelse eller näringsförbud",
+    ),
+    2: (
+        "insolvency_pending",
+        "ansökan om konkurs, likvidation, tvångsförvaltning, ackord eller rekonstruktion pågår",
+    ),
+    3: ("conviction", "dom som vunnit laga kraft för brott i yrkesutövningen"),
+    4: ("misconduct", "allvarligt fel i yrkesutövningen"),
+    5: ("unpaid_taxes", "obetalda skatter eller socialförsäkringsavgifter"),
+    6: ("false_information", "begärda upplysningar saknas eller är felaktiga"),
+}
+
+
+def exclusion_item(point: int, *, also: str = "") -> Item:
+    """The checklist item of the exclusion ground in LOV 7 kap. 1 § `point` p., each on its
+    own line (an application's step 1, a business manager's vetting); `also`: more sources."""
+    key, text = EXCLUSION_GROUNDS[point]
+    return Item(f"exclusion_{key}", f"Uteslutning: {text}", f"LOV 7 kap. 1 § {point} p.{also}")
+
+
 STEP1_ITEMS: tuple[Item, ...] = (
     Item(
         "ivo_permit",
@@ -59,43 +84,13 @@ STEP1_ITEMS: tuple[Item, ...] = (
     ),
     Item("registration", "Registreringsbevis från Bolagsverket", "seed 003; seed 002 §8.1"),
     Item("ownership", "Ägarförhållanden", "seed 003 steg 1"),
-    Item(
-        "experience_organisation",
-        "Erfarenhet och krav på organisation",
-        "seed 003 steg 1",
-    ),
-    Item(
-        "exclusion_insolvency",
-        "Uteslutning: konkurs, likvidation, tvångsförvaltning, ackord, rekonstruktion, "
-        "betalningsinställelse eller näringsförbud",
-        "LOV 7 kap. 1 § 1 p.",
-    ),
-    Item(
-        "exclusion_insolvency_pending",
-        "Uteslutning: ansökan om konkurs, likvidation, tvångsförvaltning, ackord eller "
-        "rekonstruktion pågår",
-        "LOV 7 kap. 1 § 2 p.",
-    ),
-    Item(
-        "exclusion_conviction",
-        "Uteslutning: dom som vunnit laga kraft för brott i yrkesutövningen",
-        "LOV 7 kap. 1 § 3 p.; seed 003",
-    ),
-    Item(
-        "exclusion_misconduct",
-        "Uteslutning: allvarligt fel i yrkesutövningen",
-        "LOV 7 kap. 1 § 4 p.",
-    ),
-    Item(
-        "exclusion_unpaid_taxes",
-        "Uteslutning: obetalda skatter eller socialförsäkringsavgifter",
-        "LOV 7 kap. 1 § 5 p.",
-    ),
-    Item(
-        "exclusion_false_information",
-        "Uteslutning: begärda upplysningar saknas eller är felaktiga",
-        "LOV 7 kap. 1 § 6 p.",
-    ),
+    Item("experience_organisation", "Erfarenhet och krav på organisation", "seed 003 steg 1"),
+    exclusion_item(1),
+    exclusion_item(2),
+    exclusion_item(3, also="; seed 003"),
+    exclusion_item(4),
+    exclusion_item(5),
+    exclusion_item(6),
     Item("exclusion_earlier_termination", "Tidigare hävt avtal", "seed 003 steg 1"),
     Item("financial_standing", "Ekonomisk och finansiell ställning", "seed 003 steg 1"),
     Item(
@@ -316,6 +311,18 @@ def rejection_problems(
     return problems
 
 
+def open_items_problems(open_items: Sequence[str], *, subject: str, instead: str) -> list[str]:
+    """An approval while some items are not approved: the problem naming them, or none.
+    `subject` ("ansökan ", or empty) is what cannot be approved; `instead`, what to do."""
+    if not open_items:
+        return []
+    return [
+        f"Beslut: {subject}kan inte godkännas när någon punkt inte är godkänd ("
+        + ", ".join(open_items)
+        + f"). {instead}"
+    ]
+
+
 def decision_problems(
     *,
     approve: bool,
@@ -344,12 +351,9 @@ def decision_problems(
                 for key, value in step1.items()
                 if value not in (Assessment.approved, Assessment.at_start)
             ] + [label(key) for key, value in step2.items() if value != RoutineAssessment.approved]
-            if open_items:
-                problems.append(
-                    "Beslut: ansökan kan inte godkännas när någon punkt inte är godkänd ("
-                    + ", ".join(open_items)
-                    + "). Avslå med skäl, eller gör om bedömningen."
-                )
+            problems += open_items_problems(
+                open_items, subject="ansökan ", instead="Avslå med skäl, eller gör om bedömningen."
+            )
     else:
         problems += rejection_problems(grounds, motivation, known=ITEMS, field="Skäl för avslag")
     return problems

@@ -19,7 +19,6 @@ termination (ProposalKind.end_breach) that the committee or its chair decides
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -28,6 +27,7 @@ from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
 from models.base import StrEnumType, UTCDateTime, new_id, utcnow
+from models.status_transitions import Transitions, transitions
 
 # Staff's answers in a warning's forms, as keys (the Swedish text is the form's
 # enum of the same member names in models/forms/warning.py).
@@ -64,14 +64,14 @@ class WarningStatus(StrEnum):
 
 
 _S = WarningStatus
-WARNING_TRANSITIONS: dict[WarningStatus, frozenset[WarningStatus]] = {
-    _S.issued: frozenset({_S.remedied, _S.termination_proposed, _S.cancelled}),
-    _S.termination_proposed: frozenset({_S.terminated, _S.termination_dismissed, _S.cancelled}),
-    _S.remedied: frozenset(),
-    _S.terminated: frozenset(),
-    _S.termination_dismissed: frozenset(),
-    _S.cancelled: frozenset(),
-}
+#: A status not named here is final.
+WARNING_TRANSITIONS = transitions(
+    WarningStatus,
+    {
+        _S.issued: {_S.remedied, _S.termination_proposed, _S.cancelled},
+        _S.termination_proposed: {_S.terminated, _S.termination_dismissed, _S.cancelled},
+    },
+)
 
 
 class ContractWarning(SQLModel, table=True):
@@ -79,7 +79,7 @@ class ContractWarning(SQLModel, table=True):
 
     __tablename__ = "contract_warning"
     ENTITY_TYPE: ClassVar[str] = "contract_warning"
-    TRANSITIONS: ClassVar[Mapping[WarningStatus, frozenset[WarningStatus]]] = WARNING_TRANSITIONS
+    TRANSITIONS: ClassVar[Transitions[WarningStatus]] = WARNING_TRANSITIONS
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     contract_id: uuid.UUID = Field(foreign_key="contract.id", index=True)

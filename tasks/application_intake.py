@@ -18,9 +18,10 @@ from models.audit import audit
 from models.business_manager import BusinessManager
 from models.db import session_scope
 from models.forms.vetting import ApplicationForm, ServiceChoice
-from models.obligation import Obligation, ObligationKind
+from models.obligation import ObligationKind
 from models.policy import load_policy
 from models.provider import Provider, ProviderCreate
+from models.provider_case import add_obligation
 from models.sv_format import case_no
 from tasks.vetting_store import to_applicant
 
@@ -124,16 +125,7 @@ def register(form: ApplicationForm) -> uuid.UUID:
             (ObligationKind.decision_deadline, decision_due),
             (ObligationKind.application_binding, policy.binding_ends(form.received_on)),
         ):
-            session.add(
-                Obligation(
-                    kind=kind,
-                    municipality_id=form.municipality,
-                    provider_id=provider.id,
-                    subject_type=Application.ENTITY_TYPE,
-                    subject_id=application.id,
-                    due_on=due,
-                )
-            )
+            add_obligation(session, application, kind, due)
         to_applicant(
             session,
             application,

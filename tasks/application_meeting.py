@@ -21,8 +21,9 @@ from models.db import session_scope
 from models.forms.vetting import ROUTINE, MeetingForm
 from models.sv_format import case_no
 from models.vetting import STEP2_ITEMS, iso_date
+from models.vetting_steps import recorded_before
 from tasks.email_queue import Attachment
-from tasks.vetting_store import checklist_copy, load_for_update, to_applicant
+from tasks.vetting_store import load_checklist, to_applicant
 
 logger = logging.getLogger(__name__)
 
@@ -34,12 +35,11 @@ def book_meeting(application_id: uuid.UUID, answer: dict[str, Any], starts: date
     """Store the step-2 meeting and queue the invitation with its .ics file."""
     form = MeetingForm.model_validate(answer)
     with session_scope() as session:
-        application, provider, policy = load_for_update(session, application_id)
-        checklist = checklist_copy(application)
-        if "meeting" in checklist:
+        application, provider, policy, checklist = load_checklist(session, application_id)
+        if recorded_before(
+            "meeting" in checklist, application, S.step2_review, "a meeting cannot be booked"
+        ):
             return
-        if application.status is not S.step2_review:
-            raise ValueError(f"a meeting cannot be booked in status {application.status}")
         duration = timedelta(minutes=form.duration_minutes)
         checklist["meeting"] = {
             "booking": 1,
@@ -98,12 +98,11 @@ def book_meeting(application_id: uuid.UUID, answer: dict[str, Any], starts: date
 @task(name="record-step2", cache_policy=NO_CACHE, persist_result=False)
 def record_step2(application_id: uuid.UUID, answer: dict[str, Any]) -> None:
     with session_scope() as session:
-        application, _, _ = load_for_update(session, application_id)
-        checklist = checklist_copy(application)
-        if "step2" in checklist:
+        application, _, _, checklist = load_checklist(session, application_id)
+        if recorded_before(
+            "step2" in checklist, application, S.step2_review, "step 2 cannot be recorded"
+        ):
             return
-        if application.status is not S.step2_review:
-            raise ValueError(f"step 2 cannot be recorded in status {application.status}")
         items = {
             item.key: {
                 "result": ROUTINE.key(answer[item.key]["result"]).value,

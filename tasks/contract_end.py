@@ -37,6 +37,7 @@ from models.provider import Provider
 from models.state_machine import change_status
 from tasks.email_queue import enqueue_email
 from tasks.proposals import Ground
+from tasks.provider_letters import letter_to_provider
 
 #: Contracts still in force that the sweep ends the day after `ends_on`.
 RUNNING = (ContractStatus.active, ContractStatus.notice_given)
@@ -59,26 +60,36 @@ def _letter(
     **context: Any,
 ) -> None:
     provider, policy = _parties(session, contract)
-    enqueue_email(
+    if to_staff:
+        enqueue_email(
+            session,
+            key=key,
+            template=template,
+            context={
+                "municipality": policy.municipality,
+                "case_id": contract.id,
+                "company_name": provider.name,
+                "reason": "du handlägger avtal i valfrihetssystemet i lovflow",
+            }
+            | context,
+            recipients=[policy.mail.staff_recipient],
+            sender=policy.mail.sender,
+            case_type=Contract.ENTITY_TYPE,
+            case_id=contract.id,
+            municipality_id=contract.municipality_id,
+        )
+        return
+    # A letter to the provider names the clause it rests on: the contract's, unless
+    # the caller names another (a hävning's ground, a warning clause).
+    letter_to_provider(
         session,
+        contract,
+        policy,
+        provider=provider,
+        municipality_id=contract.municipality_id,
         key=key,
         template=template,
-        context={
-            "municipality": policy.municipality,
-            "case_id": contract.id,
-            "company_name": provider.name,
-            "reason": (
-                "du handlägger avtal i valfrihetssystemet i lovflow"
-                if to_staff
-                else f"ni har avtal om hemtjänst med {policy.municipality}"
-            ),
-        }
-        | context,
-        recipients=[policy.mail.staff_recipient if to_staff else provider.email],
-        sender=policy.mail.sender,
-        case_type=Contract.ENTITY_TYPE,
-        case_id=contract.id,
-        municipality_id=contract.municipality_id,
+        context={"case_id": contract.id, "basis": policy.contract.basis} | context,
     )
 
 
@@ -231,18 +242,40 @@ def give_notice(
         actor=actor,
         details={"decision": decision} if decision else {},
     )
-    _letter(
+    _notice_letter(
         session,
         contract,
-        key=f"contract:{contract.id}:notice",
-        template="contract-notice",
+        "notice",
         ends_on=last_day,
-        notice_months=months,
+        months=months,
         ground=ground,
-        basis=policy.contract.basis,
         decision=_letter_decision(decision),
     )
     return last_day
+
+
+def _notice_letter(
+    session: Session,
+    contract: Contract,
+    key: str,
+    *,
+    ends_on: date,
+    months: int | None,
+    ground: str,
+    decision: dict[str, Any] | None = None,
+) -> None:
+    """Tell the provider the contract ends on `ends_on`: after `months` of notice, or (None)
+    when its term runs out and is not extended."""
+    _letter(
+        session,
+        contract,
+        key=f"contract:{contract.id}:{key}",
+        template="contract-notice",
+        ends_on=ends_on,
+        notice_months=months,
+        ground=ground,
+        decision=decision,
+    )
 
 
 def _letter_decision(decision: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -259,7 +292,6 @@ def _letter_decision(decision: dict[str, Any] | None) -> dict[str, Any] | None:
 def let_term_end(session: Session, contract: Contract, *, actor: str, note: str | None) -> None:
     """Staff decide not to extend: the contract runs to `ends_on`, and the provider is told now."""
     assert contract.ends_on is not None
-    _, policy = _parties(session, contract)
     audit(
         session,
         contract,
@@ -269,16 +301,13 @@ def let_term_end(session: Session, contract: Contract, *, actor: str, note: str 
         details={"ends_on": contract.ends_on.isoformat()},
     )
     _fulfil_term_obligation(session, contract, actor)
-    _letter(
+    _notice_letter(
         session,
         contract,
-        key=f"contract:{contract.id}:term-ends:{contract.ends_on.isoformat()}",
-        template="contract-notice",
+        f"term-ends:{contract.ends_on.isoformat()}",
         ends_on=contract.ends_on,
-        notice_months=None,
+        months=None,
         ground="avtalstiden löper ut och kommunen förlänger inte avtalet",
-        basis=policy.contract.basis,
-        decision=None,
     )
 
 
@@ -319,7 +348,6 @@ def extend(session: Session, contract: Contract, *, actor: str, note: str | None
         old_ends_on=old,
         new_ends_on=new,
         extension_years=years,
-        basis=policy.contract.basis,
     )
     return new
 

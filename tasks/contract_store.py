@@ -17,7 +17,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from models.application import SERVICE_LABELS, Application, Service
 from models.calendar import add_months, add_working_days
@@ -26,14 +26,15 @@ from models.contract import Contract, ContractStatus
 from models.db import session_scope
 from models.documents import render_contract
 from models.forms.vetting import SignatureForm
-from models.municipality import Municipality
-from models.obligation import Obligation, ObligationKind, ObligationStatus
-from models.policy import Policy, load_policy
+from models.obligation import ObligationKind, ObligationStatus
+from models.policy import Policy
 from models.provider import Provider
+from models.provider_case import add_obligation, find_obligation, fulfil_obligation, policy_of
 from models.state_machine import change_status
 from models.sv_format import case_no
 from models.vetting import Assessment
-from tasks.email_queue import Attachment, enqueue_email
+from tasks.email_queue import Attachment
+from tasks.provider_letters import CaseLetters
 
 logger = logging.getLogger(__name__)
 
@@ -66,19 +67,13 @@ class ContractView(BaseModel):
     flow_run_id: uuid.UUID | None
 
 
-def _policy(session: Session, contract: Contract) -> Policy:
-    municipality = session.get(Municipality, contract.municipality_id)
-    assert municipality is not None  # foreign key
-    return load_policy(municipality.policy_name)
-
-
 def _load(session: Session, contract_id: uuid.UUID) -> tuple[Contract, Provider, Policy]:
     contract = session.get(Contract, contract_id)
     if contract is None:
         raise CaseNotFound(f"no contract with id {contract_id}")
     provider = session.get(Provider, contract.provider_id)
     assert provider is not None  # foreign key
-    return contract, provider, _policy(session, contract)
+    return contract, provider, policy_of(session, contract)
 
 
 def sign_by(policy: Policy, sent_on: date) -> date:
@@ -92,7 +87,7 @@ def sign_by(policy: Policy, sent_on: date) -> date:
 
 
 def contract_view(session: Session, contract: Contract) -> ContractView:
-    policy = _policy(session, contract)
+    policy = policy_of(session, contract)
     return from_row(
         ContractView,
         contract,
@@ -170,27 +165,14 @@ def send_for_signature(contract_id: uuid.UUID, sent_on: date) -> None:
             sent_for_signature_on=sent_on,
             document_html=document,
         )
-        session.add(
-            Obligation(
-                kind=ObligationKind.contract_signature,
-                municipality_id=contract.municipality_id,
-                provider_id=provider.id,
-                subject_type=Contract.ENTITY_TYPE,
-                subject_id=contract.id,
-                due_on=due,
-            )
-        )
+        add_obligation(session, contract, ObligationKind.contract_signature, due)
         number = case_no(contract.id)
-        enqueue_email(
+        CaseLetters(contract, contract.municipality_id, provider, policy).queue(
             session,
-            key=f"contract:{contract.id}:for-signature",
-            template="contract-for-signature",
-            context={
-                "municipality": policy.municipality,
-                "company_name": provider.name,
+            "for-signature",
+            "contract-for-signature",
+            {
                 "reason": f"er ansökan om att bli utförare i {policy.municipality} har godkänts",
-                "contact_email": policy.mail.address_for("procurement"),
-                "case_id": contract.id,
                 "attachment_name": f"avtal-{number}.html",
                 "sign_by": due,
                 "submit_to": policy.mail.address_for("procurement"),
@@ -198,12 +180,7 @@ def send_for_signature(contract_id: uuid.UUID, sent_on: date) -> None:
                 "extension_years": policy.contract.extension_years,
                 "starts_hint": "snarast efter att båda parter har undertecknat",
             },
-            recipients=[provider.email],
-            sender=policy.mail.sender,
-            case_type=Contract.ENTITY_TYPE,
-            case_id=contract.id,
-            municipality_id=contract.municipality_id,
-            attachments=[
+            [
                 Attachment(
                     filename=f"avtal-{number}.html",
                     content_type="text/html; charset=utf-8",
@@ -260,6 +237,12 @@ def record_signatures(contract_id: uuid.UUID, answer: dict[str, Any]) -> Contrac
         provider_on = contract.provider_signed_on or form.provider_signed_on
         municipality_on = contract.municipality_signed_on or form.municipality_signed_on
         signatory = contract.municipality_signatory or form.municipality_signatory
+        # What either status change stores: a date given once stays, a new one is added.
+        signed = {
+            "provider_signed_on": provider_on,
+            "municipality_signed_on": municipality_on,
+            "municipality_signatory": signatory,
+        }
         details = {
             "provider_signed_on": provider_on.isoformat() if provider_on else None,
             "municipality_signed_on": municipality_on.isoformat() if municipality_on else None,
@@ -273,9 +256,7 @@ def record_signatures(contract_id: uuid.UUID, answer: dict[str, Any]) -> Contrac
                     actor=form.registered_by,
                     reason="en part har skrivit under",
                     details=details,
-                    provider_signed_on=provider_on,
-                    municipality_signed_on=municipality_on,
-                    municipality_signatory=signatory,
+                    **signed,
                 )
             return C.partially_signed
 
@@ -290,9 +271,7 @@ def record_signatures(contract_id: uuid.UUID, answer: dict[str, Any]) -> Contrac
             actor=form.registered_by,
             reason="båda parter har skrivit under",
             details=details | {"starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat()},
-            provider_signed_on=provider_on,
-            municipality_signed_on=municipality_on,
-            municipality_signatory=signatory,
+            **signed,
             starts_on=starts_on,
             ends_on=ends_on,
             # On the public list (seed 002 §1.6) and, where the policy has one, in the
@@ -300,42 +279,24 @@ def record_signatures(contract_id: uuid.UUID, answer: dict[str, Any]) -> Contrac
             publicly_listed=True,
             in_no_choice_rotation=policy.contract.no_choice_rotation,
         )
-        signature = session.exec(
-            select(Obligation).where(
-                Obligation.kind == ObligationKind.contract_signature,
-                Obligation.subject_id == contract.id,
-            )
-        ).first()
+        signature = find_obligation(session, contract, ObligationKind.contract_signature)
         if signature is not None and signature.status is ObligationStatus.open:
-            change_status(
-                session,
-                signature,
-                ObligationStatus.fulfilled,
-                actor=form.registered_by,
-                fulfilled_on=max(provider_on, municipality_on),
+            fulfil_obligation(
+                session, signature, actor=form.registered_by, on=max(provider_on, municipality_on)
             )
         obligations = _start_obligations(session, contract, policy, starts_on, ends_on)
         follow_up = policy.contract.new_provider_follow_up_months
-        enqueue_email(
+        CaseLetters(contract, contract.municipality_id, provider, policy).queue(
             session,
-            key=f"contract:{contract.id}:active",
-            template="contract-active",
-            context={
-                "municipality": policy.municipality,
-                "company_name": provider.name,
+            "active",
+            "contract-active",
+            {
                 "reason": f"ni har tecknat avtal om hemtjänst med {policy.municipality}",
-                "contact_email": policy.mail.address_for("procurement"),
-                "case_id": contract.id,
                 "starts_on": starts_on,
                 "ends_on": ends_on,
                 "obligations": obligations,
                 "follow_up_on": add_months(starts_on, follow_up) if follow_up else None,
             },
-            recipients=[provider.email],
-            sender=policy.mail.sender,
-            case_type=Contract.ENTITY_TYPE,
-            case_id=contract.id,
-            municipality_id=contract.municipality_id,
         )
         logger.info("Contract %s is active", case_no(contract.id))
         return C.active
@@ -373,15 +334,7 @@ def _start_obligations(
     }
     for kind, due, item in rows:
         already = item is not None and step1.get(item, {}).get("result") == Assessment.approved
-        obligation = Obligation(
-            kind=kind,
-            municipality_id=contract.municipality_id,
-            provider_id=contract.provider_id,
-            subject_type=Contract.ENTITY_TYPE,
-            subject_id=contract.id,
-            due_on=due,
-        )
-        session.add(obligation)
+        obligation = add_obligation(session, contract, kind, due)
         session.flush()
         if already:
             change_status(

@@ -26,6 +26,7 @@ contract with its last month with customers and its latest count.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 
 from sqlalchemy import case, func, or_
 from sqlalchemy import select as core_select
@@ -106,13 +107,17 @@ def check(session: Session, as_of: date) -> tuple[list[Letter], list[Ground]]:
         policy = load_policy(policy_name)
         rule = policy.inactivity
         since, months = months_without_customers(starts_on, last_with_customers, judged)
+        # Both proposals below are about this contract.
+        about = partial(
+            Ground,
+            contract_id=contract_id,
+            provider_id=provider_id,
+            municipality_id=municipality_id,
+        )
         if months >= rule.months_without_customers:
             grounds.append(
-                Ground(
+                about(
                     kind=ProposalKind.end_inactivity,
-                    contract_id=contract_id,
-                    provider_id=provider_id,
-                    municipality_id=municipality_id,
                     ground=since,
                     details={
                         "since_month": month_name(since),
@@ -154,11 +159,8 @@ def check(session: Session, as_of: date) -> tuple[list[Letter], list[Ground]]:
         customers = customers_now or 0
         if age >= after and customers <= most:
             grounds.append(
-                Ground(
+                about(
                     kind=ProposalKind.notice_low_volume,
-                    contract_id=contract_id,
-                    provider_id=provider_id,
-                    municipality_id=municipality_id,
                     # At most one proposal per contract year, so a dismissed one
                     # comes back a year later if the volume stays low.
                     ground=f"avtalsar-{age // 12 + 1}",

@@ -11,7 +11,7 @@
 - A serious case, or `cases_per_year_for_follow_up` cases of one contract
   received within `window_months`, proposes a follow-up of the provider
   (ProposalKind.lex_sarah_follow_up, decided in "Pröva förslag"). The ground
-  is the case's id, so each case proposes at most once.
+  is the case's id (`case_ground`), so each case proposes at most once.
 - `open_cases` is the table staff see: case and contract numbers, dates,
   statuses; never the text, never a name.
 
@@ -37,6 +37,7 @@ from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
 from models.proposal import ProposalKind
 from models.provider import Provider
+from models.provider_case import case_ground
 from models.reminders import Rung, signed
 from models.sv_format import case_no
 from tasks.proposals import Ground
@@ -179,16 +180,13 @@ def grounds(session: Session, as_of: date) -> list[Ground]:
         found.append(
             Ground(
                 kind=ProposalKind.lex_sarah_follow_up,
-                contract_id=case.contract_id,
-                provider_id=case.provider_id,
-                municipality_id=case.municipality_id,
-                ground=case.id.hex,
                 details={
                     "lex_sarah_case": case_no(case.id),
                     "serious": "ja" if case.serious else "nej eller inte bedömt ännu",
                     "cases_in_window": len(in_window),
                     "window_months": rule.window_months,
                 },
+                **case_ground(case),
             )
         )
     return found

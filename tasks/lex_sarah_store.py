@@ -22,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session, select
 
 from models.audit import audit
-from models.case_lookup import attach_run, find_id, from_row
+from models.case_lookup import attach_run, find_id, from_row, load_view
 from models.contract import Contract
 from models.contract_lookup import RegistrationRefused, contract_for
 from models.db import session_scope
@@ -37,16 +37,20 @@ from models.forms.lex_sarah import (
     Seriousness,
 )
 from models.lex_sarah import ClosureKind, LexSarahCase, LexSarahCategory, LexSarahStatus
-from models.municipality import Municipality
-from models.obligation import Obligation, ObligationKind, ObligationStatus
+from models.obligation import ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
-from models.provider import Provider
+from models.provider_case import (
+    add_obligation,
+    find_obligation,
+    fulfil_obligation,
+    municipality_of,
+    policy_of,
+)
 from models.state_machine import change_status
 from models.sv_format import case_no
-from tasks.email_queue import enqueue_email
+from tasks.provider_letters import letter_about
 
 S = LexSarahStatus
-SUBJECT = LexSarahCase.ENTITY_TYPE
 
 
 @dataclass(frozen=True)
@@ -70,38 +74,28 @@ class CaseView:
     flow_run_id: uuid.UUID | None
 
 
-def _open_due(session: Session, case_id: uuid.UUID, kind: ObligationKind) -> date | None:
-    obligation = _obligation(session, case_id, kind)
+def _due(session: Session, case: LexSarahCase, kind: ObligationKind) -> date | None:
+    obligation = find_obligation(session, case, kind)
     return obligation.due_on if obligation is not None else None
 
 
-def _obligation(session: Session, case_id: uuid.UUID, kind: ObligationKind) -> Obligation | None:
-    return session.exec(
-        select(Obligation).where(
-            Obligation.kind == kind,
-            Obligation.subject_type == SUBJECT,
-            Obligation.subject_id == case_id,
-        )
-    ).first()
+def _view(session: Session, case: LexSarahCase) -> CaseView:
+    municipality = municipality_of(session, case)
+    return from_row(
+        CaseView,
+        case,
+        case_no=case_no(case.id),
+        contract_no=case_no(case.contract_id),
+        policy_name=municipality.policy_name,
+        municipality=municipality.name,
+        investigation_due=_due(session, case, ObligationKind.lex_sarah_investigation),
+        ivo_due=_due(session, case, ObligationKind.ivo_confirmation),
+    )
 
 
 @task(name="load-lex-sarah-case", cache_policy=NO_CACHE, persist_result=False)
 def load_case(case_id: uuid.UUID) -> CaseView:
-    with session_scope() as session:
-        case = session.get(LexSarahCase, case_id)
-        assert case is not None
-        municipality = session.get(Municipality, case.municipality_id)
-        assert municipality is not None
-        return from_row(
-            CaseView,
-            case,
-            case_no=case_no(case.id),
-            contract_no=case_no(case.contract_id),
-            policy_name=municipality.policy_name,
-            municipality=municipality.name,
-            investigation_due=_open_due(session, case.id, ObligationKind.lex_sarah_investigation),
-            ivo_due=_open_due(session, case.id, ObligationKind.ivo_confirmation),
-        )
+    return load_view(LexSarahCase, case_id, _view)
 
 
 @task(name="resolve-lex-sarah-case", cache_policy=NO_CACHE, persist_result=False)
@@ -110,66 +104,34 @@ def resolve_case(reference: str) -> uuid.UUID:
 
 
 def _letter(
-    session: Session,
-    case: LexSarahCase,
-    policy: Policy,
-    *,
-    message: str,
-    template: str,
-    context: dict[str, object],
+    session: Session, case: LexSarahCase, policy: Policy, message: str, **context: object
 ) -> None:
-    provider = session.get(Provider, case.provider_id)
-    assert provider is not None
-    enqueue_email(
+    """The provider's letter `lex-sarah-<message>`, queued once per case and message.
+
+    A choice in `context` is given by its label (`.value`), as the letter says it.
+    """
+    letter_about(
         session,
+        case,
+        policy,
         key=f"lex_sarah:{case.id}:{message}",
-        template=template,
+        template=f"lex-sarah-{message}",
         context={
-            "municipality": policy.municipality,
-            "company_name": provider.name,
             "case_id": case.id,
             "contract_id": case.contract_id,
             "submit_to": policy.mail.address_for("lex_sarah"),
             "legal_reference": policy.lex_sarah.legal_reference,
-            "reason": f"ni har avtal om hemtjänst med {policy.municipality}",
         }
         | context,
-        recipients=[provider.email],
-        sender=policy.mail.sender,
-        case_type=SUBJECT,
-        case_id=case.id,
-        municipality_id=case.municipality_id,
     )
-
-
-def _add_obligation(
-    session: Session, case: LexSarahCase, kind: ObligationKind, due_on: date
-) -> Obligation:
-    obligation = Obligation(
-        kind=kind,
-        municipality_id=case.municipality_id,
-        provider_id=case.provider_id,
-        subject_type=SUBJECT,
-        subject_id=case.id,
-        due_on=due_on,
-    )
-    session.add(obligation)
-    return obligation
 
 
 def _fulfil(
     session: Session, case: LexSarahCase, kind: ObligationKind, on: date, actor: str
 ) -> None:
-    obligation = _obligation(session, case.id, kind)
+    obligation = find_obligation(session, case, kind)
     if obligation is not None and obligation.status is ObligationStatus.open:
-        change_status(
-            session,
-            obligation,
-            ObligationStatus.fulfilled,
-            actor=actor,
-            reason="received",
-            fulfilled_on=on,
-        )
+        fulfil_obligation(session, obligation, actor=actor, on=on, reason="received")
 
 
 @dataclass(frozen=True)
@@ -228,19 +190,16 @@ def _register(report: LexSarahReport, run_id: uuid.UUID) -> uuid.UUID:
             details={"contract_id": str(contract.id), "flow_run_id": str(run_id)},
         )
         due = policy.lex_sarah.investigation_due(report.received_on)
-        _add_obligation(session, case, ObligationKind.lex_sarah_investigation, due)
+        add_obligation(session, case, ObligationKind.lex_sarah_investigation, due)
         _letter(
             session,
             case,
             policy,
-            message="received",
-            template="lex-sarah-received",
-            context={
-                "category": report.category.value,  # the label, as the letter says it
-                "event_on": report.event_on,
-                "received_on": report.received_on,
-                "investigation_due": due,
-            },
+            "received",
+            category=report.category.value,
+            event_on=report.event_on,
+            received_on=report.received_on,
+            investigation_due=due,
         )
         return case.id
 
@@ -248,9 +207,7 @@ def _register(report: LexSarahReport, run_id: uuid.UUID) -> uuid.UUID:
 def _case(session: Session, case_id: uuid.UUID) -> tuple[LexSarahCase, Policy]:
     case = session.get(LexSarahCase, case_id)
     assert case is not None
-    municipality = session.get(Municipality, case.municipality_id)
-    assert municipality is not None
-    return case, load_policy(municipality.policy_name)
+    return case, policy_of(session, case)
 
 
 def store_description(case_id: uuid.UUID, answer: DescriptionForm, actor: str) -> None:
@@ -299,14 +256,9 @@ def store_assessment(case_id: uuid.UUID, answer: AssessmentForm) -> None:
         )
         if serious:
             due = policy.lex_sarah.ivo_confirmation_due(answer.assessed_on)
-            _add_obligation(session, case, ObligationKind.ivo_confirmation, due)
+            add_obligation(session, case, ObligationKind.ivo_confirmation, due)
             _letter(
-                session,
-                case,
-                policy,
-                message="ivo-request",
-                template="lex-sarah-ivo-request",
-                context={"assessed_on": answer.assessed_on, "ivo_due": due},
+                session, case, policy, "ivo-request", assessed_on=answer.assessed_on, ivo_due=due
             )
 
 
@@ -350,9 +302,9 @@ def store_closure(case_id: uuid.UUID, answer: ClosureForm) -> None:
             session,
             case,
             policy,
-            message="closed",
-            template="lex-sarah-closed",
-            context={"closure": answer.closure.value, "closed_on": answer.closed_on},  # label
+            "closed",
+            closure=answer.closure.value,
+            closed_on=answer.closed_on,
         )
 
 

@@ -32,7 +32,6 @@ from sqlmodel import Session, col, select
 
 from models.audit import audit
 from models.business_manager import BusinessManager, ManagerStatus
-from models.calendar import add_working_days
 from models.case_lookup import CaseNotFound, attach_run, find_case, from_row, load_view
 from models.contract import Contract, ContractStatus
 from models.db import session_scope
@@ -42,18 +41,20 @@ from models.forms.manager import (
     ManagerNotification,
     ManagerOutcome,
 )
-from models.forms.vetting import ASSESSMENT, CompletionForm, CompletionOutcome, with_keys
+from models.forms.vetting import CompletionForm, CompletionOutcome
 from models.manager_vetting import MANAGER_GROUND_KEYS, MANAGER_ITEM_BY_KEY, MANAGER_ITEMS
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
 from models.proposal import Proposal, ProposalKind
 from models.provider import Provider
+from models.provider_case import fulfil_obligation
 from models.state_machine import change_status
 from models.sv_format import case_no
-from models.vetting import as_date, missing_items, round_summary, stored_round
-from tasks.email_queue import enqueue_email
+from models.vetting import round_summary
+from models.vetting_steps import assessed_round, completion_request, recorded_before
 from tasks.proposals import Ground, attach_review_run, propose
+from tasks.provider_letters import CaseLetters
 
 logger = logging.getLogger(__name__)
 
@@ -136,39 +137,17 @@ def _deadline(session: Session, manager_id: uuid.UUID) -> Obligation | None:
     ).first()
 
 
-def _letter(
-    session: Session,
-    manager: BusinessManager,
-    contract: Contract,
-    provider: Provider,
-    policy: Policy,
-    *,
-    message: str,
-    template: str,
-    context: dict[str, Any],
-) -> None:
-    """Queue a letter to the provider about the manager's case, once per `message`."""
-    enqueue_email(
-        session,
-        key=f"business_manager:{manager.id}:{message}",
-        template=template,
-        context={
-            "municipality": policy.municipality,
-            "company_name": provider.name,
-            "contact_email": policy.mail.address_for("procurement"),
-            "reason": f"ni har avtal om hemtjänst med {policy.municipality}",
-            "case_id": manager.id,
-            "contract_no": case_no(contract.id),
-            "notified_on": manager.notified_on,
-            "additional": manager.additional,
-        }
-        | context,
-        recipients=[provider.email],
-        sender=policy.mail.sender,
-        case_type=ENTITY,
-        case_id=manager.id,
-        municipality_id=contract.municipality_id,
-    )
+def _letters(
+    manager: BusinessManager, contract: Contract, provider: Provider, policy: Policy
+) -> CaseLetters:
+    """The letters of the manager's case: each names the contract and the notification."""
+    common = {
+        "reason": f"ni har avtal om hemtjänst med {policy.municipality}",
+        "contract_no": case_no(contract.id),
+        "notified_on": manager.notified_on,
+        "additional": manager.additional,
+    }
+    return CaseLetters(manager, contract.municipality_id, provider, policy, common)
 
 
 # --------------------------------------------------------------------------- lookups
@@ -344,38 +323,19 @@ def record_round(manager_id: uuid.UUID, round_no: int, answer: dict[str, Any]) -
         manager, contract, provider, policy = _load(session, manager_id)
         vetting = dict(manager.vetting or {})
         rounds = list(vetting.get("rounds", []))
-        if len(rounds) >= round_no:
+        if recorded_before(
+            len(rounds) >= round_no, manager, M.under_review, "vetting cannot be recorded"
+        ):
             return str(rounds[round_no - 1]["outcome"])  # stored by an earlier attempt
-        if manager.status is not M.under_review:
-            raise ValueError(f"vetting cannot be recorded in status {manager.status}")
-        record = stored_round(
-            round_no,
-            with_keys(answer, MANAGER_ITEMS, ASSESSMENT),
-            MANAGER_ITEMS,
-            ("oldest_reference_on",),
-        )
-        result, decided_on = str(record["outcome"]), as_date(record["decided_on"])
+        record, result = assessed_round(round_no, answer, MANAGER_ITEMS, ("oldest_reference_on",))
         manager.vetting = vetting | {"rounds": [*rounds, record]}
         session.add(manager)
         details = round_summary(record)
         if result == "missing":
-            reply_by = add_working_days(
-                decided_on, policy.application.completion_reply_working_days
-            )
+            reply_by, letter = completion_request(policy, record, MANAGER_ITEM_BY_KEY)
             details["reply_by"] = reply_by.isoformat()
-            _letter(
-                session,
-                manager,
-                contract,
-                provider,
-                policy,
-                message=f"completion-request:{round_no}",
-                template="manager-completion-request",
-                context={
-                    "items": missing_items(record, MANAGER_ITEM_BY_KEY),
-                    "reply_by": reply_by,
-                    "submit_to": policy.mail.address_for("procurement"),
-                },
+            _letters(manager, contract, provider, policy).queue(
+                session, f"completion-request:{round_no}", "manager-completion-request", letter
             )
         audit(
             session,
@@ -483,14 +443,10 @@ def record_decision(manager_id: uuid.UUID, answer: dict[str, Any], on: date) -> 
         )
         deadline = _deadline(session, manager.id)
         if deadline is not None and deadline.status is ObligationStatus.open:
-            change_status(
-                session,
-                deadline,
-                ObligationStatus.fulfilled,
-                actor=form.decided_by,
-                reason="beslut fattat",
-                fulfilled_on=form.decided_on,
+            fulfil_obligation(
+                session, deadline, actor=form.decided_by, on=form.decided_on, reason="beslut fattat"
             )
+        letters = _letters(manager, contract, provider, policy)
         if approve:
             replaced = (
                 [] if manager.additional else _current_managers(session, contract, manager.id)
@@ -519,31 +475,18 @@ def record_decision(manager_id: uuid.UUID, answer: dict[str, Any], on: date) -> 
                     "replaced": [str(earlier.id) for earlier in replaced],
                 },
             )
-            _letter(
-                session,
-                manager,
-                contract,
-                provider,
-                policy,
-                message="approved",
-                template="manager-approved",
-                context={"decided_on": form.decided_on},
-            )
+            letters.queue(session, "approved", "manager-approved", {"decided_on": form.decided_on})
         else:
             notes = {
                 key: value["note"]
                 for key, value in last_round.get("items", {}).items()
                 if value["note"].strip()
             }
-            _letter(
+            letters.queue(
                 session,
-                manager,
-                contract,
-                provider,
-                policy,
-                message="rejected",
-                template="manager-rejected",
-                context={
+                "rejected",
+                "manager-rejected",
+                {
                     "decided_on": form.decided_on,
                     "grounds": [
                         {"label": MANAGER_ITEM_BY_KEY[key].label, "note": notes.get(key, "")}

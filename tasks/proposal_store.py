@@ -16,6 +16,7 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from sqlmodel import Session
 
 from models.calendar import is_working_day, roll_forward
 from models.case_lookup import find_case
@@ -33,10 +34,9 @@ from models.forms.proposal import (
     TermOutcome,
 )
 from models.manager_vetting import MANAGER_REJECTION_BASIS
-from models.municipality import Municipality
-from models.obligation import Obligation, ObligationKind
-from models.policy import load_policy
+from models.obligation import ObligationKind
 from models.proposal import PROPOSAL_TITLES, Proposal, ProposalKind, ProposalStatus
+from models.provider_case import add_obligation, policy_of
 from models.sv_format import case_no, sv_date
 from tasks import contract_end, warning_store
 from tasks.proposals import decide, facts
@@ -67,9 +67,8 @@ def load_proposal(reference: str) -> ProposalView:
     with session_scope() as session:
         proposal = find_case(session, Proposal, reference)
         contract = session.get(Contract, proposal.contract_id)
-        municipality = session.get(Municipality, proposal.municipality_id)
-        assert contract is not None and municipality is not None  # foreign keys
-        policy = load_policy(municipality.policy_name)
+        assert contract is not None  # a foreign key
+        policy = policy_of(session, proposal)
         return ProposalView(
             id=proposal.id,
             case_no=case_no(proposal.id),
@@ -162,6 +161,35 @@ def _decision(answer: EndForm | NoticeForm) -> dict[str, Any] | None:
     }
 
 
+#: Proposals that end the contract when accepted (decided with an `EndForm`).
+END_KINDS = (
+    ProposalKind.end_inactivity,
+    ProposalKind.end_manager_rejected,
+    ProposalKind.end_breach,
+)
+
+
+def _end_terms(
+    session: Session, proposal: Proposal, contract: Contract
+) -> tuple[ContractEndKind, str, str]:
+    """How an accepted end proposal ends the contract: the kind of end, and the letter's
+    ground ("Skälet är att ...") and basis."""
+    details = proposal.details
+    if proposal.kind is ProposalKind.end_breach:
+        ground, basis = warning_store.breach_ground(session, proposal)
+        return ContractEndKind.havning, ground, basis
+    if proposal.kind is ProposalKind.end_manager_rejected:
+        notified_on = sv_date(date.fromisoformat(details["manager_notified_on"]))
+        ground = f"den verksamhetsansvariga som ni anmälde den {notified_on} inte godkändes"
+        return ContractEndKind.havning, ground, MANAGER_REJECTION_BASIS
+    rule = policy_of(session, contract).inactivity
+    ground = (
+        f"ni inte har haft några kunder under {details['months_without']} "
+        f"månader i följd (sedan {details['since_month']})"
+    )
+    return ContractEndKind(rule.consequence), ground, rule.basis
+
+
 @task(name="apply-proposal-decision", cache_policy=NO_CACHE, persist_result=False)
 def apply_decision(proposal_id: uuid.UUID, answer: dict[str, Any], on: date) -> str:
     """Store the decision and act on the contract; return the proposal's new status."""
@@ -172,64 +200,24 @@ def apply_decision(proposal_id: uuid.UUID, answer: dict[str, Any], on: date) -> 
             return proposal.status.value  # decided already (a replay after resume)
         contract = session.get(Contract, proposal.contract_id)
         assert contract is not None
-        municipality = session.get(Municipality, contract.municipality_id)
-        assert municipality is not None
-        policy = load_policy(municipality.policy_name)
-        if proposal.kind is ProposalKind.end_inactivity:
+        if proposal.kind in END_KINDS:
             form = EndForm.model_validate(answer)
             accept = form.outcome is EndOutcome.end
             decide_on(session, proposal, accept, form.decided_by, on, form.note, _decision(form))
             if accept:
-                details = proposal.details
+                kind, ground, basis = _end_terms(session, proposal, contract)
                 contract_end.end_contract(
                     session,
                     contract,
                     last_day=form.last_day,
-                    kind=ContractEndKind(policy.inactivity.consequence),
-                    ground=(
-                        f"ni inte har haft några kunder under {details['months_without']} "
-                        f"månader i följd (sedan {details['since_month']})"
-                    ),
-                    basis=policy.inactivity.basis,
-                    actor=form.decided_by,
-                    decision=_decision(form),
-                )
-        elif proposal.kind is ProposalKind.end_manager_rejected:
-            form = EndForm.model_validate(answer)
-            accept = form.outcome is EndOutcome.end
-            decide_on(session, proposal, accept, form.decided_by, on, form.note, _decision(form))
-            if accept:
-                contract_end.end_contract(
-                    session,
-                    contract,
-                    last_day=form.last_day,
-                    kind=ContractEndKind.havning,
-                    ground=(
-                        "den verksamhetsansvariga som ni anmälde den "
-                        f"{sv_date(date.fromisoformat(proposal.details['manager_notified_on']))} "
-                        "inte godkändes"
-                    ),
-                    basis=MANAGER_REJECTION_BASIS,
-                    actor=form.decided_by,
-                    decision=_decision(form),
-                )
-        elif proposal.kind is ProposalKind.end_breach:
-            form = EndForm.model_validate(answer)
-            accept = form.outcome is EndOutcome.end
-            decide_on(session, proposal, accept, form.decided_by, on, form.note, _decision(form))
-            if accept:
-                ground, basis = warning_store.breach_ground(session, proposal)
-                contract_end.end_contract(
-                    session,
-                    contract,
-                    last_day=form.last_day,
-                    kind=ContractEndKind.havning,
+                    kind=kind,
                     ground=ground,
                     basis=basis,
                     actor=form.decided_by,
                     decision=_decision(form),
                 )
-            warning_store.termination_decided(session, proposal, accept, form.decided_by)
+            if proposal.kind is ProposalKind.end_breach:
+                warning_store.termination_decided(session, proposal, accept, form.decided_by)
         elif proposal.kind is ProposalKind.notice_low_volume:
             notice = NoticeForm.model_validate(answer)
             accept = notice.outcome is NoticeOutcome.notice
@@ -254,16 +242,14 @@ def apply_decision(proposal_id: uuid.UUID, answer: dict[str, Any], on: date) -> 
             accept = follow.outcome is FollowUpOutcome.follow_up
             decide_on(session, proposal, accept, follow.decided_by, on, follow.note, None)
             if accept:
-                session.add(
-                    Obligation(
-                        kind=ObligationKind.contract_follow_up,
-                        municipality_id=contract.municipality_id,
-                        provider_id=contract.provider_id,
-                        subject_type=Contract.ENTITY_TYPE,
-                        subject_id=contract.id,
-                        period=f"lex-sarah-{proposal.ground[:8]}",
-                        due_on=follow.follow_up_by,
-                    )
+                # One follow-up per lex Sarah case (the proposal's ground is the case's id).
+                period = f"lex-sarah-{proposal.ground[:8]}"
+                add_obligation(
+                    session,
+                    contract,
+                    ObligationKind.contract_follow_up,
+                    follow.follow_up_by,
+                    period,
                 )
         else:
             term = TermForm.model_validate(answer)

@@ -26,36 +26,21 @@ from sqlmodel import Session, select
 from models.application import SERVICE_LABELS, Application, ApplicationStatus, Service
 from models.audit import audit
 from models.business_manager import BusinessManager, ManagerStatus
-from models.calendar import add_working_days
-from models.case_lookup import CaseNotFound, attach_run, find_id, load_view
+from models.case_lookup import CaseNotFound, attach_run, find_id, from_row, load_view
 from models.contract import Contract
 from models.db import session_scope
-from models.forms.vetting import (
-    ASSESSMENT,
-    CompletionForm,
-    CompletionOutcome,
-    DecisionForm,
-    Outcome,
-    with_keys,
-)
+from models.forms.vetting import CompletionForm, CompletionOutcome, DecisionForm, Outcome
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
 from models.provider import Provider
+from models.provider_case import add_obligation, fulfil_obligation
 from models.state_machine import change_status
 from models.sv_format import case_no
-from models.vetting import (
-    GROUND_KEYS,
-    ITEMS,
-    STEP1_ITEMS,
-    Assessment,
-    as_date,
-    iso_date,
-    missing_items,
-    round_summary,
-    stored_round,
-)
-from tasks.email_queue import Attachment, enqueue_email
+from models.vetting import GROUND_KEYS, ITEMS, STEP1_ITEMS, Assessment, iso_date, round_summary
+from models.vetting_steps import assessed_round, completion_request, recorded_before
+from tasks.email_queue import Attachment
+from tasks.provider_letters import CaseLetters
 
 logger = logging.getLogger(__name__)
 
@@ -109,16 +94,6 @@ def _policy_for(session: Session, municipality_id: str) -> Policy:
     return load_policy(municipality.policy_name)
 
 
-def _letter_base(policy: Policy, company_name: str, reason: str) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "municipality": policy.municipality,
-        "company_name": company_name,
-        "reason": reason,
-    }
-    base["contact_email"] = policy.mail.address_for("procurement")
-    return base
-
-
 def to_applicant(
     session: Session,
     application: Application,
@@ -131,20 +106,10 @@ def to_applicant(
     attachments: list[Attachment] | None = None,
 ) -> None:
     """Queue a letter about `application` to the applicant, once per `message`."""
-    enqueue_email(
-        session,
-        key=f"application:{application.id}:{message}",
-        template=template,
-        context=_letter_base(policy, provider.name, _reason(policy))
-        | {"case_id": application.id}
-        | context,
-        recipients=[provider.email],
-        sender=policy.mail.sender,
-        case_type=Application.ENTITY_TYPE,
-        case_id=application.id,
-        municipality_id=application.municipality_id,
-        attachments=attachments or (),
+    letters = CaseLetters(
+        application, application.municipality_id, provider, policy, {"reason": _reason(policy)}
     )
+    letters.queue(session, message, template, context, attachments or ())
 
 
 def _reason(policy: Policy) -> str:
@@ -171,13 +136,11 @@ def case_view(session: Session, application: Application) -> CaseView:
     step1_approved_on = None
     if last and last["outcome"] == "complete":
         step1_approved_on = date.fromisoformat(last["decided_on"])
-    return CaseView(
-        id=application.id,
+    return from_row(
+        CaseView,
+        application,
         case_no=case_no(application.id),
-        status=application.status,
-        municipality_id=application.municipality_id,
         policy_name=policy.name,
-        received_on=application.received_on,
         decision_due=policy.decision_due(application.received_on),
         step1_rounds=len(rounds),
         last_step1_outcome=last["outcome"] if last else None,
@@ -197,8 +160,6 @@ def case_view(session: Session, application: Application) -> CaseView:
             else None
         ),
         contract_id=contract.id if contract else None,
-        case_officer_email=application.case_officer_email,
-        flow_run_id=application.flow_run_id,
     )
 
 
@@ -230,9 +191,13 @@ def load_for_update(
     return application, provider, _policy_for(session, application.municipality_id)
 
 
-def checklist_copy(application: Application) -> dict[str, Any]:
+def load_checklist(
+    session: Session, application_id: uuid.UUID
+) -> tuple[Application, Provider, Policy, dict[str, Any]]:
+    """The case for update, and a copy of its checklist to record a step in."""
+    application, provider, policy = load_for_update(session, application_id)
     # A new dict, so SQLAlchemy sees the JSON column change.
-    return dict(application.checklist or {})
+    return application, provider, policy, dict(application.checklist or {})
 
 
 @task(name="start-step1", cache_policy=NO_CACHE, persist_result=False)
@@ -257,26 +222,19 @@ def record_step1(application_id: uuid.UUID, round_no: int, answer: dict[str, Any
     reasoned rejection; "complete" moves it to step 2.
     """
     with session_scope() as session:
-        application, provider, policy = load_for_update(session, application_id)
-        checklist = checklist_copy(application)
+        application, provider, policy, checklist = load_checklist(session, application_id)
         rounds = list(checklist.get("step1", []))
-        if len(rounds) >= round_no:
+        if recorded_before(
+            len(rounds) >= round_no, application, S.step1_review, "step 1 cannot be recorded"
+        ):
             return str(rounds[round_no - 1]["outcome"])  # stored by an earlier attempt
-        if application.status is not S.step1_review:
-            raise ValueError(f"step 1 cannot be recorded in status {application.status}")
-        record = stored_round(
-            round_no,
-            with_keys(answer, STEP1_ITEMS, ASSESSMENT),
-            STEP1_ITEMS,
-            ("tax_certificate_issued_on", "oldest_reference_on"),
+        record, outcome = assessed_round(
+            round_no, answer, STEP1_ITEMS, ("tax_certificate_issued_on", "oldest_reference_on")
         )
-        outcome, decided_on = str(record["outcome"]), as_date(record["decided_on"])
         checklist["step1"] = [*rounds, record]
         summary = round_summary(record)
         if outcome == "missing":
-            reply_by = add_working_days(
-                decided_on, policy.application.completion_reply_working_days
-            )
+            reply_by, letter = completion_request(policy, record, ITEMS)
             change_status(
                 session,
                 application,
@@ -286,16 +244,8 @@ def record_step1(application_id: uuid.UUID, round_no: int, answer: dict[str, Any
                 details=summary | {"reply_by": reply_by.isoformat()},
                 checklist=checklist,
             )
-            session.add(
-                Obligation(
-                    kind=ObligationKind.completion_reply,
-                    municipality_id=application.municipality_id,
-                    provider_id=provider.id,
-                    subject_type=Application.ENTITY_TYPE,
-                    subject_id=application.id,
-                    period=f"round-{round_no}",
-                    due_on=reply_by,
-                )
+            add_obligation(
+                session, application, ObligationKind.completion_reply, reply_by, f"round-{round_no}"
             )
             to_applicant(
                 session,
@@ -304,11 +254,7 @@ def record_step1(application_id: uuid.UUID, round_no: int, answer: dict[str, Any
                 policy,
                 message=f"completion-request:{round_no}",
                 template="completion-request",
-                context={
-                    "items": missing_items(record, ITEMS),
-                    "reply_by": reply_by,
-                    "submit_to": policy.mail.address_for("procurement"),
-                },
+                context=letter,
             )
         elif outcome == "complete":
             change_status(
@@ -340,13 +286,15 @@ def record_completion(application_id: uuid.UUID, round_no: int, answer: dict[str
     """Completions came in (back to step 1), or staff decide without them."""
     form = CompletionForm.model_validate(answer)
     with session_scope() as session:
-        application, _, _ = load_for_update(session, application_id)
-        checklist = checklist_copy(application)
+        application, _, _, checklist = load_checklist(session, application_id)
         completions = list(checklist.get("completions", []))
-        if len(completions) >= round_no:
+        if recorded_before(
+            len(completions) >= round_no,
+            application,
+            S.completion_requested,
+            "completion cannot be recorded",
+        ):
             return
-        if application.status is not S.completion_requested:
-            raise ValueError(f"completion cannot be recorded in status {application.status}")
         entry = {
             "round": round_no,
             "outcome": "received" if form.outcome is CompletionOutcome.received else "decide",
@@ -431,15 +379,22 @@ def record_decision(application_id: uuid.UUID, answer: dict[str, Any]) -> uuid.U
                 Obligation.status == ObligationStatus.open,
             )
         ).all():
-            fulfilled = obligation.kind is ObligationKind.decision_deadline
-            change_status(
-                session,
-                obligation,
-                ObligationStatus.fulfilled if fulfilled else ObligationStatus.cancelled,
-                actor=form.decided_by,
-                reason="beslut fattat",
-                fulfilled_on=form.decided_on if fulfilled else None,
-            )
+            if obligation.kind is ObligationKind.decision_deadline:
+                fulfil_obligation(
+                    session,
+                    obligation,
+                    actor=form.decided_by,
+                    on=form.decided_on,
+                    reason="beslut fattat",
+                )
+            else:
+                change_status(
+                    session,
+                    obligation,
+                    ObligationStatus.cancelled,
+                    actor=form.decided_by,
+                    reason="beslut fattat",
+                )
         manager = session.exec(
             select(BusinessManager).where(BusinessManager.application_id == application.id)
         ).first()

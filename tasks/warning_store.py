@@ -16,6 +16,8 @@ its chair decides (a proposal, `ProposalKind.end_breach`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -26,15 +28,22 @@ from sqlmodel import Session, col, select
 
 from models.audit import audit, record_event
 from models.calendar import roll_forward
-from models.case_lookup import CaseNotFound, find_case, from_row
+from models.case_lookup import CaseNotFound, find_case, from_row, load_view
 from models.contract import Contract, ContractStatus
 from models.db import session_scope
 from models.forms.warning import FOLLOW_UP, PLAN, REMEDY
-from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
-from models.policy import Policy, load_policy
+from models.policy import Policy
 from models.proposal import Proposal, ProposalKind, ProposalStatus
-from models.provider import Provider
+from models.provider_case import (
+    add_obligation,
+    case_ground,
+    find_obligation,
+    fulfil_obligation,
+    municipality_of,
+    open_obligations,
+    policy_of,
+)
 from models.state_machine import change_status
 from models.sv_format import case_no
 from models.warning import (
@@ -44,8 +53,8 @@ from models.warning import (
     RemedyResult,
     WarningStatus,
 )
-from tasks.email_queue import enqueue_email
 from tasks.proposals import decide
+from tasks.provider_letters import letter_about
 
 #: Contracts a warning can be given on: in force.
 WARNABLE = (ContractStatus.active, ContractStatus.notice_given)
@@ -91,12 +100,6 @@ class WarningView:
     termination_proposal_id: uuid.UUID | None
 
 
-def _policy(session: Session, municipality_id: str) -> Policy:
-    municipality = session.get(Municipality, municipality_id)
-    assert municipality is not None  # foreign key
-    return load_policy(municipality.policy_name)
-
-
 @task(name="open-warning-case", cache_policy=NO_CACHE, persist_result=False)
 def open_case(contract_ref: str, proposal_ref: str, run_id: uuid.UUID) -> WarningCase:
     """The contract (by number) or the sweep's proposal (by number) the run is about.
@@ -136,12 +139,10 @@ def open_case(contract_ref: str, proposal_ref: str, run_id: uuid.UUID) -> Warnin
             raise WarningRefused(
                 f"contract: {case_no(contract.id)} is {contract.status.value}, not in force"
             )
-        municipality = session.get(Municipality, contract.municipality_id)
-        assert municipality is not None
         return WarningCase(
             contract_id=contract.id,
             contract_no=case_no(contract.id),
-            policy_name=municipality.policy_name,
+            policy_name=municipality_of(session, contract).policy_name,
             proposal_id=proposal.id if proposal else None,
             proposal_no=case_no(proposal.id) if proposal else None,
             proposal_facts=facts(proposal) if proposal else [],
@@ -180,42 +181,14 @@ def remedy_date(policy: Policy, chosen: date) -> date:
 def _letter(
     session: Session, warning: ContractWarning, *, key: str, template: str, **context: Any
 ) -> None:
-    provider = session.get(Provider, warning.provider_id)
-    assert provider is not None
-    policy = _policy(session, warning.municipality_id)
-    enqueue_email(
+    """A letter to the provider about the warning (the case it names is the contract)."""
+    letter_about(
         session,
+        warning,
+        policy_of(session, warning),
         key=key,
         template=template,
-        context={
-            "municipality": policy.municipality,
-            "case_id": warning.contract_id,
-            "company_name": provider.name,
-            "warning_no": case_no(warning.id),
-            "reason": f"ni har avtal om hemtjänst med {policy.municipality}",
-        }
-        | context,
-        recipients=[provider.email],
-        sender=policy.mail.sender,
-        case_type=ContractWarning.ENTITY_TYPE,
-        case_id=warning.id,
-        municipality_id=warning.municipality_id,
-    )
-
-
-def _obligation(
-    session: Session, warning: ContractWarning, kind: ObligationKind, period: str, due: date
-) -> None:
-    session.add(
-        Obligation(
-            kind=kind,
-            municipality_id=warning.municipality_id,
-            provider_id=warning.provider_id,
-            subject_type=ContractWarning.ENTITY_TYPE,
-            subject_id=warning.id,
-            period=period,
-            due_on=due,
-        )
+        context={"case_id": warning.contract_id, "warning_no": case_no(warning.id)} | context,
     )
 
 
@@ -229,7 +202,7 @@ def issue(
             return case.warning_id  # issued already (a replay)
         contract = session.get(Contract, case.contract_id)
         assert contract is not None
-        policy = _policy(session, contract.municipality_id)
+        policy = policy_of(session, contract)
         remedy_by = remedy_date(policy, date.fromisoformat(answer["remedy_by"]))
         plan = bool(answer["action_plan_required"])
         plan_due = remedy_date(policy, date.fromisoformat(answer["action_plan_due"]))
@@ -262,9 +235,9 @@ def issue(
                 to_status=WarningStatus.issued.value if entity_type != "contract" else None,
                 details=warning.facts() | {"warning_id": str(warning.id)},
             )
-        _obligation(session, warning, ObligationKind.warning_remedy, "", remedy_by)
+        add_obligation(session, warning, ObligationKind.warning_remedy, remedy_by)
         if plan:
-            _obligation(session, warning, ObligationKind.action_plan, PLAN_PERIOD, plan_due)
+            add_obligation(session, warning, ObligationKind.action_plan, plan_due, PLAN_PERIOD)
         if case.proposal_id is not None:
             proposal = session.get(Proposal, case.proposal_id)
             assert proposal is not None
@@ -310,8 +283,7 @@ def dismiss_proposal(proposal_id: uuid.UUID, by: str, note: str, on: date) -> No
 
 def _view(session: Session, warning: ContractWarning) -> WarningView:
     contract = session.get(Contract, warning.contract_id)
-    municipality = session.get(Municipality, warning.municipality_id)
-    assert contract is not None and municipality is not None
+    assert contract is not None
     done = session.exec(
         select(Obligation.period).where(
             Obligation.subject_id == warning.id,
@@ -326,7 +298,7 @@ def _view(session: Session, warning: ContractWarning) -> WarningView:
         number=case_no(warning.id),
         contract_no=case_no(contract.id),
         contract_status=contract.status,
-        policy_name=municipality.policy_name,
+        policy_name=municipality_of(session, warning).policy_name,
         clauses=list(warning.clauses),
         follow_up_dates=sorted(date.fromisoformat(d) for d in warning.follow_up_dates),
         followed_up=sorted(date.fromisoformat(p.removeprefix("uppf-")) for p in done),
@@ -335,24 +307,51 @@ def _view(session: Session, warning: ContractWarning) -> WarningView:
 
 @task(name="load-warning", cache_policy=NO_CACHE, persist_result=False)
 def load_warning(warning_id: uuid.UUID) -> WarningView:
+    return load_view(ContractWarning, warning_id, _view)
+
+
+@contextmanager
+def _open_warning(warning_id: uuid.UUID) -> Iterator[tuple[Session, ContractWarning]]:
+    """The warning a step acts on, in the step's one transaction."""
     with session_scope() as session:
         warning = session.get(ContractWarning, warning_id)
         assert warning is not None
-        return _view(session, warning)
+        yield session, warning
 
 
 def _close_obligations(
     session: Session, warning: ContractWarning, actor: str, on: date, to: ObligationStatus
 ) -> None:
-    for obligation in session.exec(
-        select(Obligation).where(
-            Obligation.subject_type == ContractWarning.ENTITY_TYPE,
-            Obligation.subject_id == warning.id,
-            Obligation.status == ObligationStatus.open,
-        )
-    ).all():
+    for obligation in open_obligations(session, warning):
         values: dict[str, Any] = {"fulfilled_on": on} if to is ObligationStatus.fulfilled else {}
         change_status(session, obligation, to, actor=actor, reason="varningen avslutad", **values)
+
+
+#: How a warning's open obligations close when it leaves `issued`: no longer owed
+#: when the contract is gone, done with otherwise (remedied, or a proposal takes over).
+_OBLIGATIONS_CLOSE_AS = {
+    WarningStatus.remedied: ObligationStatus.fulfilled,
+    WarningStatus.termination_proposed: ObligationStatus.fulfilled,
+    WarningStatus.cancelled: ObligationStatus.cancelled,
+}
+
+
+def _leave_issued(
+    session: Session,
+    warning: ContractWarning,
+    to: WarningStatus,
+    *,
+    actor: str,
+    on: date,
+    reason: str | None,
+    **values: Any,
+) -> None:
+    """Close the warning's open obligations, then move it to `to` (audited); a warning that
+    ends there (no status after it) is closed on `on`."""
+    _close_obligations(session, warning, actor, on, _OBLIGATIONS_CLOSE_AS[to])
+    if not ContractWarning.TRANSITIONS[to]:
+        values["closed_on"] = on
+    change_status(session, warning, to, actor=actor, reason=reason, **values)
 
 
 def _propose_termination(
@@ -361,10 +360,6 @@ def _propose_termination(
     """Warning -> termination_proposed, with a proposal the committee or chair decides."""
     proposal = Proposal(
         kind=ProposalKind.end_breach,
-        municipality_id=warning.municipality_id,
-        provider_id=warning.provider_id,
-        contract_id=warning.contract_id,
-        ground=warning.id.hex,
         details={
             "warning_no": case_no(warning.id),
             "issued_on": warning.issued_on.isoformat(),
@@ -373,15 +368,16 @@ def _propose_termination(
             "why": why,
         },
         proposed_on=on,
+        **case_ground(warning),
     )
     session.add(proposal)
     session.flush()
-    _close_obligations(session, warning, actor, on, ObligationStatus.fulfilled)
-    change_status(
+    _leave_issued(
         session,
         warning,
         WarningStatus.termination_proposed,
         actor=actor,
+        on=on,
         reason=why,
         details={"proposal_id": str(proposal.id)},
         termination_proposal_id=proposal.id,
@@ -396,24 +392,15 @@ def _cancel_if_contract_gone(
     assert contract is not None
     if contract.status in WARNABLE:
         return False
-    _close_obligations(session, warning, actor, on, ObligationStatus.cancelled)
-    change_status(
-        session,
-        warning,
-        WarningStatus.cancelled,
-        actor=actor,
-        reason=f"avtalet är inte längre i kraft ({contract.status.value})",
-        closed_on=on,
-    )
+    why = f"avtalet är inte längre i kraft ({contract.status.value})"
+    _leave_issued(session, warning, WarningStatus.cancelled, actor=actor, on=on, reason=why)
     return True
 
 
 @task(name="register-action-plan", cache_policy=NO_CACHE, persist_result=False)
 def register_plan(warning_id: uuid.UUID, answer: dict[str, Any], on: date) -> None:
     """The provider's action plan came in (follow-ups at its dates), or it did not (hävning)."""
-    with session_scope() as session:
-        warning = session.get(ContractWarning, warning_id)
-        assert warning is not None
+    with _open_warning(warning_id) as (session, warning):
         if warning.status is not WarningStatus.issued or warning.action_plan_received_on:
             return  # stored already (a replay)
         by = answer["decided_by"]
@@ -429,16 +416,11 @@ def register_plan(warning_id: uuid.UUID, answer: dict[str, Any], on: date) -> No
         warning.action_plan_received_on = received
         warning.follow_up_dates = [d.isoformat() for d in dates]
         session.add(warning)
-        plan = session.exec(
-            select(Obligation).where(
-                Obligation.subject_id == warning.id,
-                Obligation.kind == ObligationKind.action_plan,
-                Obligation.period == PLAN_PERIOD,
-            )
-        ).one()
-        change_status(session, plan, ObligationStatus.fulfilled, actor=by, fulfilled_on=received)
+        plan = find_obligation(session, warning, ObligationKind.action_plan, PLAN_PERIOD)
+        assert plan is not None  # added with the warning
+        fulfil_obligation(session, plan, actor=by, on=received)
         for day in dates:
-            _obligation(session, warning, ObligationKind.action_plan, f"uppf-{day}", day)
+            add_obligation(session, warning, ObligationKind.action_plan, day, f"uppf-{day}")
         audit(
             session,
             warning,
@@ -453,16 +435,9 @@ def register_plan(warning_id: uuid.UUID, answer: dict[str, Any], on: date) -> No
 
 @task(name="record-follow-up", cache_policy=NO_CACHE, persist_result=False)
 def record_follow_up(warning_id: uuid.UUID, day: date, answer: dict[str, Any], on: date) -> None:
-    with session_scope() as session:
-        warning = session.get(ContractWarning, warning_id)
-        assert warning is not None
-        obligation = session.exec(
-            select(Obligation).where(
-                Obligation.subject_id == warning.id,
-                Obligation.kind == ObligationKind.action_plan,
-                Obligation.period == f"uppf-{day}",
-            )
-        ).one()
+    with _open_warning(warning_id) as (session, warning):
+        obligation = find_obligation(session, warning, ObligationKind.action_plan, f"uppf-{day}")
+        assert obligation is not None  # added with the action plan
         if (
             warning.status is not WarningStatus.issued
             or obligation.status is not ObligationStatus.open
@@ -472,14 +447,9 @@ def record_follow_up(warning_id: uuid.UUID, day: date, answer: dict[str, Any], o
         if _cancel_if_contract_gone(session, warning, by, on):
             return
         on_track = FOLLOW_UP.key(answer["outcome"]) is FollowUpResult.on_track
-        change_status(
-            session,
-            obligation,
-            ObligationStatus.fulfilled,
-            actor=by,
-            reason=answer.get("note") or None,
-            details={"on_track": on_track},
-            fulfilled_on=on,
+        note = answer.get("note") or None
+        fulfil_obligation(
+            session, obligation, actor=by, on=on, reason=note, details={"on_track": on_track}
         )
         if not on_track:
             _propose_termination(
@@ -494,24 +464,15 @@ def record_follow_up(warning_id: uuid.UUID, day: date, answer: dict[str, Any], o
 @task(name="judge-remedy", cache_policy=NO_CACHE, persist_result=False)
 def judge_remedy(warning_id: uuid.UUID, answer: dict[str, Any], on: date) -> WarningStatus:
     """Remedied closes the warning (letter); not remedied proposes hävning."""
-    with session_scope() as session:
-        warning = session.get(ContractWarning, warning_id)
-        assert warning is not None
+    with _open_warning(warning_id) as (session, warning):
         if warning.status is not WarningStatus.issued:
             return warning.status  # judged already (a replay)
         by = answer["decided_by"]
         if _cancel_if_contract_gone(session, warning, by, on):
             return warning.status
         if REMEDY.key(answer["outcome"]) is RemedyResult.remedied:
-            _close_obligations(session, warning, by, on, ObligationStatus.fulfilled)
-            change_status(
-                session,
-                warning,
-                WarningStatus.remedied,
-                actor=by,
-                reason=answer.get("note") or None,
-                closed_on=on,
-            )
+            note = answer.get("note") or None
+            _leave_issued(session, warning, WarningStatus.remedied, actor=by, on=on, reason=note)
             _letter(
                 session,
                 warning,
@@ -557,7 +518,7 @@ def termination_decided(session: Session, proposal: Proposal, accept: bool, acto
 
 def breach_ground(session: Session, proposal: Proposal) -> tuple[str, str]:
     """The letter's "Skälet är att ..." and basis for a hävning after a warning."""
-    policy = _policy(session, proposal.municipality_id)
+    policy = policy_of(session, proposal)
     details = proposal.details
     ground = f"{details['why']} (varning {details['warning_no']})"
     return ground, policy.warning.basis

@@ -20,12 +20,11 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from prefect.input import RunInput
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field
 
 from models.forms import fields
 from models.forms.keys import Labels
 from models.lex_sarah import ClosureKind, LexSarahCategory
-from models.policy import list_policies
 from models.sv_format import sv_date
 
 
@@ -44,25 +43,12 @@ class CategoryChoice(StrEnum):
     risk = "Påtaglig risk för missförhållande"
 
 
-class ClosureChoice(StrEnum):
-    decision = "Beslut"
-    position = "Ställningstagande"
-
-
-CATEGORY = Labels(LexSarahCategory, CategoryChoice)
-CLOSURE = Labels(ClosureKind, ClosureChoice)
-
-
 class LexSarahReport(BaseModel):
     """The parameter form of "Registrera lex Sarah-rapport": nothing personal."""
 
     model_config = ConfigDict(title="Lex Sarah-rapport", extra="forbid")
 
-    municipality: str = Field(
-        title="Kommun",
-        description="Kommunen vars avtal utföraren har.",
-        json_schema_extra={"enum": list[JsonValue](list_policies())},
-    )
+    municipality: str = fields.municipality("Kommunen vars avtal utföraren har.")
     provider: str = Field(
         title="Utförare",
         description=(
@@ -74,38 +60,50 @@ class LexSarahReport(BaseModel):
         max_length=60,
     )
     category: CategoryChoice = Field(title="Rapporten gäller")
-    event_on: date = Field(title="Händelsedatum", description="Dagen då det hände.")
-    provider_received_on: date = Field(
-        title="Utföraren fick rapporten",
-        description="Dagen då utföraren fick personalens rapport.",
+    event_on: date = fields.day("Händelsedatum", "Dagen då det hände.")
+    provider_received_on: date = fields.day(
+        "Utföraren fick rapporten", "Dagen då utföraren fick personalens rapport."
     )
-    received_on: date = Field(
-        title="Kom in till kommunen",
-        description="Dagen då utförarens rapport kom in till kommunen.",
+    received_on: date = fields.day(
+        "Kom in till kommunen", "Dagen då utförarens rapport kom in till kommunen."
     )
     registered_by: str = _by()
 
 
+def _before(title: str, day: date, earliest: date, what: str, *, dated: bool = True) -> list[str]:
+    """The problem with a date (`title`) before the day it follows (`what`, with that day
+    when `dated`), or none."""
+    if day >= earliest:
+        return []
+    shown = f" ({sv_date(earliest)})" if dated else ""
+    return [f"{title}: kan inte vara före {what}{shown}."]
+
+
+def _future(title: str, day: date, today: date, *, dated: bool = False) -> list[str]:
+    """The problem with a date (`title`) after today (with the date when `dated`), or none."""
+    if day <= today:
+        return []
+    shown = f" ({sv_date(day)})" if dated else ""
+    return [f"{title}: kan inte ligga i framtiden{shown}."]
+
+
 def report_problems(report: LexSarahReport, today: date) -> list[str]:
     """Dates out of order or in the future, each naming the field."""
-    problems = []
-    if report.provider_received_on < report.event_on:
-        problems.append(
-            "Utföraren fick rapporten: kan inte vara före händelsedatum "
-            f"({sv_date(report.event_on)})."
-        )
-    if report.received_on < report.provider_received_on:
-        problems.append(
-            "Kom in till kommunen: kan inte vara före dagen då utföraren fick rapporten "
-            f"({sv_date(report.provider_received_on)})."
-        )
+    problems = _before(
+        "Utföraren fick rapporten", report.provider_received_on, report.event_on, "händelsedatum"
+    )
+    problems += _before(
+        "Kom in till kommunen",
+        report.received_on,
+        report.provider_received_on,
+        "dagen då utföraren fick rapporten",
+    )
     for title, day in (
         ("Händelsedatum", report.event_on),
         ("Utföraren fick rapporten", report.provider_received_on),
         ("Kom in till kommunen", report.received_on),
     ):
-        if day > today:
-            problems.append(f"{title}: kan inte ligga i framtiden ({sv_date(day)}).")
+        problems += _future(title, day, today, dated=True)
     return problems
 
 
@@ -140,8 +138,8 @@ class AssessmentForm(RunInput):
     model_config = ConfigDict(title="Bedömning av utredningen", extra="forbid")
     PRIVATE: ClassVar[frozenset[str]] = frozenset({"municipality_action"})
 
-    investigation_received_on: date = Field(
-        title="Utredningen kom in", description="Dagen då utförarens utredning kom in."
+    investigation_received_on: date = fields.day(
+        "Utredningen kom in", "Dagen då utförarens utredning kom in."
     )
     serious: Seriousness = Field(
         title="Allvarligt missförhållande?",
@@ -158,21 +156,19 @@ class AssessmentForm(RunInput):
         ),
         title="Kommunens åtgärd",
     )
-    assessed_on: date = Field(title="Bedömd", description="Förifylld med dagens datum.")
+    assessed_on: date = fields.day("Bedömd", "Förifylld med dagens datum.")
     assessed_by: str = _by()
 
 
 def assessment_problems(answer: AssessmentForm, received_on: date, today: date) -> list[str]:
-    problems = []
-    if answer.investigation_received_on < received_on:
-        problems.append(
-            "Utredningen kom in: kan inte vara före dagen då rapporten kom in "
-            f"({sv_date(received_on)})."
+    received = answer.investigation_received_on
+    problems = (
+        _before("Utredningen kom in", received, received_on, "dagen då rapporten kom in")
+        + _future("Utredningen kom in", received, today)
+        + _before(
+            "Bedömd", answer.assessed_on, received, "dagen då utredningen kom in", dated=False
         )
-    if answer.investigation_received_on > today:
-        problems.append("Utredningen kom in: kan inte ligga i framtiden.")
-    if answer.assessed_on < answer.investigation_received_on:
-        problems.append("Bedömd: kan inte vara före dagen då utredningen kom in.")
+    )
     if answer.serious is Seriousness.serious and not answer.municipality_action.strip():
         problems.append(
             "Kommunens åtgärd: krävs när missförhållandet är allvarligt; skriv vad kommunen gör."
@@ -186,26 +182,30 @@ class IvoForm(RunInput):
     model_config = ConfigDict(title="Anmälan till IVO", extra="forbid")
     PRIVATE: ClassVar[frozenset[str]] = frozenset()
 
-    notified_on: date = Field(
-        title="Utföraren anmälde till IVO", description="Datumet på anmälan eller bekräftelsen."
+    notified_on: date = fields.day(
+        "Utföraren anmälde till IVO", "Datumet på anmälan eller bekräftelsen."
     )
-    received_on: date = Field(
-        title="Kopian kom in", description="Dagen då kopian eller bekräftelsen kom in."
-    )
+    received_on: date = fields.day("Kopian kom in", "Dagen då kopian eller bekräftelsen kom in.")
     registered_by: str = _by()
 
 
 def ivo_problems(answer: IvoForm, event_on: date, today: date) -> list[str]:
-    problems = []
-    if answer.notified_on < event_on:
-        problems.append(
-            f"Utföraren anmälde till IVO: kan inte vara före händelsedatum ({sv_date(event_on)})."
+    return (
+        _before("Utföraren anmälde till IVO", answer.notified_on, event_on, "händelsedatum")
+        + _before(
+            "Kopian kom in",
+            answer.received_on,
+            answer.notified_on,
+            "dagen då utföraren anmälde till IVO",
+            dated=False,
         )
-    if answer.received_on < answer.notified_on:
-        problems.append("Kopian kom in: kan inte vara före dagen då utföraren anmälde till IVO.")
-    if answer.received_on > today:
-        problems.append("Kopian kom in: kan inte ligga i framtiden.")
-    return problems
+        + _future("Kopian kom in", answer.received_on, today)
+    )
+
+
+class ClosureChoice(StrEnum):
+    decision = "Beslut"
+    position = "Ställningstagande"
 
 
 class ClosureForm(RunInput):
@@ -219,7 +219,7 @@ class ClosureForm(RunInput):
         description="Beslut, eller ställningstagande när det uppenbart inte fanns något "
         "missförhållande.",
     )
-    closed_on: date = Field(title="Datum för beslutet eller ställningstagandet")
+    closed_on: date = fields.day("Datum för beslutet eller ställningstagandet")
     measures: str = Field(
         title="Vidtagna åtgärder",
         description="Vad utföraren har gjort för att det inte ska hända igen. Sparas bara i "
@@ -231,12 +231,12 @@ class ClosureForm(RunInput):
 
 
 def closure_problems(answer: ClosureForm, event_on: date, today: date) -> list[str]:
-    problems = []
-    if answer.closed_on < event_on:
-        problems.append(
-            "Datum för beslutet eller ställningstagandet: kan inte vara före händelsedatum "
-            f"({sv_date(event_on)})."
-        )
-    if answer.closed_on > today:
-        problems.append("Datum för beslutet eller ställningstagandet: kan inte ligga i framtiden.")
-    return problems
+    title = "Datum för beslutet eller ställningstagandet"
+    return _before(title, answer.closed_on, event_on, "händelsedatum") + _future(
+        title, answer.closed_on, today
+    )
+
+
+#: The key each choice is stored as (models/lex_sarah.py), and back to the Swedish text.
+CATEGORY = Labels(LexSarahCategory, CategoryChoice)
+CLOSURE = Labels(ClosureKind, ClosureChoice)

@@ -19,7 +19,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    JsonValue,
     create_model,
     field_validator,
     model_validator,
@@ -50,20 +49,13 @@ class ManagerNotification(BaseModel):
         min_length=8,
         max_length=60,
     )
-    manager_name: str = Field(
-        title="Verksamhetsansvarigs namn",
-        description="Sparas i ärendet; syns inte i körningens namn, loggar eller artefakter.",
-        min_length=2,
-        max_length=200,
+    manager_name: str = fields.person_name(
+        "Verksamhetsansvarigs namn",
+        "Sparas i ärendet; syns inte i körningens namn, loggar eller artefakter.",
     )
     change: ChangeKind = Field(title="Ny eller ytterligare")
-    notified_on: date = Field(title="Anmälan kom in")
-    case_officer_email: str | None = Field(
-        default=None,
-        title="Handläggarens e-post",
-        description="Hit går påminnelser om beslutsfristen. Tomt: kommunens funktionsadress.",
-        max_length=254,
-    )
+    notified_on: date = fields.day("Anmälan kom in")
+    case_officer_email: str | None = fields.case_officer_email()
     registered_by: str = _DECIDED_BY
 
     @field_validator("contract")
@@ -79,10 +71,7 @@ class ManagerNotification(BaseModel):
     @field_validator("manager_name")
     @classmethod
     def _name(cls, value: str) -> str:
-        value = " ".join(value.split())
-        if len(value) < 2:
-            raise ValueError("Verksamhetsansvarigs namn: får inte vara tomt.")
-        return value
+        return fields.one_line(value, "Verksamhetsansvarigs namn: får inte vara tomt.")
 
     @field_validator("case_officer_email")
     @classmethod
@@ -108,7 +97,7 @@ class _VettingBase(RunInput):
     model_config = ConfigDict(title="Prövning av verksamhetsansvarig", extra="forbid")
 
     decided_by: str = _DECIDED_BY
-    decided_on: date = Field(title="Datum", description="Dagen då bedömningen gjordes.")
+    decided_on: date = fields.day("Datum", "Dagen då bedömningen gjordes.")
     oldest_reference_on: date | None = Field(
         default=None,
         title="Datum på den äldsta referensen",
@@ -135,23 +124,15 @@ class ManagerDecisionForm(RunInput):
     model_config = ConfigDict(title="Beslut om verksamhetsansvarig", extra="forbid")
 
     outcome: ManagerOutcome = Field(title="Beslut")
-    grounds: list[str] = Field(
-        default=[],
-        title="Skäl",
-        description="Välj minst ett skäl när den verksamhetsansvariga inte godkänns.",
-        json_schema_extra={
-            "items": {
-                "type": "string",
-                "enum": list[JsonValue]([i.label for i in MANAGER_ITEM_BY_KEY.values()]),
-            }
-        },
+    grounds: list[str] = fields.grounds(
+        "Skäl",
+        "Välj minst ett skäl när den verksamhetsansvariga inte godkänns.",
+        [item.label for item in MANAGER_ITEM_BY_KEY.values()],
     )
-    motivation: str = Field(
-        default="",
-        title="Motivering",
-        description="Krävs när den verksamhetsansvariga inte godkänns (minst 20 tecken). "
+    motivation: str = fields.note(
+        "Krävs när den verksamhetsansvariga inte godkänns (minst 20 tecken). "
         "Står i brevet till utföraren.",
         max_length=5000,
     )
     decided_by: str = _DECIDED_BY
-    decided_on: date = Field(title="Datum", description="Dagen då beslutet fattades.")
+    decided_on: date = fields.day("Datum", "Dagen då beslutet fattades.")

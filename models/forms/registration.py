@@ -16,11 +16,19 @@ personnummer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from models.csv_rows import (
     MAX_HOURS,
@@ -30,13 +38,8 @@ from models.csv_rows import (
     parse_provider,
 )
 from models.forms import fields
-from models.policy import list_policies
 
-_MUNICIPALITY = Field(
-    title="Kommun",
-    description="Kommunen vars avtal uppgifterna gäller.",
-    json_schema_extra={"enum": list[JsonValue](list_policies())},
-)
+_MUNICIPALITY = fields.municipality("Kommunen vars avtal uppgifterna gäller.")
 _PROVIDER = Field(
     title="Utförare",
     description=(
@@ -54,6 +57,13 @@ _PERIOD = Field(
 )
 _REGISTERED_BY = fields.person(title="Registrerad av", kept="med uppgiften")
 
+#: How a single form reads its provider and month: the field's title (for the refusal) and the
+#: parser tasks/csv_rows.py uses for the same column of an import.
+_ROW_VALUES: dict[str, tuple[str, Callable[[str], str]]] = {
+    "provider": ("Utförare", parse_provider),
+    "period": ("Månad", parse_period),
+}
+
 #: Row fields and CSV columns as the single forms call them.
 FORM_TITLES = {
     "utförare": "Utförare",
@@ -66,6 +76,12 @@ FORM_TITLES = {
     "antal_kunder": "Antal kunder",
     "utförda_timmar": "Utförda timmar",
 }
+
+
+def _titled(title: str, description: str) -> ConfigDict:
+    # The description is Swedish, for staff above the form; the class docstring (which
+    # pydantic would show instead) is English, for developers.
+    return ConfigDict(title=title, json_schema_extra={"description": description})
 
 
 class _RegistrationForm(BaseModel):
@@ -82,39 +98,27 @@ class _RegistrationForm(BaseModel):
     @field_validator("municipality")
     @classmethod
     def _known_municipality(cls, value: str) -> str:
-        known = list_policies()
-        if value not in known:
-            raise ValueError(f"Kommun: finns inte; välj en av {', '.join(known)}.")
-        return value
+        return fields.known_municipality(value, repeat=False)
 
     @field_validator("registered_by", check_fields=False)
     @classmethod
     def _registered_by(cls, value: str) -> str:
-        value = " ".join(value.split())
-        if len(value) < 2:
-            raise ValueError("Registrerad av: skriv ditt namn eller din e-postadress.")
-        return value
+        return fields.one_line(value, "Registrerad av: skriv ditt namn eller din e-postadress.")
 
 
 class _SingleForm(_RegistrationForm):
     provider: str = _PROVIDER
     period: str = _PERIOD
 
-    @field_validator("provider")
+    @field_validator("provider", "period")
     @classmethod
-    def _provider(cls, value: str) -> str:
+    def _row_value(cls, value: str, info: ValidationInfo) -> str:
+        # Read as an imported row's column is, so a single form and an import agree.
+        title, parse = _ROW_VALUES[str(info.field_name)]
         try:
-            return parse_provider(value)
+            return parse(value)
         except ValueError as error:
-            raise ValueError(f"Utförare: {error}.") from None
-
-    @field_validator("period")
-    @classmethod
-    def _period(cls, value: str) -> str:
-        try:
-            return parse_period(value)
-        except ValueError as error:
-            raise ValueError(f"Månad: {error}.") from None
+            raise ValueError(f"{title}: {error}.") from None
 
     def row(self, today: date) -> MonthlyReportRow | CustomerCountRow:
         """The form as a row, checked as an imported row is (ValidationError if refused)."""
@@ -124,14 +128,12 @@ class _SingleForm(_RegistrationForm):
 class MonthlyReportForm(_SingleForm):
     """The parameter form of "Registrera månadsrapport": one provider's deviation report."""
 
-    model_config = ConfigDict(
-        title="Månadsrapport (avvikelserapport)",
-        json_schema_extra={"description": "En utförares avvikelserapport för en månad."},
+    model_config = _titled(
+        "Månadsrapport (avvikelserapport)", "En utförares avvikelserapport för en månad."
     )
 
-    received_on: date = Field(
-        title="Rapporten kom in",
-        description="Dagen rapporten kom in. Efter förfallodagen sparas den som försenad.",
+    received_on: date = fields.day(
+        "Rapporten kom in", "Dagen rapporten kom in. Efter förfallodagen sparas den som försenad."
     )
     days_without_help: int = Field(
         title="Dagar utan hjälp",
@@ -175,11 +177,8 @@ class MonthlyReportForm(_SingleForm):
 class CustomerCountForm(_SingleForm):
     """The parameter form of "Registrera kundantal": one provider's count for a month."""
 
-    model_config = ConfigDict(
-        title="Kundantal",
-        json_schema_extra={
-            "description": "En utförares antal kunder och utförda timmar för en månad."
-        },
+    model_config = _titled(
+        "Kundantal", "En utförares antal kunder och utförda timmar för en månad."
     )
 
     customers: int = Field(
@@ -215,26 +214,32 @@ _CSV_HELP = (
 )
 
 
+def _csv(*, columns: str, example: str) -> Any:
+    """The pasted CSV text, with help naming an import's columns and giving an example row."""
+    return Field(
+        title="CSV (klistra in)",
+        description=_CSV_HELP.format(columns=columns, example=example),
+        max_length=1_000_000,
+    )
+
+
 class _ImportForm(_RegistrationForm):
+    # Declared here so that it comes right after the municipality; each import's form
+    # declares it again with the help for its columns.
     csv: str = Field(title="CSV (klistra in)", max_length=1_000_000)
 
 
 class ReportImportForm(_ImportForm):
     """The parameter form of "Importera månadsrapporter"."""
 
-    model_config = ConfigDict(
-        title="Månadsrapporter att importera",
-        json_schema_extra={"description": "Många avvikelserapporter på en gång, som CSV."},
+    model_config = _titled(
+        "Månadsrapporter att importera", "Många avvikelserapporter på en gång, som CSV."
     )
 
-    csv: str = Field(
-        title="CSV (klistra in)",
-        description=_CSV_HELP.format(
-            columns="utförare;månad;inkom;dagar_utan_hjälp;missade_besök_minuter;matportioner "
-            "(eller missade_besök som tim:min i stället för minuter)",
-            example="556677-8899;2026-05;2026-06-03;2;90;120",
-        ),
-        max_length=1_000_000,
+    csv: str = _csv(
+        columns="utförare;månad;inkom;dagar_utan_hjälp;missade_besök_minuter;matportioner "
+        "(eller missade_besök som tim:min i stället för minuter)",
+        example="556677-8899;2026-05;2026-06-03;2;90;120",
     )
     registered_by: str = _REGISTERED_BY
 
@@ -242,19 +247,12 @@ class ReportImportForm(_ImportForm):
 class CountImportForm(_ImportForm):
     """The parameter form of "Importera kundantal"."""
 
-    model_config = ConfigDict(
-        title="Kundantal att importera",
-        json_schema_extra={"description": "Många kundantal på en gång, som CSV."},
-    )
+    model_config = _titled("Kundantal att importera", "Många kundantal på en gång, som CSV.")
 
-    csv: str = Field(
-        title="CSV (klistra in)",
-        description=_CSV_HELP.format(
-            columns="utförare;månad;antal_kunder;utförda_timmar (timmar med decimalkomma "
-            "eller som tim:min)",
-            example="556677-8899;2026-05;37;1234,5",
-        ),
-        max_length=1_000_000,
+    csv: str = _csv(
+        columns="utförare;månad;antal_kunder;utförda_timmar (timmar med decimalkomma "
+        "eller som tim:min)",
+        example="556677-8899;2026-05;37;1234,5",
     )
     registered_by: str = _REGISTERED_BY
 

@@ -25,7 +25,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    JsonValue,
     ValidationInfo,
     create_model,
     field_validator,
@@ -35,7 +34,6 @@ from pydantic import (
 from models import clock
 from models.forms import fields
 from models.forms.keys import Labels
-from models.policy import list_policies
 from models.validation import normalise_email, normalise_org_number
 from models.vetting import (
     OTHER_GROUND,
@@ -50,10 +48,7 @@ from models.vetting import (
 GROUND_LABELS: list[str] = [item.label for item in (*STEP1_ITEMS, *STEP2_ITEMS, OTHER_GROUND)]
 
 _DECIDED_BY = fields.person(kept="i ärendets logg som den som beslutade")
-_DECIDED_ON = Field(
-    title="Datum",
-    description="Dagen då bedömningen eller beslutet gjordes.",
-)
+_DECIDED_ON = fields.day("Datum", "Dagen då bedömningen eller beslutet gjordes.")
 
 
 class AssessmentChoice(StrEnum):
@@ -89,10 +84,9 @@ class ItemFinding(BaseModel):
     model_config = ConfigDict(title="Bedömning", extra="forbid")
 
     result: AssessmentChoice = Field(title="Bedömning")
-    note: str = Field(
-        default="",
+    note: str = fields.note(
+        "Krävs när något saknas eller inte uppfylls: det står i brevet till sökanden.",
         title="Anteckning",
-        description="Krävs när något saknas eller inte uppfylls: det står i brevet till sökanden.",
         max_length=2000,
     )
 
@@ -170,7 +164,7 @@ def completion_problems(answer: CompletionForm, asked_on: date) -> list[str]:
 class MeetingForm(RunInput):
     model_config = ConfigDict(title="Steg 2: boka möte", extra="forbid")
 
-    meeting_on: date = Field(title="Mötesdag")
+    meeting_on: date = fields.day("Mötesdag")
     starts_at: str = Field(
         title="Starttid",
         description="Klockslag som tt:mm, t.ex. 09:30.",
@@ -206,20 +200,14 @@ class DecisionForm(RunInput):
     model_config = ConfigDict(title="Beslut om ansökan", extra="forbid")
 
     outcome: Outcome = Field(title="Beslut")
-    grounds: list[str] = Field(
-        # A plain default (pydantic copies it), not a factory: prefilled() gives
-        # the field a new default, and pydantic refuses a field with both.
-        default=[],
-        title="Skäl för avslag",
-        description="Välj minst ett skäl vid avslag. Lämna tomt när ansökan godkänns.",
-        # A pick-list of every checked item, so a ground is always one the case knows.
-        json_schema_extra={"items": {"type": "string", "enum": list[JsonValue](GROUND_LABELS)}},
+    # A pick-list of every checked item.
+    grounds: list[str] = fields.grounds(
+        "Skäl för avslag",
+        "Välj minst ett skäl vid avslag. Lämna tomt när ansökan godkänns.",
+        GROUND_LABELS,
     )
-    motivation: str = Field(
-        default="",
-        title="Motivering",
-        description="Krävs vid avslag (minst 20 tecken). Står i beslutet till sökanden.",
-        max_length=5000,
+    motivation: str = fields.note(
+        "Krävs vid avslag (minst 20 tecken). Står i beslutet till sökanden.", max_length=5000
     )
     decided_by: str = _DECIDED_BY
     decided_on: date = _DECIDED_ON
@@ -275,11 +263,7 @@ class ApplicationForm(BaseModel):
 
     model_config = ConfigDict(title="Ansökan", extra="forbid")
 
-    municipality: str = Field(
-        title="Kommun",
-        description="Kommunen vars valfrihetssystem ansökan gäller.",
-        json_schema_extra={"enum": list[JsonValue](list_policies())},
-    )
+    municipality: str = fields.municipality("Kommunen vars valfrihetssystem ansökan gäller.")
     company_name: str = Field(title="Företagets namn", min_length=1, max_length=200)
     org_number: str = Field(
         title="Organisationsnummer",
@@ -300,19 +284,11 @@ class ApplicationForm(BaseModel):
     subcontractors: str = Field(
         default="", title="Underleverantörer", description="Lämna tomt om inga.", max_length=2000
     )
-    business_manager: str = Field(
-        title="Verksamhetsansvarig",
-        description="Namn på den som ska ansvara för verksamheten.",
-        min_length=2,
-        max_length=200,
+    business_manager: str = fields.person_name(
+        "Verksamhetsansvarig", "Namn på den som ska ansvara för verksamheten."
     )
-    received_on: date = Field(title="Ansökan kom in")
-    case_officer_email: str | None = Field(
-        default=None,
-        title="Handläggarens e-post",
-        description="Hit går påminnelser om beslutsfristen. Tomt: kommunens funktionsadress.",
-        max_length=254,
-    )
+    received_on: date = fields.day("Ansökan kom in")
+    case_officer_email: str | None = fields.case_officer_email()
     replaces_org_number: str | None = Field(
         default=None,
         title="Ersätter utförare (organisationsnummer)",
@@ -326,18 +302,12 @@ class ApplicationForm(BaseModel):
     @field_validator("municipality")
     @classmethod
     def _known_municipality(cls, value: str) -> str:
-        known = list_policies()
-        if value not in known:
-            raise ValueError(f"Kommun: '{value}' finns inte; välj en av {', '.join(known)}.")
-        return value
+        return fields.known_municipality(value)
 
     @field_validator("company_name")
     @classmethod
     def _company_name(cls, value: str) -> str:
-        value = " ".join(value.split())
-        if not value:
-            raise ValueError("Företagets namn: får inte vara tomt.")
-        return value
+        return fields.one_line(value, "Företagets namn: får inte vara tomt.", shortest=1)
 
     @field_validator("org_number", "replaces_org_number")
     @classmethod

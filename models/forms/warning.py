@@ -52,21 +52,19 @@ class WarningForm(RunInput):
         ),
         max_length=8000,
     )
-    remedy_by: date = Field(
-        title="Åtgärdas senast",
-        description=(
-            "Sista dag att åtgärda bristerna. Infaller den på en lördag, söndag eller helgdag "
-            "flyttas den till nästa vardag."
-        ),
+    remedy_by: date = fields.day(
+        "Åtgärdas senast",
+        "Sista dag att åtgärda bristerna. Infaller den på en lördag, söndag eller helgdag "
+        "flyttas den till nästa vardag.",
     )
     action_plan_required: bool = Field(
         default=False,
         title="Kräv åtgärdsplan",
         description="Vid allvarliga brister: utföraren ska lämna en åtgärdsplan.",
     )
-    action_plan_due: date = Field(
-        title="Åtgärdsplanen ska lämnas senast",
-        description="Gäller bara när åtgärdsplan krävs. Förifylld med om två veckor.",
+    action_plan_due: date = fields.day(
+        "Åtgärdsplanen ska lämnas senast",
+        "Gäller bara när åtgärdsplan krävs. Förifylld med om två veckor.",
     )
     note: str = fields.note("Krävs när förslaget avvisas. Skrivs i avtalets logg, inte i brevet.")
     decided_by: str = fields.person()
@@ -106,7 +104,7 @@ class PlanForm(RunInput):
     model_config = ConfigDict(title="Åtgärdsplan", extra="forbid")
 
     outcome: PlanOutcome = Field(title="Åtgärdsplan")
-    received_on: date = Field(title="Kom in", description="Dagen planen kom in.")
+    received_on: date = fields.day("Kom in", "Dagen planen kom in.")
     follow_up_dates: list[date] = Field(
         default_factory=list,
         title="Uppföljning enligt planen",
@@ -147,9 +145,8 @@ class RemedyForm(RunInput):
     model_config = ConfigDict(title="Är bristerna åtgärdade?", extra="forbid")
 
     outcome: RemedyOutcome = Field(title="Bedömning")
-    judged_on: date = Field(
-        title="Bedömningsdag",
-        description="Förifylld med i dag. Inte åtgärdade kan bedömas från sista åtgärdsdagen.",
+    judged_on: date = fields.day(
+        "Bedömningsdag", "Förifylld med i dag. Inte åtgärdade kan bedömas från sista åtgärdsdagen."
     )
     note: str = fields.note("Krävs när bristerna inte är åtgärdade. Skrivs i avtalets logg.")
     decided_by: str = fields.person()
@@ -170,9 +167,8 @@ class EndAction(StrEnum):
 class InterimForm(RunInput):
     model_config = ConfigDict(title="Interimistisk hävning", extra="forbid")
 
-    from_day: date = Field(
-        title="Gäller från",
-        description="Dagen den interimistiska hävningen gäller från. Förifylld med i dag.",
+    from_day: date = fields.day(
+        "Gäller från", "Dagen den interimistiska hävningen gäller från. Förifylld med i dag."
     )
     decision_body: DecisionBody = fields.decision_body("interimistisk hävning")
     meeting_on: date = fields.meeting_on()
@@ -196,9 +192,8 @@ class InvestigationForm(RunInput):
     model_config = ConfigDict(title="Utredningen är klar", extra="forbid")
 
     outcome: InvestigationOutcome = Field(title="Beslut")
-    last_day: date = Field(
-        title="Sista dag avtalet gäller",
-        description="Vid hävning. Förifylld med dagen före den interimistiska hävningen.",
+    last_day: date = fields.last_day(
+        "Vid hävning. Förifylld med dagen före den interimistiska hävningen."
     )
     decision_body: DecisionBody = fields.decision_body("hävning")
     meeting_on: date = fields.meeting_on()
@@ -213,7 +208,7 @@ class ImmediateForm(RunInput):
     model_config = ConfigDict(title="Grund som gäller direkt", extra="forbid")
 
     ground: str = Field(title="Grund")
-    last_day: date = Field(title="Sista dag avtalet gäller", description="Förifylld med i dag.")
+    last_day: date = fields.last_day("Förifylld med i dag.")
     decision_body: DecisionBody = fields.decision_body("hävning")
     meeting_on: date = fields.meeting_on()
     paragraph: str = fields.paragraph("hävning")
@@ -250,10 +245,7 @@ def immediate_form(grounds: tuple[ImmediateGround, ...]) -> type[ImmediateForm]:
 class MunicipalNoticeForm(RunInput):
     model_config = ConfigDict(title="Kommunens uppsägning", extra="forbid")
 
-    given_on: date = Field(
-        title="Uppsägningen lämnas",
-        description="Kommunens uppsägningstid räknas från den här dagen.",
-    )
+    given_on: date = fields.notice_given_on("Kommunens uppsägningstid räknas från den här dagen.")
     ground: str = Field(
         title="Skäl",
         description='Står i brevet efter "Skälet är att ...", t.ex. "kommunen avvecklar '
@@ -270,8 +262,7 @@ class MunicipalNoticeForm(RunInput):
 class ProviderNoticeForm(RunInput):
     model_config = ConfigDict(title="Utförarens uppsägning", extra="forbid")
 
-    received_on: date = Field(
-        title="Uppsägningen kom in",
-        description="Utförarens uppsägningstid räknas från den här dagen.",
+    received_on: date = fields.day(
+        "Uppsägningen kom in", "Utförarens uppsägningstid räknas från den här dagen."
     )
     decided_by: str = fields.person()
