@@ -31,11 +31,11 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from flows.human_step import ask
+from flows.case_runner import CaseType, Step, run_case
 from flows.names import END_CONTRACT_FLOW
-from flows.run_helpers import deliver_now, used_pause_keys
+from flows.run_helpers import current_run_id
 from models.clock import today
-from models.contract import ContractStatus
+from models.contract_ending import EndingAction, EndingStatus
 from models.forms.fields import DecisionBody
 from models.forms.warning import (
     EndAction,
@@ -47,9 +47,18 @@ from models.forms.warning import (
     ground_label,
     immediate_form,
 )
-from models.policy import load_policy
+from models.policy import ImmediateGround, load_policy
 from models.sv_format import sv_date
-from tasks.contract_termination import ContractRef, TerminationRefused, apply_step, load_contract
+from tasks.contract_termination import (
+    END_ACTION,
+    ContractRef,
+    EndingView,
+    apply_step,
+    load_contract,
+    load_ending,
+    open_ending,
+    take_over_ending,
+)
 
 _NEVER_ALONE = (
     "beslutas av nämnden eller dess ordförande, aldrig av handläggaren ensam "
@@ -102,121 +111,120 @@ def describe(ref: ContractRef, text: str) -> str:
     return "\n".join(lines + ["", text, ""])
 
 
-#: The statuses each action starts from (a replay finds the step's answer instead).
-_STARTS_FROM = {
-    # An interim-terminated contract: a new run (the old one was lost) goes straight
-    # to the investigation's end.
-    EndAction.interim: (
-        ContractStatus.active,
-        ContractStatus.notice_given,
-        ContractStatus.interim_terminated,
-    ),
-    EndAction.immediate: (
-        ContractStatus.active,
-        ContractStatus.notice_given,
-        ContractStatus.interim_terminated,
-    ),
-    EndAction.notice_municipality: (ContractStatus.active,),
-    EndAction.notice_provider: (ContractStatus.active,),
-}
+def _grounds(case: EndingView) -> tuple[ImmediateGround, ...]:
+    return load_policy(case.contract.policy_name).warning.immediate_grounds
 
 
-async def _interim(ref: ContractRef, day: Any, decision_defaults: dict[str, Any]) -> None:
-    answer = await ask(
-        InterimForm,
-        key="interim",
-        description=describe(
-            ref,
-            "Interimistisk hävning under utredningstiden, när en allvarlig brist utgör fara "
-            "för kunderna (förfrågningsunderlaget §4.5). Beslutas av nämndens ordförande.",
+def _months(case: EndingView, whose: str) -> str:
+    """The notice period of the municipality or of the provider, with its source."""
+    terms = load_policy(case.contract.policy_name).contract
+    months = {
+        "municipality": terms.notice_municipality_months,
+        "provider": terms.notice_provider_months,
+    }[whose]
+    return f"{months} månader ({terms.basis})"
+
+
+def _waits(status: EndingStatus, action: EndingAction | None = None) -> Any:
+    return lambda case: case.status is status and action in (None, case.action)
+
+
+def _store(step: str) -> Any:
+    return lambda case, answer: apply_step(case.id, step, answer.model_dump(mode="json"))
+
+
+def _decided_today(day_field: str) -> Any:
+    """The decision's date and the step's own day, both filled in with today."""
+    return lambda case: {"meeting_on": today(), day_field: today()}
+
+
+#: The ending's steps, in order; the stored case says which one it waits for.
+ENDING: CaseType[EndingView] = CaseType(
+    noun="avtal",
+    load=load_ending,
+    number=lambda case: case.contract.number,
+    status=lambda case: f"{case.contract.status.value} ({case.status.value})",
+    take_over=take_over_ending,
+    rename=False,  # the run is named "avsluta avtal <number>" when it starts
+    # The heading is the contract; the form's own title names the step.
+    describe=lambda case, title, instructions: describe(case.contract, instructions),
+    finish=lambda case: _finish(case),
+    steps=[
+        Step(
+            waits=_waits(EndingStatus.interim),
+            key="interim",
+            form=InterimForm,
+            title="Interimistisk hävning",
+            instructions="Interimistisk hävning under utredningstiden, när en allvarlig brist "
+            "utgör fara för kunderna (förfrågningsunderlaget §4.5). Beslutas av nämndens "
+            "ordförande.",
+            check=lambda case, answer: interim_problems(case.contract, answer),
+            store=_store("interim"),
+            defaults=_decided_today("from_day"),
         ),
-        check=lambda a: interim_problems(ref, a),
-        defaults=decision_defaults | {"from_day": day},
-    )
-    apply_step(ref.id, "interim", answer.model_dump(mode="json"))
-    await deliver_now()
+        Step(
+            waits=_waits(EndingStatus.investigation),
+            key="utredning",
+            form=InvestigationForm,
+            title="Utredningen är klar",
+            instructions="Utredningen pågår. När den är klar: häv avtalet slutligt (nämnden "
+            "eller dess ordförande) eller återställ det.",
+            check=lambda case, answer: investigation_problems(case.contract, answer),
+            store=_store("investigation"),
+            defaults=_decided_today("last_day"),
+        ),
+        Step(
+            waits=_waits(EndingStatus.decision, EndingAction.immediate),
+            key="beslut",
+            form=lambda case: immediate_form(_grounds(case)),
+            title="Hävning eller upphörande",
+            instructions="Välj grunden. Hävning beslutas av nämnden eller dess ordförande; "
+            "upphör avtalet av sig självt räcker det att du bekräftar uppgifterna.",
+            check=lambda case, answer: immediate_problems(
+                case.contract, {ground_label(g): g.consequence for g in _grounds(case)}, answer
+            ),
+            store=_store("immediate"),
+            defaults=_decided_today("last_day"),
+        ),
+        Step(
+            waits=_waits(EndingStatus.decision, EndingAction.notice_municipality),
+            key="beslut",
+            form=MunicipalNoticeForm,
+            title="Kommunens uppsägning",
+            instructions=lambda case: (
+                f"Kommunens uppsägningstid är "
+                f"{_months(case, 'municipality')}. Uppsägning beslutas av nämnden eller dess "
+                "ordförande."
+            ),
+            check=lambda case, answer: decision_problems(answer, "Uppsägning"),
+            store=_store("notice_municipality"),
+            defaults=_decided_today("given_on"),
+        ),
+        Step(
+            waits=_waits(EndingStatus.decision, EndingAction.notice_provider),
+            key="beslut",
+            form=ProviderNoticeForm,
+            title="Utförarens uppsägning",
+            instructions=lambda case: (
+                f"Utförarens uppsägningstid är "
+                f"{_months(case, 'provider')}, räknat från dagen uppsägningen kom in."
+            ),
+            check=lambda case, answer: [],
+            store=_store("notice_provider"),
+            defaults=lambda case: {"received_on": today()},
+        ),
+    ],
+)
+
+
+async def _finish(case: EndingView) -> str:
+    get_run_logger().info("Contract %s is %s", case.contract.number, case.contract.status.value)
+    return case.contract.status.value
 
 
 @flow(name=END_CONTRACT_FLOW, flow_run_name="avsluta avtal {contract}", persist_result=True)
 async def end_contract_by_staff(contract: str, action: EndAction) -> str:
     """Interim termination, a ground that applies at once, or notice, for `contract`."""
-    logger = get_run_logger()
     ref = load_contract(contract)
-    policy = load_policy(ref.policy_name)
-    day = today()
-    first_key = "interim" if action is EndAction.interim else "beslut"
-    if first_key not in used_pause_keys() and ref.status not in _STARTS_FROM[action]:
-        raise TerminationRefused(
-            f"contract: {ref.number} is {ref.status.value}; "
-            f"'{action.value}' needs {', '.join(s.value for s in _STARTS_FROM[action])}"
-        )
-    decision_defaults = {"meeting_on": day}
-    status: str
-    answer: Any
-    if action is EndAction.interim:
-        if ref.status is not ContractStatus.interim_terminated or "interim" in used_pause_keys():
-            await _interim(ref, day, decision_defaults)
-            ref = load_contract(contract)
-        answer = await ask(
-            InvestigationForm,
-            key="utredning",
-            description=describe(
-                ref,
-                "Utredningen pågår. När den är klar: häv avtalet slutligt (nämnden eller dess "
-                "ordförande) eller återställ det.",
-            ),
-            check=lambda a: investigation_problems(ref, a),
-            defaults=decision_defaults | {"last_day": day},
-        )
-        status = apply_step(ref.id, "investigation", answer.model_dump(mode="json"))
-    elif action is EndAction.immediate:
-        grounds = policy.warning.immediate_grounds
-        if not grounds:
-            raise TerminationRefused(
-                f"action: the policy {policy.name!r} has no grounds that end a contract at once"
-            )
-        form = immediate_form(grounds)
-        consequence: dict[str, str] = {ground_label(g): g.consequence for g in grounds}
-        answer = await ask(
-            form,
-            key="beslut",
-            description=describe(
-                ref,
-                "Välj grunden. Hävning beslutas av nämnden eller dess ordförande; upphör "
-                "avtalet av sig självt räcker det att du bekräftar uppgifterna.",
-            ),
-            check=lambda a: immediate_problems(ref, consequence, a),
-            defaults=decision_defaults | {"last_day": day},
-        )
-        status = apply_step(ref.id, "immediate", answer.model_dump(mode="json"))
-    elif action is EndAction.notice_municipality:
-        months = policy.contract.notice_municipality_months
-        answer = await ask(
-            MunicipalNoticeForm,
-            key="beslut",
-            description=describe(
-                ref,
-                f"Kommunens uppsägningstid är {months} månader ({policy.contract.basis}). "
-                "Uppsägning beslutas av nämnden eller dess ordförande.",
-            ),
-            check=lambda a: decision_problems(a, "Uppsägning"),
-            defaults=decision_defaults | {"given_on": day},
-        )
-        status = apply_step(ref.id, "notice_municipality", answer.model_dump(mode="json"))
-    else:
-        months = policy.contract.notice_provider_months
-        answer = await ask(
-            ProviderNoticeForm,
-            key="beslut",
-            description=describe(
-                ref,
-                f"Utförarens uppsägningstid är {months} månader ({policy.contract.basis}), "
-                "räknat från dagen uppsägningen kom in.",
-            ),
-            check=lambda a: [],
-            defaults={"received_on": day},
-        )
-        status = apply_step(ref.id, "notice_provider", answer.model_dump(mode="json"))
-    await deliver_now()
-    logger.info("Contract %s is %s", ref.number, status)
-    return status
+    ending = open_ending(ref.id, END_ACTION.key(action), current_run_id())
+    return await run_case(ENDING, ending)

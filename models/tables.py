@@ -6,6 +6,7 @@ from models.application import Application
 from models.audit import AuditEvent
 from models.business_manager import BusinessManager
 from models.contract import Contract
+from models.contract_ending import ContractEnding
 from models.customer_count import CustomerCount
 from models.lex_sarah import LexSarahCase
 from models.monthly_report import MonthlyReport
@@ -23,6 +24,7 @@ __all__ = [
     "AuditEvent",
     "BusinessManager",
     "Contract",
+    "ContractEnding",
     "ContractWarning",
     "CustomerCount",
     "LexSarahCase",

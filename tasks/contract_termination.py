@@ -28,9 +28,10 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from models.case_lookup import CaseNotFound, find_case
+from models.base import utcnow
+from models.case_lookup import CaseNotFound, attach_run, find_case, from_row, load_view
 from models.contract import (
     Contract,
     ContractEndKind,
@@ -38,9 +39,11 @@ from models.contract import (
     DecidingBody,
     InvestigationResult,
 )
+from models.contract_ending import ContractEnding, EndingAction, EndingStatus
 from models.db import session_scope
 from models.forms.fields import DECIDING_BODY, DecisionBody
-from models.forms.warning import INVESTIGATION, ground_of
+from models.forms.keys import Labels
+from models.forms.warning import INVESTIGATION, EndAction, ground_of
 from models.municipality import Municipality
 from models.policy import ImmediateGround
 from models.state_machine import change_status
@@ -234,6 +237,45 @@ class ContractRef:
     ends_on: date | None
 
 
+@dataclass(frozen=True)
+class EndingView:
+    """A stored ending case and its contract as the run sees them (keys, dates, statuses)."""
+
+    id: uuid.UUID
+    action: EndingAction
+    status: EndingStatus
+    contract: ContractRef
+
+
+#: The form's labels of each action (the row keeps the key).
+END_ACTION = Labels(EndingAction, EndAction)
+
+#: The contract statuses each action starts from. An interim-terminated contract
+#: may be started on again for "interim": the investigation's end is then asked.
+STARTS_FROM: dict[EndingAction, tuple[ContractStatus, ...]] = {
+    EndingAction.interim: (
+        ContractStatus.active,
+        ContractStatus.notice_given,
+        ContractStatus.interim_terminated,
+    ),
+    EndingAction.immediate: (
+        ContractStatus.active,
+        ContractStatus.notice_given,
+        ContractStatus.interim_terminated,
+    ),
+    EndingAction.notice_municipality: (ContractStatus.active,),
+    EndingAction.notice_provider: (ContractStatus.active,),
+}
+
+
+def _ref(session: Session, contract: Contract) -> ContractRef:
+    municipality = session.get(Municipality, contract.municipality_id)
+    assert municipality is not None
+    return from_row(
+        ContractRef, contract, number=case_no(contract.id), policy_name=municipality.policy_name
+    )
+
+
 @task(name="load-contract-for-ending", cache_policy=NO_CACHE, persist_result=False)
 def load_contract(reference: str) -> ContractRef:
     """The contract by its number ("9F4F7CA2", "avtal 9F4F7CA2") or id."""
@@ -243,17 +285,69 @@ def load_contract(reference: str) -> ContractRef:
             contract = find_case(session, Contract, text)
         except CaseNotFound as error:
             raise TerminationRefused(f"contract: {error}") from None
-        municipality = session.get(Municipality, contract.municipality_id)
-        assert municipality is not None
-        return ContractRef(
-            id=contract.id,
-            number=case_no(contract.id),
-            status=contract.status,
-            end_kind=contract.end_kind,
-            policy_name=municipality.policy_name,
-            starts_on=contract.starts_on,
-            ends_on=contract.ends_on,
-        )
+        return _ref(session, contract)
+
+
+@task(name="open-contract-ending", cache_policy=NO_CACHE, persist_result=False)
+def open_ending(contract_id: uuid.UUID, action: EndingAction, flow_run_id: uuid.UUID) -> uuid.UUID:
+    """The ending case this run walks: its own (a replay), one still open, or a new one.
+
+    A new case needs the contract in a status the action starts from, and for a
+    ground that applies at once, a policy that has such grounds.
+    """
+    with session_scope() as session:
+        own = session.exec(
+            select(ContractEnding).where(ContractEnding.flow_run_id == flow_run_id)
+        ).first()
+        if own is not None:
+            return own.id
+        contract = session.get(Contract, contract_id)
+        assert contract is not None
+        if contract.status not in STARTS_FROM[action]:
+            raise TerminationRefused(
+                f"contract: {case_no(contract.id)} is {contract.status.value}; "
+                f"'{END_ACTION.text[action]}' needs "
+                + ", ".join(status.value for status in STARTS_FROM[action])
+            )
+        waiting = session.exec(
+            select(ContractEnding).where(
+                ContractEnding.contract_id == contract_id,
+                ContractEnding.action == action,
+                ContractEnding.status != EndingStatus.done,
+            )
+        ).first()
+        if waiting is not None:
+            return waiting.id  # the runner takes it over from its earlier run
+        _, policy = _parties(session, contract)
+        if action is EndingAction.immediate and not policy.warning.immediate_grounds:
+            raise TerminationRefused(
+                f"action: the policy {policy.name!r} has no grounds that end a contract at once"
+            )
+        if action is not EndingAction.interim:
+            status = EndingStatus.decision
+        elif contract.status is ContractStatus.interim_terminated:
+            status = EndingStatus.investigation
+        else:
+            status = EndingStatus.interim
+        ending = ContractEnding(contract_id=contract_id, action=action, status=status)
+        session.add(ending)
+        session.flush()
+        return ending.id
+
+
+def _ending_view(session: Session, ending: ContractEnding) -> EndingView:
+    contract = session.get(Contract, ending.contract_id)
+    assert contract is not None
+    return from_row(EndingView, ending, contract=_ref(session, contract))
+
+
+@task(name="load-contract-ending", cache_policy=NO_CACHE, persist_result=False)
+def load_ending(ending_id: uuid.UUID) -> EndingView:
+    return load_view(ContractEnding, ending_id, _ending_view)
+
+
+def take_over_ending(ending_id: uuid.UUID, flow_run_id: uuid.UUID) -> uuid.UUID | None:
+    return attach_run(ContractEnding, ending_id, flow_run_id)
 
 
 def decision_of(answer: dict[str, Any]) -> dict[str, Any] | None:
@@ -268,79 +362,98 @@ def decision_of(answer: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-@task(name="apply-contract-ending", cache_policy=NO_CACHE, persist_result=False)
-def apply_step(contract_id: uuid.UUID, step: str, answer: dict[str, Any]) -> str:
-    """Apply one answered step; a step already applied (a replay) changes nothing.
+def _day(answer: dict[str, Any], name: str) -> date:
+    return date.fromisoformat(answer[name])
 
-    Returns the contract's status afterwards.
+
+def _decided(answer: dict[str, Any], needs: str) -> dict[str, Any]:
+    """The decision a step cannot do without (the form's check asks for it first)."""
+    decision = decision_of(answer)
+    if decision is None:
+        raise TerminationRefused(f"decision_body: {needs}")
+    return decision
+
+
+def _apply(session: Session, contract: Contract, step: str, answer: dict[str, Any]) -> None:
+    """One answered step on the contract; a step whose status has passed changes nothing."""
+    by = answer["decided_by"]
+    note = (answer.get("note") or "").strip() or None
+    _, policy = _parties(session, contract)
+    if step == "interim":
+        if contract.status in (ContractStatus.active, ContractStatus.notice_given):
+            interim_terminate(
+                session,
+                contract,
+                from_day=_day(answer, "from_day"),
+                decision=_decided(answer, "interim hävning needs the chair"),
+                actor=by,
+                note=note,
+            )
+    elif step == "investigation":
+        if contract.status is ContractStatus.interim_terminated:
+            outcome = INVESTIGATION.key(answer["outcome"])
+            if outcome is InvestigationResult.terminate:
+                final_havning(
+                    session,
+                    contract,
+                    last_day=_day(answer, "last_day"),
+                    decision=_decided(answer, "hävning needs the committee"),
+                    actor=by,
+                )
+            else:
+                reinstate(session, contract, actor=by, note=note)
+    elif step == "immediate":
+        if contract.status is not ContractStatus.ended:
+            ground = ground_of(policy.warning.immediate_grounds, answer["ground"])
+            end_on_ground(
+                session,
+                contract,
+                ground=ground,
+                last_day=_day(answer, "last_day"),
+                decision=decision_of(answer),
+                actor=by,
+            )
+    elif step == "notice_municipality":
+        if contract.status is ContractStatus.active:
+            municipal_notice(
+                session,
+                contract,
+                given_on=_day(answer, "given_on"),
+                ground=answer["ground"].strip(),
+                decision=_decided(answer, "notice needs the committee"),
+                actor=by,
+            )
+    elif step == "notice_provider":
+        if contract.status is ContractStatus.active:
+            provider_notice(
+                session,
+                contract,
+                received_on=_day(answer, "received_on"),
+                actor=by,
+            )
+    else:
+        raise ValueError(f"step: unknown step {step!r}")
+
+
+@task(name="apply-contract-ending", cache_policy=NO_CACHE, persist_result=False)
+def apply_step(ending_id: uuid.UUID, step: str, answer: dict[str, Any]) -> str:
+    """Apply one answered step and move the case on; returns the contract's status after.
+
+    The case moves on even where the contract's status had already passed the
+    step (a replay, or the contract ended another way meanwhile), so the run
+    never waits twice for one answer.
     """
     with session_scope() as session:
-        contract = session.get(Contract, contract_id)
+        ending = session.get(ContractEnding, ending_id)
+        assert ending is not None
+        contract = session.get(Contract, ending.contract_id)
         assert contract is not None
-        by = answer["decided_by"]
-        note = (answer.get("note") or "").strip() or None
-        _, policy = _parties(session, contract)
-        if step == "interim":
-            if contract.status in (ContractStatus.active, ContractStatus.notice_given):
-                decision = decision_of(answer)
-                if decision is None:
-                    raise TerminationRefused("decision_body: interim hävning needs the chair")
-                interim_terminate(
-                    session,
-                    contract,
-                    from_day=date.fromisoformat(answer["from_day"]),
-                    decision=decision,
-                    actor=by,
-                    note=note,
-                )
-        elif step == "investigation":
-            if contract.status is ContractStatus.interim_terminated:
-                outcome = INVESTIGATION.key(answer["outcome"])
-                if outcome is InvestigationResult.terminate:
-                    decision = decision_of(answer)
-                    if decision is None:
-                        raise TerminationRefused("decision_body: hävning needs the committee")
-                    final_havning(
-                        session,
-                        contract,
-                        last_day=date.fromisoformat(answer["last_day"]),
-                        decision=decision,
-                        actor=by,
-                    )
-                else:
-                    reinstate(session, contract, actor=by, note=note)
-        elif step == "immediate":
-            if contract.status is not ContractStatus.ended:
-                ground = ground_of(policy.warning.immediate_grounds, answer["ground"])
-                end_on_ground(
-                    session,
-                    contract,
-                    ground=ground,
-                    last_day=date.fromisoformat(answer["last_day"]),
-                    decision=decision_of(answer),
-                    actor=by,
-                )
-        elif step == "notice_municipality":
-            if contract.status is ContractStatus.active:
-                decision = decision_of(answer)
-                if decision is None:
-                    raise TerminationRefused("decision_body: notice needs the committee")
-                municipal_notice(
-                    session,
-                    contract,
-                    given_on=date.fromisoformat(answer["given_on"]),
-                    ground=answer["ground"].strip(),
-                    decision=decision,
-                    actor=by,
-                )
-        elif step == "notice_provider":
-            if contract.status is ContractStatus.active:
-                provider_notice(
-                    session,
-                    contract,
-                    received_on=date.fromisoformat(answer["received_on"]),
-                    actor=by,
-                )
+        _apply(session, contract, step, answer)
+        interim_in_force = contract.status is ContractStatus.interim_terminated
+        if step == "interim" and interim_in_force:
+            ending.status = EndingStatus.investigation
         else:
-            raise ValueError(f"step: unknown step {step!r}")
+            ending.status = EndingStatus.done
+        ending.updated_at = utcnow()
+        session.add(ending)
         return contract.status.value

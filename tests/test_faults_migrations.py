@@ -16,7 +16,15 @@ from sqlalchemy import text
 
 from models.db import make_engine, migrate
 from tests.prefect_stack import _postgres_database
-from tests.test_migrations import LISTING_AFTER_0006, _drift, fill_0005, listing_flags
+from tests.test_migrations import (
+    ENDINGS_AFTER_0009,
+    LISTING_AFTER_0006,
+    _drift,
+    endings,
+    fill_0005,
+    fill_0008,
+    listing_flags,
+)
 
 POSTGRES_URL = os.environ.get("LOVFLOW_TEST_POSTGRES_URL", "").strip()
 
@@ -57,5 +65,19 @@ def test_0006_lists_contracts_in_force_and_rotates_huddinge_on_postgresql() -> N
         fill_0005(url)
         migrate(url, "0006")
         assert listing_flags(url) == LISTING_AFTER_0006
+    finally:
+        drop()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not POSTGRES_URL, reason="LOVFLOW_TEST_POSTGRES_URL is not set")
+def test_0009_gives_an_interim_terminated_contract_its_waiting_case_on_postgresql() -> None:
+    url, drop = _postgres_database(POSTGRES_URL, f"lovflow_upgrade_{uuid.uuid4().hex[:8]}")
+    try:
+        migrate(url, "0008")
+        fill_0008(url)
+        migrate(url)
+        assert endings(url) == ENDINGS_AFTER_0009
+        assert _drift(url) == []
     finally:
         drop()

@@ -153,3 +153,52 @@ def test_0006_lists_contracts_in_force_and_rotates_huddinge(tmp_path: Path) -> N
     fill_0005(url)
     migrate(url, "0006")
     assert listing_flags(url) == LISTING_AFTER_0006
+
+
+def fill_0008(url: str) -> None:
+    """One Salem contract per status at revision 0008 (before `contract_ending`)."""
+    fill_0005(url)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        provider = connection.execute(text("select provider_id from contract limit 1")).scalar()
+        connection.execute(
+            text(
+                "insert into contract (id, provider_id, municipality_id, status, services, "
+                "capacity_hours_per_month, starts_on, created_at, updated_at) "
+                "values (:id, :p, 'salem', 'interim_terminated', '[]', 100, :d, :now, :now)"
+            ).bindparams(bindparam("id", type_=Uuid()), bindparam("p", type_=Uuid())),
+            {
+                "id": uuid.uuid4(),
+                "p": uuid.UUID(str(provider)),
+                "d": date(2026, 1, 1),
+                "now": datetime(2026, 11, 1, tzinfo=UTC),
+            },
+        )
+    engine.dispose()
+
+
+def endings(url: str) -> set[tuple[str, str, str, bool]]:
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "select contract.status, contract_ending.action, contract_ending.status, "
+                "contract_ending.flow_run_id is null from contract_ending "
+                "join contract on contract.id = contract_ending.contract_id"
+            )
+        ).all()
+    engine.dispose()
+    return {(contract, action, status, bool(no_run)) for contract, action, status, no_run in rows}
+
+
+#: A contract interim-terminated before 0009 was waiting for the investigation's end.
+ENDINGS_AFTER_0009 = {("interim_terminated", "interim", "investigation", True)}
+
+
+def test_0009_gives_an_interim_terminated_contract_its_waiting_case(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    migrate(url, "0008")
+    fill_0008(url)
+    migrate(url)
+    assert endings(url) == ENDINGS_AFTER_0009
+    assert _drift(url) == []

@@ -374,6 +374,43 @@ def test_interim_termination_then_reinstated_or_terminated(stack: Stack) -> None
     assert [to for _, to in _trail(stack, gone.id)] == ["interim_terminated", "ended"]
 
 
+def test_a_lost_interim_run_is_continued_at_the_investigation(stack: Stack) -> None:
+    today = stockholm_today()
+    contract, _ = _contract(stack)
+    first = _end_run(stack, contract, "Interimistisk hävning (fara för kunderna)")
+    stack.wait_paused(first, "interim")
+    chair = {
+        "decision_body": "Nämndens ordförande (delegation)",
+        "meeting_on": today.isoformat(),
+        "paragraph": "§ 5",
+    }
+    stack.resume(first, {"from_day": today.isoformat(), "decided_by": OFFICER} | chair)
+    stack.wait_paused(first, "utredning")
+
+    # Started again on the same contract: the stored case waits for the investigation,
+    # not for a second interim decision, and the first run is retired.
+    second = _end_run(stack, contract, "Interimistisk hävning (fara för kunderna)")
+    stack.wait_paused(second, "utredning")
+    retired = stack.wait_final(first)
+    assert retired.state is not None and retired.state.is_cancelled()
+    stack.resume(
+        second,
+        {
+            "outcome": "Återställ avtalet",
+            "last_day": today.isoformat(),
+            "meeting_on": today.isoformat(),
+            "decided_by": OFFICER,
+        },
+    )
+    done = stack.wait_final(second)
+    assert done.state is not None and done.state.is_completed(), stack.log()[-3000:]
+    assert [to for _, to in _trail(stack, contract.id)] == ["interim_terminated", "active"]
+
+    # Back in force, a new run starts a new case from the interim decision.
+    third = _end_run(stack, contract, "Interimistisk hävning (fara för kunderna)")
+    stack.wait_paused(third, "interim")
+
+
 def test_notice_by_the_municipality_and_by_the_provider(stack: Stack) -> None:
     municipal, municipal_email = _contract(stack)
     run = _end_run(stack, municipal, "Kommunens uppsägning")

@@ -17,7 +17,9 @@ import pytest
 from sqlmodel import Session, col, select
 
 from models.audit import AuditEvent
+from models.case_lookup import attach_run
 from models.contract import Contract, ContractEndKind, ContractStatus
+from models.contract_ending import ContractEnding, EndingAction, EndingStatus
 from models.forms.warning import ground_label, ground_of
 from models.obligation import Obligation, ObligationKind
 from models.outbox import OutgoingEmail
@@ -141,11 +143,54 @@ def test_interim_termination_without_the_chair_is_refused(session: Session) -> N
         "note": "",
         "decided_by": "handläggare",
     }
+    ending = _open(contract, EndingAction.interim)
     with pytest.raises(contract_termination.TerminationRefused, match="decision_body"):
-        contract_termination.apply_step.fn(contract.id, "interim", answer)
+        contract_termination.apply_step.fn(ending, "interim", answer)
     session.expire_all()
     stored = session.get(Contract, contract.id)
     assert stored is not None and stored.status is ContractStatus.active
+    kept = session.get(ContractEnding, ending)  # the refusal stored nothing: still waiting
+    assert kept is not None and kept.status is EndingStatus.interim
+
+
+def _open(contract: Contract, action: EndingAction, run: uuid.UUID | None = None) -> uuid.UUID:
+    return contract_termination.open_ending.fn(contract.id, action, run or uuid.uuid4())
+
+
+def test_an_ending_is_kept_per_run_and_continued_by_the_next_run(session: Session) -> None:
+    contract = _salem_contract(session)
+    first_run = uuid.uuid4()
+    ending = _open(contract, EndingAction.interim, first_run)
+    attach_run(ContractEnding, ending, first_run)
+    assert _open(contract, EndingAction.interim, first_run) == ending  # a replay
+    assert _open(contract, EndingAction.interim) == ending  # a new run takes it over
+    notice = _open(contract, EndingAction.notice_provider)  # another action: its own case
+    assert notice != ending
+    chair = {
+        "from_day": "2026-11-30",
+        "decision_body": "Nämndens ordförande (delegation)",
+        "meeting_on": "2026-11-30",
+        "paragraph": "§ 3",
+        "note": "",
+        "decided_by": "handläggare",
+    }
+    assert contract_termination.apply_step.fn(ending, "interim", chair) == "interim_terminated"
+    session.expire_all()
+    stored = session.get(ContractEnding, ending)
+    assert stored is not None and stored.status is EndingStatus.investigation
+    # The provider's notice needs an active contract: refused now, naming the statuses.
+    with pytest.raises(contract_termination.TerminationRefused, match="needs active"):
+        _open(contract, EndingAction.notice_provider)
+    reinstated = {"outcome": "Återställ avtalet", "note": "", "decided_by": "handläggare"}
+    assert contract_termination.apply_step.fn(ending, "investigation", reinstated) == "active"
+    session.expire_all()
+    stored = session.get(ContractEnding, ending)
+    assert stored is not None and stored.status is EndingStatus.done
+    # Back in force: a new interim start is a new case that waits for the decision again.
+    again = _open(contract, EndingAction.interim)
+    assert again != ending
+    fresh = session.get(ContractEnding, again)
+    assert fresh is not None and fresh.status is EndingStatus.interim
 
 
 def test_the_sweep_ends_a_noticed_contract_and_takes_it_off_the_lists(session: Session) -> None:
@@ -286,7 +331,8 @@ def test_a_lost_ivo_permit_ends_a_stockholm_contract_without_a_committee(
         "note": "",
         "decided_by": "handläggare",
     }
-    assert contract_termination.apply_step.fn(contract.id, "immediate", answer) == "ended"
+    ending = _open(contract, EndingAction.immediate)
+    assert contract_termination.apply_step.fn(ending, "immediate", answer) == "ended"
     session.expire_all()
     ended = session.get(Contract, contract.id)
     assert ended is not None
@@ -296,7 +342,7 @@ def test_a_lost_ivo_permit_ends_a_stockholm_contract_without_a_committee(
         False,
     )
     # A replay of the same answer changes nothing.
-    assert contract_termination.apply_step.fn(contract.id, "immediate", answer) == "ended"
+    assert contract_termination.apply_step.fn(ending, "immediate", answer) == "ended"
     letters = session.exec(select(OutgoingEmail)).all()
     assert sorted(row.template for row in letters) == ["contract-ended", "contract-ended-staff"]
     assert "IVO" in letters[0].body_text or "IVO" in letters[1].body_text
