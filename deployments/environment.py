@@ -31,6 +31,12 @@ def prefect_defaults(settings: Settings) -> dict[str, str]:
         # 180); the zombie watch (deployments/zombie_watch.py) marks a Running run
         # Crashed after LOVFLOW_ZOMBIE_AFTER_SECONDS without one.
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+        # Submit to the next form: a resumed run waits until the runner next asks the
+        # server for runs to start. Prefect's default asks every 10 s, so staff waited
+        # 10-22 s after Submit (prefect-notes.md A12.4); every second costs one small
+        # query (and its deployment-ready update) per second. bench/submit_latency.py
+        # measures both.
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
         # SQLite "database is locked" (README): fewer, larger write transactions. A
         # transaction that reads and then writes is refused at once, without waiting
         # out busy_timeout, when another connection holds the write lock or has

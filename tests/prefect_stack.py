@@ -5,7 +5,7 @@
   beside LOVFLOW_TEST_POSTGRES_URL's (dropped at the end);
 - a real SMTP server (aiosmtpd) that records every message;
 - the serving process, `python -m deployments.serve`, exactly as `make run`
-  starts it, with the runner polling every second instead of ten;
+  starts it (the runner polling every second, as under `make run`);
 - heartbeats every 30 s and the zombie watch (`python -m deployments.zombie_watch`),
   with a 45 s window instead of 90.
 
@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -406,7 +406,9 @@ def _postgres_database(base_url: str, name: str) -> tuple[str, Callable[[], None
     return url.set(database=name).render_as_string(hide_password=False), drop
 
 
-def _start_stack(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def _start_stack(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, extra_env: Mapping[str, str] = {}
+) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp(f"stack-{backend}")
     drop: Callable[[], None] | None = None
     if backend == "sqlite":
@@ -429,8 +431,9 @@ def _start_stack(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     api_url = f"http://127.0.0.1:{free_port()}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOVFLOW_", "PREFECT_"))}
     # make run's Prefect settings (deployments/environment.py: heartbeats every 30 s,
-    # no analytics, the SQLite write batching), then this stack's own home, port,
-    # faster polling and shorter zombie window (90 s under make run).
+    # the runner polling every second, no analytics, the SQLite write batching), then
+    # this stack's own home, port and shorter zombie window (90 s under make run), and
+    # what the caller adds (bench/submit_latency.py: Prefect's default poll).
     env |= prefect_defaults(Settings(var_dir=work / "var"))
     env |= {
         "LOVFLOW_VAR_DIR": str(work / "var"),
@@ -440,10 +443,10 @@ def _start_stack(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "PREFECT_HOME": str(work / "prefect"),
         "PREFECT_API_URL": api_url,
         "PREFECT_UI_URL": api_url.removesuffix("/api"),
-        "PREFECT_RUNNER_POLL_FREQUENCY": "1",  # start resumed runs within a second, not ten
         "PREFECT_LOCAL_STORAGE_PATH": str(work / "prefect" / "storage"),
         "LOVFLOW_ZOMBIE_AFTER_SECONDS": str(ZOMBIE_AFTER_SECONDS),
     }
+    env |= extra_env
     stack = Stack(
         backend=backend,
         database_url=database_url,

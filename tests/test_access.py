@@ -301,7 +301,6 @@ def test_make_run_with_basic_auth_serves_and_runs(tmp_path: Path) -> None:
         var_dir,
         prefect_port,
         smtp_port,
-        PREFECT_RUNNER_POLL_FREQUENCY="1",
         PREFECT_SERVER_API_AUTH_STRING=AUTH,
     )
     api = f"http://127.0.0.1:{prefect_port}/api"

@@ -122,8 +122,7 @@ def _deployments(api: str) -> dict[str, str]:
 def test_make_run_serves_the_deployments_and_delivers_mail(tmp_path: Path) -> None:
     var_dir = tmp_path / "var"
     prefect_port, smtp_port = free_port(), free_port()
-    # The runner polls every second, not ten: runs start at once.
-    env = make_run_env(var_dir, prefect_port, smtp_port, PREFECT_RUNNER_POLL_FREQUENCY="1")
+    env = make_run_env(var_dir, prefect_port, smtp_port)
     api = f"http://127.0.0.1:{prefect_port}/api"
     log = tmp_path / "lovflow.log"
 

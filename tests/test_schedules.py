@@ -3,7 +3,7 @@
 Every other test starts the sweep and the delivery by hand, so none of them saw
 that Prefect 3.8.8's scheduler made no run at all under SQLAlchemy 2.1. Here
 nothing is started by the test: `python -m deployments.local run --demo` (what
-`make demo` runs) with Prefect's default runner poll, then
+`make demo` runs) with its own runner poll, then
 
 - a letter is queued in the app database, and a run of "Skicka köad e-post"
   that the server's scheduler made (`auto_scheduled`) after that moment
@@ -84,7 +84,7 @@ def _weekdays_at_seven(starts: list[datetime]) -> list[str]:
 def test_schedules_fire_by_themselves_under_make_run(tmp_path: Path) -> None:
     var_dir = tmp_path / "var"
     prefect_port, smtp_port = free_port(), free_port()
-    # Nothing else is changed: the runner polls every 10 s, as for a user.
+    # Nothing else is changed: make run's own settings, as for a user.
     env = make_run_env(var_dir, prefect_port, smtp_port)
     api = f"http://127.0.0.1:{prefect_port}/api"
     log = tmp_path / "lovflow.log"
@@ -124,7 +124,7 @@ def test_schedules_fire_by_themselves_under_make_run(tmp_path: Path) -> None:
                     return run
             return None
 
-        # The schedule is every 2 minutes; the runner polls every 10 s.
+        # The schedule is every 2 minutes.
         run = _wait_for("a scheduled delivery run", scheduled_run_done, 240, process, log)
         assert run["created_by"] is None or run["created_by"].get("type") != "USER"
         stored = row(app, letter)
