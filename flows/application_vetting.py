@@ -27,6 +27,7 @@ from typing import Any
 
 from flows.case_runner import Action, CaseType, Shown, Step, run_case, start_once
 from flows.names import SIGN_CONTRACT, SIGNING_FLOW, VETTING_FLOW
+from flows.parameters import parameter
 from flows.run_helpers import case_flow, deliver_now
 from flows.vetting_steps import SHOWN, Vetting, remaining
 from models.application import ApplicationStatus
@@ -76,7 +77,9 @@ LATEST_MEETING = time(19, 0)
 
 
 @case_flow(VETTING_FLOW, "ansökan")
-async def register_application(application: ApplicationForm) -> str:
+async def register_application(
+    application: ApplicationForm = parameter("Ansökan"),
+) -> str:
     """Register an incoming application and vet it (deployment "Registrera ansökan")."""
     application_id = register(application)
     await deliver_now()  # the receipt goes out before the run waits for step 1
@@ -84,7 +87,7 @@ async def register_application(application: ApplicationForm) -> str:
 
 
 @case_flow(VETTING_FLOW, "ansökan {case_number}")
-async def continue_application(case_number: str) -> str:
+async def continue_application(case_number: str = parameter("Ärendenummer")) -> str:
     """Continue a case from its stored status (deployment "Fortsätt ansökan").
 
     For a case whose run was cancelled or crashed: the steps already decided

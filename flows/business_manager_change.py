@@ -33,6 +33,7 @@ from prefect.artifacts import acreate_markdown_artifact
 
 from flows.case_runner import Action, CaseType, Shown, run_case
 from flows.names import MANAGER_FLOW
+from flows.parameters import parameter
 from flows.proposal_review import start_review
 from flows.run_helpers import case_flow
 from flows.vetting_steps import SHOWN, Vetting, remaining
@@ -62,13 +63,15 @@ M = ManagerStatus
 
 
 @case_flow(MANAGER_FLOW, "verksamhetsansvarig")
-async def register_manager(notification: ManagerNotification) -> str:
+async def register_manager(
+    notification: ManagerNotification = parameter("Anmälan"),
+) -> str:
     """Register a provider's notice of a new or additional manager and vet the manager."""
     return await run_case(MANAGER, manager_store.register(notification))
 
 
 @case_flow(MANAGER_FLOW, "verksamhetsansvarig {case_number}")
-async def continue_manager(case_number: str) -> str:
+async def continue_manager(case_number: str = parameter("Ärendenummer")) -> str:
     """Continue a manager's case from its stored state ("Fortsätt verksamhetsansvarig")."""
     return await run_case(MANAGER, manager_store.resolve(case_number))
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect.runtime import flow_run
 
 from flows.case_runner import start_once
 from flows.lex_sarah import show_open_cases
@@ -37,6 +38,7 @@ from flows.names import (
     REVIEW_PROPOSAL,
     WARNING_FLOW,
 )
+from flows.parameters import parameter
 from flows.run_helpers import deliver_now
 from models.clock import today
 from models.sv_format import case_no, sv_date
@@ -79,8 +81,16 @@ async def start_warning_runs() -> int:
     )
 
 
-@flow(name="compliance-sweep", flow_run_name="kontroll {as_of}")
-async def sweep(as_of: date | None = None) -> dict[str, int]:
+def _run_name() -> str:
+    """ "kontroll 2026-12-04": the day checked, also for a scheduled run (no `as_of`)."""
+    as_of = flow_run.parameters.get("as_of")
+    return f"kontroll {as_of or today().isoformat()}"
+
+
+@flow(name="compliance-sweep", flow_run_name=_run_name)
+async def sweep(
+    as_of: date | None = parameter("Dag att kontrollera", "Tomt: i dag.", default=None),
+) -> dict[str, int]:
     """Check everything due `as_of` (default: today in Stockholm), propose, remind, send."""
     day = as_of or today()
     counts: dict[str, int] = {}

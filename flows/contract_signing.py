@@ -24,6 +24,7 @@ from prefect import flow
 
 from flows.case_runner import Action, CaseType, Step, run_case
 from flows.names import SIGNING_FLOW
+from flows.parameters import parameter
 from models.clock import today
 from models.contract import ContractStatus
 from models.forms.vetting import SignatureForm
@@ -44,7 +45,9 @@ C = ContractStatus
 
 
 @flow(name=SIGNING_FLOW, flow_run_name="avtal", persist_result=True)
-async def sign_contract(contract: str) -> str:
+async def sign_contract(
+    contract: str = parameter("Avtal", "Avtalets nummer, till exempel 9F4F7CA2."),
+) -> str:
     """Send the contract, register signatures, activate it. `contract` is its number or id."""
     return await run_case(CONTRACT, resolve_contract(contract))
 

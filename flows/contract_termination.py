@@ -33,6 +33,7 @@ from prefect import flow, get_run_logger
 
 from flows.case_runner import CaseType, Step, run_case
 from flows.names import END_CONTRACT_FLOW
+from flows.parameters import parameter
 from flows.run_helpers import current_run_id
 from models.clock import today
 from models.contract_ending import EndingAction, EndingStatus
@@ -223,7 +224,10 @@ async def _finish(case: EndingView) -> str:
 
 
 @flow(name=END_CONTRACT_FLOW, flow_run_name="avsluta avtal {contract}", persist_result=True)
-async def end_contract_by_staff(contract: str, action: EndAction) -> str:
+async def end_contract_by_staff(
+    contract: str = parameter("Avtal", "Avtalets nummer, till exempel 9F4F7CA2."),
+    action: EndAction = parameter("Åtgärd"),
+) -> str:
     """Interim termination, a ground that applies at once, or notice, for `contract`."""
     ref = load_contract(contract)
     ending = open_ending(ref.id, END_ACTION.key(action), current_run_id())

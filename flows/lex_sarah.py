@@ -39,6 +39,7 @@ from prefect.states import Failed
 
 from flows.case_runner import CaseType, Shown, Step, run_case
 from flows.names import LEX_SARAH_FLOW
+from flows.parameters import parameter
 from flows.private_step import forget_answers
 from flows.run_helpers import case_flow, current_run_id, deliver_now
 from models.clock import today
@@ -78,7 +79,9 @@ OPEN_CASES_KEY = "lex-sarah-arenden"
 
 
 @case_flow(LEX_SARAH_FLOW, "lex Sarah")
-async def register_lex_sarah(report: LexSarahReport) -> str | State[Any]:
+async def register_lex_sarah(
+    report: LexSarahReport = parameter("Rapport"),
+) -> str | State[Any]:
     """Register a lex Sarah report and follow it (deployment "Registrera lex Sarah-rapport")."""
     problems = report_problems(report, today())
     if problems:
@@ -91,7 +94,7 @@ async def register_lex_sarah(report: LexSarahReport) -> str | State[Any]:
 
 
 @case_flow(LEX_SARAH_FLOW, "lex Sarah {case_number}")
-async def continue_lex_sarah(case_number: str) -> str:
+async def continue_lex_sarah(case_number: str = parameter("Ärendenummer")) -> str:
     """Continue a case whose run was lost, from its stored status ("Fortsätt lex Sarah")."""
     return await follow(resolve_case(case_number))
 

@@ -8,6 +8,7 @@ import uuid
 from prefect import flow, get_run_logger
 from pydantic import BaseModel, Field, field_validator
 
+from flows.parameters import parameter
 from models.db import session_scope
 from models.policy import load_policy
 from models.settings import get_settings
@@ -35,7 +36,7 @@ class MailCheckInput(BaseModel):
 
 
 @flow(name="mail-check", flow_run_name="mail-check")
-async def send_test_letter(check: MailCheckInput) -> dict[str, int]:
+async def send_test_letter(check: MailCheckInput = parameter("Testbrev")) -> dict[str, int]:
     """Queue one test letter from the default municipality and deliver the outbox."""
     settings = get_settings()
     policy = load_policy(settings.policy)

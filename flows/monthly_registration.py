@@ -43,6 +43,7 @@ from flows.names import (
     REGISTER_COUNT_FLOW,
     REGISTER_REPORT_FLOW,
 )
+from flows.parameters import parameter
 from flows.run_helpers import rename_run
 from models.calendar import month_name
 from models.clock import today
@@ -129,7 +130,9 @@ def _form_flow(name: str, run_name: str) -> Callable[[Callable[P, R]], Flow[P, R
 
 
 @_form_flow(REGISTER_REPORT_FLOW, "månadsrapport")
-async def register_monthly_report(report: MonthlyReportForm) -> dict[str, int] | State[Any]:
+async def register_monthly_report(
+    report: MonthlyReportForm = parameter("Månadsrapport"),
+) -> dict[str, int] | State[Any]:
     """Register one deviation report (deployment "Registrera månadsrapport").
 
     Stores the report, marks it late in working days after the policy's due
@@ -139,13 +142,17 @@ async def register_monthly_report(report: MonthlyReportForm) -> dict[str, int] |
 
 
 @_form_flow(REGISTER_COUNT_FLOW, "kundantal")
-async def register_customer_count(count: CustomerCountForm) -> dict[str, int] | State[Any]:
+async def register_customer_count(
+    count: CustomerCountForm = parameter("Kundantal"),
+) -> dict[str, int] | State[Any]:
     """Register one month's customer count for a contract (deployment "Registrera kundantal")."""
     return await _register_one(COUNTS, CustomerCountForm, count, save_customer_counts)
 
 
 @_form_flow(IMPORT_REPORTS_FLOW, "import månadsrapporter")
-async def import_monthly_reports(upload: ReportImportForm) -> dict[str, int] | State[Any]:
+async def import_monthly_reports(
+    upload: ReportImportForm = parameter("Fil med månadsrapporter"),
+) -> dict[str, int] | State[Any]:
     """Register many deviation reports from pasted CSV (deployment "Importera månadsrapporter")."""
     return await _import(
         REPORTS, ReportImportForm, upload, parse_monthly_reports, save_monthly_reports
@@ -153,7 +160,9 @@ async def import_monthly_reports(upload: ReportImportForm) -> dict[str, int] | S
 
 
 @_form_flow(IMPORT_COUNTS_FLOW, "import kundantal")
-async def import_customer_counts(upload: CountImportForm) -> dict[str, int] | State[Any]:
+async def import_customer_counts(
+    upload: CountImportForm = parameter("Fil med kundantal"),
+) -> dict[str, int] | State[Any]:
     """Register many customer counts from pasted CSV (deployment "Importera kundantal")."""
     return await _import(
         COUNTS, CountImportForm, upload, parse_customer_counts, save_customer_counts

@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, Field
 
+from flows.parameters import parameter
 from models.case_lookup import find_case
 from models.db import session_scope
 from models.obligation import Obligation, ObligationStatus
@@ -66,7 +67,7 @@ def fulfil(receipt: ObligationReceipt) -> str:
 
 
 @flow(name="obligation-receipt", flow_run_name="kvittens")
-def receive(receipt: ObligationReceipt) -> str:
+def receive(receipt: ObligationReceipt = parameter("Kvittens")) -> str:
     """Mark the obligation fulfilled; its reminders stop."""
     number = fulfil(receipt)
     get_run_logger().info("Obligation %s fulfilled", number)

@@ -22,6 +22,7 @@ from prefect.input import RunInput
 
 from flows.case_runner import CaseType, Shown, Step, run_case, start_once
 from flows.names import PROPOSAL_FLOW, REVIEW_PROPOSAL
+from flows.parameters import parameter
 from models.clock import today
 from models.forms.proposal import EndForm, FollowUpForm, NoticeForm, TermForm
 from models.proposal import ProposalKind, ProposalStatus
@@ -101,7 +102,9 @@ _HOW_TO = (
 
 
 @flow(name=PROPOSAL_FLOW, flow_run_name="förslag {proposal}", persist_result=True)
-async def review_proposal(proposal: str) -> str:
+async def review_proposal(
+    proposal: str = parameter("Förslag", "Förslagets nummer, till exempel 7C5234E5."),
+) -> str:
     """Ask staff to decide the proposal `proposal` (its 8-character number or id)."""
     logger = get_run_logger()
     view = load_proposal(proposal)

@@ -12,7 +12,12 @@ from prefect.context import FlowRunContext
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled
 
+from flows.wait_logging import log_waits_at_info
 from tasks.email_delivery import deliver_outbox
+
+# Every process that runs a case flow imports this module first (serve's forks, a
+# worker's engine): from here on a case waiting for staff is logged at INFO.
+log_waits_at_info()
 
 P = ParamSpec("P")
 R = TypeVar("R")

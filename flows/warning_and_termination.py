@@ -39,6 +39,7 @@ from prefect.artifacts import acreate_markdown_artifact
 from flows.case_runner import CaseType, Step, run_case
 from flows.human_step import ask
 from flows.names import WARNING_FLOW
+from flows.parameters import parameter
 from flows.proposal_review import start_review
 from flows.run_helpers import current_run_id, deliver_now
 from models.case_lookup import attach_run
@@ -315,7 +316,13 @@ WARNING: CaseType[WarningView] = CaseType(
 
 
 @flow(name=WARNING_FLOW, flow_run_name="varning {contract}{proposal}{warning}", persist_result=True)
-async def issue_warning(contract: str = "", proposal: str = "", warning: str = "") -> str:
+async def issue_warning(
+    contract: str = parameter("Avtal", "Avtalets nummer, för en ny varning.", default=""),
+    proposal: str = parameter(
+        "Förslag", "Ett varningsförslags nummer från den dagliga kontrollen.", default=""
+    ),
+    warning: str = parameter("Varning", "En varnings nummer, för att fortsätta den.", default=""),
+) -> str:
     """Issue a warning on `contract` (its number) or from the sweep's `proposal`; follow it up.
 
     `warning` (its number) continues a warning whose run was lost or cancelled:

@@ -92,6 +92,7 @@ def test_sweep_proposes_and_staff_end_a_contract_without_customers(stack: Stack)
     sweep_run = stack.start("compliance-sweep", COMPLIANCE_SWEEP, {"as_of": AS_OF.isoformat()})
     finished = stack.wait_final(sweep_run)
     assert finished.state is not None and finished.state.is_completed(), stack.log()[-3000:]
+    assert finished.name == f"kontroll {AS_OF.isoformat()}"
 
     with Session(stack.engine) as session:
         # The session's stack is shared: other tests' cases are in the same database.

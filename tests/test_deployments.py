@@ -47,3 +47,14 @@ def test_served_schedules_name_the_time_zone() -> None:
     assert schedules, "the outbox must be delivered on a schedule"
     for schedule in schedules:
         assert getattr(schedule.schedule, "timezone", None) == "Europe/Stockholm"
+
+
+@pytest.mark.parametrize("deployment", build_deployments(), ids=lambda d: d.name)
+def test_every_parameter_has_a_swedish_title_in_the_run_form(deployment: Any) -> None:
+    # The UI labels a field by its title, else by the definition a $ref names;
+    # Prefect's own title is the Python name ("contract", "case_number").
+    schema = deployment._parameter_openapi_schema
+    definitions = schema.definitions or {}
+    for name, prop in schema.properties.items():
+        shown = prop.get("title") or definitions[prop["$ref"].rsplit("/", 1)[1]]["title"]
+        assert shown != name and shown[0].isupper(), f"{deployment.name}: {name} is titled {shown}"

@@ -409,6 +409,9 @@ def test_a_lost_interim_run_is_continued_at_the_investigation(stack: Stack) -> N
     # Back in force, a new run starts a new case from the interim decision.
     third = _end_run(stack, contract, "Interimistisk hävning (fara för kunderna)")
     stack.wait_paused(third, "interim")
+    # Each wait above was logged as the normal thing it is, not as an error.
+    waits = [line for line in stack.log().splitlines() if "Finished in state Suspended" in line]
+    assert waits and not [line for line in waits if "ERROR" in line]
 
 
 def test_notice_by_the_municipality_and_by_the_provider(stack: Stack) -> None:
