@@ -226,7 +226,7 @@ async def _finish(case: EndingView) -> str:
 @flow(name=END_CONTRACT_FLOW, flow_run_name="avsluta avtal {contract}", persist_result=True)
 async def end_contract_by_staff(
     contract: str = parameter("Avtal", "Avtalets nummer, till exempel 9F4F7CA2."),
-    action: EndAction = parameter("Åtgärd"),
+    action: EndAction = parameter("Åtgärd", "Vad som ska göras med avtalet."),
 ) -> str:
     """Interim termination, a ground that applies at once, or notice, for `contract`."""
     ref = load_contract(contract)

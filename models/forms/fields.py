@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field, JsonValue
+from pydantic import ConfigDict, Field, JsonValue
 
 from models.contract import DecidingBody
 from models.forms.keys import Labels
@@ -22,8 +22,8 @@ from models.policy import list_policies
 
 
 class DecisionBody(StrEnum):
-    """Who may decide a termination (hävning) or notice: the committee, or its chair by
-    delegation (seed 002 §4.5; domain.md §4), never the officer alone."""
+    # Who may decide a termination (hävning) or notice: the committee, or its chair by
+    # delegation (seed 002 §4.5; domain.md §4), never the officer alone.
 
     committee = "Nämnden"
     chair = "Nämndens ordförande (delegation)"
@@ -32,6 +32,15 @@ class DecisionBody(StrEnum):
 
 #: The stored key (DecidingBody) of each choice, and back to the text for letters.
 DECIDING_BODY = Labels(DecidingBody, DecisionBody)
+
+
+def described(title: str, description: str) -> ConfigDict:
+    """A form's title and the Swedish text the UI shows above its fields.
+
+    Without `description` pydantic shows the class docstring there, which is
+    English, for developers: forms keep their notes in comments instead.
+    """
+    return ConfigDict(title=title, extra="forbid", json_schema_extra={"description": description})
 
 
 def person_name(title: str, description: str) -> Any:

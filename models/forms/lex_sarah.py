@@ -44,9 +44,13 @@ class CategoryChoice(StrEnum):
 
 
 class LexSarahReport(BaseModel):
-    """The parameter form of "Registrera lex Sarah-rapport": nothing personal."""
+    # The parameter form of "Registrera lex Sarah-rapport": nothing personal.
 
-    model_config = ConfigDict(title="Lex Sarah-rapport", extra="forbid")
+    model_config = fields.described(
+        "Lex Sarah-rapport",
+        "Rapportens uppgifter utan namn: beskrivningen och berörda personer fylls i i nästa "
+        "steg, som bara sparas i lovflows databas.",
+    )
 
     municipality: str = fields.municipality("Kommunen vars avtal utföraren har.")
     provider: str = Field(
@@ -108,7 +112,7 @@ def report_problems(report: LexSarahReport, today: date) -> list[str]:
 
 
 class DescriptionForm(RunInput):
-    """The report's text and the people it names: stored only in the app database."""
+    # The report's text and the people it names: stored only in the app database.
 
     model_config = ConfigDict(title="Rapportens innehåll", extra="forbid")
     PRIVATE: ClassVar[frozenset[str]] = frozenset({"description", "persons"})
@@ -133,7 +137,7 @@ class Seriousness(StrEnum):
 
 
 class AssessmentForm(RunInput):
-    """Staff's assessment of the provider's investigation."""
+    # Staff's assessment of the provider's investigation.
 
     model_config = ConfigDict(title="Bedömning av utredningen", extra="forbid")
     PRIVATE: ClassVar[frozenset[str]] = frozenset({"municipality_action"})
@@ -177,7 +181,7 @@ def assessment_problems(answer: AssessmentForm, received_on: date, today: date) 
 
 
 class IvoForm(RunInput):
-    """The copy or confirmation of the provider's notification to IVO has come in."""
+    # The copy or confirmation of the provider's notification to IVO has come in.
 
     model_config = ConfigDict(title="Anmälan till IVO", extra="forbid")
     PRIVATE: ClassVar[frozenset[str]] = frozenset()
@@ -209,7 +213,7 @@ class ClosureChoice(StrEnum):
 
 
 class ClosureForm(RunInput):
-    """The investigation's end: a decision or a position, and the measures taken."""
+    # The investigation's end: a decision or a position, and the measures taken.
 
     model_config = ConfigDict(title="Avsluta ärendet", extra="forbid")
     PRIVATE: ClassVar[frozenset[str]] = frozenset({"measures"})

@@ -39,9 +39,12 @@ class ChangeKind(StrEnum):
 
 
 class ManagerNotification(BaseModel):
-    """The parameter form of "Ny verksamhetsansvarig": the provider's notification."""
+    # The parameter form of "Ny verksamhetsansvarig": the provider's notification.
 
-    model_config = ConfigDict(title="Anmälan om verksamhetsansvarig", extra="forbid")
+    model_config = fields.described(
+        "Anmälan om verksamhetsansvarig",
+        "Utförarens anmälan om en ny eller en ytterligare verksamhetsansvarig.",
+    )
 
     contract: str = Field(
         title="Avtal",

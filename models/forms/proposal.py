@@ -89,7 +89,7 @@ class FollowUpOutcome(StrEnum):
 
 
 class FollowUpForm(RunInput):
-    """A follow-up of the provider after lex Sarah (ProposalKind.lex_sarah_follow_up)."""
+    # A follow-up of the provider after lex Sarah (ProposalKind.lex_sarah_follow_up).
 
     model_config = ConfigDict(title="Uppföljning efter lex Sarah", extra="forbid")
 

@@ -78,12 +78,6 @@ FORM_TITLES = {
 }
 
 
-def _titled(title: str, description: str) -> ConfigDict:
-    # The description is Swedish, for staff above the form; the class docstring (which
-    # pydantic would show instead) is English, for developers.
-    return ConfigDict(title=title, json_schema_extra={"description": description})
-
-
 class _RegistrationForm(BaseModel):
     """What every registration form has: the municipality and who registers."""
 
@@ -128,7 +122,7 @@ class _SingleForm(_RegistrationForm):
 class MonthlyReportForm(_SingleForm):
     """The parameter form of "Registrera månadsrapport": one provider's deviation report."""
 
-    model_config = _titled(
+    model_config = fields.described(
         "Månadsrapport (avvikelserapport)", "En utförares avvikelserapport för en månad."
     )
 
@@ -177,7 +171,7 @@ class MonthlyReportForm(_SingleForm):
 class CustomerCountForm(_SingleForm):
     """The parameter form of "Registrera kundantal": one provider's count for a month."""
 
-    model_config = _titled(
+    model_config = fields.described(
         "Kundantal", "En utförares antal kunder och utförda timmar för en månad."
     )
 
@@ -232,7 +226,7 @@ class _ImportForm(_RegistrationForm):
 class ReportImportForm(_ImportForm):
     """The parameter form of "Importera månadsrapporter"."""
 
-    model_config = _titled(
+    model_config = fields.described(
         "Månadsrapporter att importera", "Många avvikelserapporter på en gång, som CSV."
     )
 
@@ -247,7 +241,9 @@ class ReportImportForm(_ImportForm):
 class CountImportForm(_ImportForm):
     """The parameter form of "Importera kundantal"."""
 
-    model_config = _titled("Kundantal att importera", "Många kundantal på en gång, som CSV.")
+    model_config = fields.described(
+        "Kundantal att importera", "Många kundantal på en gång, som CSV."
+    )
 
     csv: str = _csv(
         columns="utförare;månad;antal_kunder;utförda_timmar (timmar med decimalkomma "

@@ -254,14 +254,14 @@ class ServiceChoice(StrEnum):
 
 
 class ApplicationForm(BaseModel):
-    """The parameter form of "Registrera ansökan": the application as it came in.
+    # The parameter form of "Registrera ansökan": the application as it came in. Prefect checks
+    # the schema (types, patterns, lengths) before the run starts; the validators below check
+    # what a schema cannot (the organisation number's check digit, the e-mail address, dates)
+    # and name the field in Swedish.
 
-    Prefect checks the schema (types, patterns, lengths) before the run starts;
-    the validators below check what a schema cannot (the organisation number's
-    check digit, the e-mail address, dates) and name the field in Swedish.
-    """
-
-    model_config = ConfigDict(title="Ansökan", extra="forbid")
+    model_config = fields.described(
+        "Ansökan", "Ansökan som den kom in. Sökanden får en bekräftelse med e-post."
+    )
 
     municipality: str = fields.municipality("Kommunen vars valfrihetssystem ansökan gäller.")
     company_name: str = Field(title="Företagets namn", min_length=1, max_length=200)

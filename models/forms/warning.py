@@ -30,7 +30,7 @@ class IssueOutcome(StrEnum):
 
 
 class WarningForm(RunInput):
-    """The warning itself. `clauses` is narrowed to the policy's clauses by `warning_form`."""
+    # The warning itself. `clauses` is narrowed to the policy's clauses by `warning_form`.
 
     model_config = ConfigDict(title="Utfärda varning", extra="forbid")
 
@@ -156,7 +156,8 @@ class RemedyForm(RunInput):
 
 
 class EndAction(StrEnum):
-    """What staff start "Avsluta avtal" for."""
+    # What staff start "Avsluta avtal" for. A comment, not a docstring: the Run form
+    # would show a docstring, in English, under the field.
 
     interim = "Interimistisk hävning (fara för kunderna)"
     immediate = "Hävning eller upphörande på grund som gäller direkt"
@@ -203,7 +204,7 @@ class InvestigationForm(RunInput):
 
 
 class ImmediateForm(RunInput):
-    """`ground` is narrowed to the policy's grounds by `immediate_form`."""
+    # `ground` is narrowed to the policy's grounds by `immediate_form`.
 
     model_config = ConfigDict(title="Grund som gäller direkt", extra="forbid")
 
