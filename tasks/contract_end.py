@@ -35,9 +35,8 @@ from models.policy import Policy, load_policy
 from models.proposal import ProposalKind
 from models.provider import Provider
 from models.state_machine import change_status
-from tasks.email_queue import enqueue_email
 from tasks.proposals import Ground
-from tasks.provider_letters import letter_to_provider
+from tasks.provider_letters import case_letter, letter_to_provider
 
 #: Contracts still in force that the sweep ends the day after `ends_on`.
 RUNNING = (ContractStatus.active, ContractStatus.notice_given)
@@ -48,6 +47,10 @@ def _parties(session: Session, contract: Contract) -> tuple[Provider, Policy]:
     municipality = session.get(Municipality, contract.municipality_id)
     assert provider is not None and municipality is not None  # foreign keys
     return provider, load_policy(municipality.policy_name)
+
+
+#: The footer of a letter to staff about a contract: why they got it.
+_STAFF_REASON = "du handlägger avtal i valfrihetssystemet i lovflow"
 
 
 def _letter(
@@ -61,22 +64,16 @@ def _letter(
 ) -> None:
     provider, policy = _parties(session, contract)
     if to_staff:
-        enqueue_email(
+        staff = {"company_name": provider.name, "reason": _STAFF_REASON, "case_id": contract.id}
+        case_letter(
             session,
+            contract,
+            policy,
+            to=policy.mail.staff_recipient,
+            municipality_id=contract.municipality_id,
             key=key,
             template=template,
-            context={
-                "municipality": policy.municipality,
-                "case_id": contract.id,
-                "company_name": provider.name,
-                "reason": "du handlägger avtal i valfrihetssystemet i lovflow",
-            }
-            | context,
-            recipients=[policy.mail.staff_recipient],
-            sender=policy.mail.sender,
-            case_type=Contract.ENTITY_TYPE,
-            case_id=contract.id,
-            municipality_id=contract.municipality_id,
+            context=staff | context,
         )
         return
     # A letter to the provider names the clause it rests on: the contract's, unless

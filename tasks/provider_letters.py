@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from sqlmodel import Session
 
@@ -29,36 +29,48 @@ def contract_reason(policy: Policy) -> str:
     return f"ni har avtal om hemtjänst med {policy.municipality}"
 
 
+class Addressed(TypedDict):
+    """What a letter about a case says besides whom it goes to: the outbox key (one letter
+    per key), the template, its context, the municipality it is filed under, attachments."""
+
+    municipality_id: str
+    key: str
+    template: str
+    context: Mapping[str, Any]
+    attachments: NotRequired[Sequence[Attachment]]
+
+
+def case_letter(
+    session: Session, case: Audited, policy: Policy, *, to: str, **letter: Unpack[Addressed]
+) -> None:
+    """Queue a letter about `case` to `to` once per key, from the policy's sender (in the
+    caller's transaction)."""
+    enqueue_email(
+        session,
+        key=letter["key"],
+        template=letter["template"],
+        context={"municipality": policy.municipality} | dict(letter["context"]),
+        recipients=[to],
+        sender=policy.mail.sender,
+        case_type=case.ENTITY_TYPE,
+        case_id=case.id,
+        municipality_id=letter["municipality_id"],
+        attachments=letter.get("attachments", ()),
+    )
+
+
 def letter_to_provider(
     session: Session,
     case: Audited,
     policy: Policy,
     *,
     provider: Provider,
-    municipality_id: str,
-    key: str,
-    template: str,
-    context: Mapping[str, Any],
-    attachments: Sequence[Attachment] = (),
+    **letter: Unpack[Addressed],
 ) -> None:
-    """Queue `template` to `provider` once per `key` (in the caller's transaction)."""
-    enqueue_email(
-        session,
-        key=key,
-        template=template,
-        context={
-            "municipality": policy.municipality,
-            "company_name": provider.name,
-            "reason": contract_reason(policy),
-        }
-        | dict(context),
-        recipients=[provider.email],
-        sender=policy.mail.sender,
-        case_type=case.ENTITY_TYPE,
-        case_id=case.id,
-        municipality_id=municipality_id,
-        attachments=attachments,
-    )
+    """`case_letter` to `provider`, greeting the company, with the contract as the reason."""
+    greeting = {"company_name": provider.name, "reason": contract_reason(policy)}
+    letter["context"] = greeting | dict(letter["context"])
+    case_letter(session, case, policy, to=provider.email, **letter)
 
 
 def letter_about(
