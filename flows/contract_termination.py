@@ -139,6 +139,11 @@ def _decided_today(day_field: str) -> Any:
     return lambda case: {"meeting_on": today(), day_field: today()}
 
 
+async def _finish(case: EndingView) -> str:
+    get_run_logger().info("Contract %s is %s", case.contract.number, case.contract.status.value)
+    return case.contract.status.value
+
+
 #: The ending's steps, in order; the stored case says which one it waits for.
 ENDING: CaseType[EndingView] = CaseType(
     noun="avtal",
@@ -149,7 +154,7 @@ ENDING: CaseType[EndingView] = CaseType(
     rename=False,  # the run is named "avsluta avtal <number>" when it starts
     # The heading is the contract; the form's own title names the step.
     describe=lambda case, title, instructions: describe(case.contract, instructions),
-    finish=lambda case: _finish(case),
+    finish=_finish,
     steps=[
         Step(
             waits=_waits(EndingStatus.interim),
@@ -216,11 +221,6 @@ ENDING: CaseType[EndingView] = CaseType(
         ),
     ],
 )
-
-
-async def _finish(case: EndingView) -> str:
-    get_run_logger().info("Contract %s is %s", case.contract.number, case.contract.status.value)
-    return case.contract.status.value
 
 
 @flow(name=END_CONTRACT_FLOW, flow_run_name="avsluta avtal {contract}", persist_result=True)

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Protocol, TypedDict
 from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from models.case_lookup import CaseNotFound
 from models.municipality import Municipality
 from models.obligation import NO_PERIOD, Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
@@ -52,7 +53,8 @@ class ContractCase(ProviderCase, Protocol):
 
 def municipality_of(session: Session, row: InMunicipality) -> Municipality:
     municipality = session.get(Municipality, row.municipality_id)
-    assert municipality is not None  # a foreign key
+    if municipality is None:  # a foreign key: only a broken database gets here
+        raise CaseNotFound(f"municipality {row.municipality_id!r} is not in the database")
     return municipality
 
 

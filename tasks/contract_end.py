@@ -34,6 +34,7 @@ from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
 from models.proposal import ProposalKind
 from models.provider import Provider
+from models.provider_case import policy_of
 from models.state_machine import change_status
 from tasks.proposals import Ground
 from tasks.provider_letters import case_letter, letter_to_provider
@@ -44,9 +45,8 @@ RUNNING = (ContractStatus.active, ContractStatus.notice_given)
 
 def _parties(session: Session, contract: Contract) -> tuple[Provider, Policy]:
     provider = session.get(Provider, contract.provider_id)
-    municipality = session.get(Municipality, contract.municipality_id)
-    assert provider is not None and municipality is not None  # foreign keys
-    return provider, load_policy(municipality.policy_name)
+    assert provider is not None  # a foreign key
+    return provider, policy_of(session, contract)
 
 
 #: The footer of a letter to staff about a contract: why they got it.

@@ -44,12 +44,12 @@ from models.db import session_scope
 from models.forms.fields import DECIDING_BODY, DecisionBody
 from models.forms.keys import Labels
 from models.forms.warning import INVESTIGATION, EndAction, ground_of
-from models.municipality import Municipality
 from models.policy import ImmediateGround
+from models.provider_case import municipality_of, policy_of
 from models.state_machine import change_status
 from models.sv_format import case_no
 from tasks import contract_end
-from tasks.contract_end import _letter, _letter_decision, _parties, latest_customers
+from tasks.contract_end import _letter, _letter_decision, latest_customers
 
 
 class TerminationRefused(ValueError):
@@ -85,7 +85,7 @@ def interim_terminate(
         publicly_listed=False,
         in_no_choice_rotation=False,
     )
-    _, policy = _parties(session, contract)
+    policy = policy_of(session, contract)
     letter_decision = _letter_decision(decision)
     _letter(
         session,
@@ -110,7 +110,7 @@ def interim_terminate(
 def reinstate(session: Session, contract: Contract, *, actor: str, note: str | None) -> None:
     """The investigation found no ground: the contract is back in force and on the list."""
     _require(contract, ContractStatus.interim_terminated)
-    _, policy = _parties(session, contract)
+    policy = policy_of(session, contract)
     change_status(
         session,
         contract,
@@ -162,7 +162,7 @@ def final_havning(
 ) -> None:
     """The investigation after an interim termination ends in hävning."""
     _require(contract, ContractStatus.interim_terminated)
-    _, policy = _parties(session, contract)
+    policy = policy_of(session, contract)
     contract_end.end_contract(
         session,
         contract,
@@ -182,7 +182,7 @@ def provider_notice(session: Session, contract: Contract, *, received_on: date, 
     `notice_provider_months` after the notice came in, or the term's end if sooner.
     """
     _require(contract, ContractStatus.active)
-    _, policy = _parties(session, contract)
+    policy = policy_of(session, contract)
     months = policy.contract.notice_provider_months
     last_day = contract_end.enter_notice(
         session,
@@ -269,10 +269,11 @@ STARTS_FROM: dict[EndingAction, tuple[ContractStatus, ...]] = {
 
 
 def _ref(session: Session, contract: Contract) -> ContractRef:
-    municipality = session.get(Municipality, contract.municipality_id)
-    assert municipality is not None
     return from_row(
-        ContractRef, contract, number=case_no(contract.id), policy_name=municipality.policy_name
+        ContractRef,
+        contract,
+        number=case_no(contract.id),
+        policy_name=municipality_of(session, contract).policy_name,
     )
 
 
@@ -318,7 +319,7 @@ def open_ending(contract_id: uuid.UUID, action: EndingAction, flow_run_id: uuid.
         ).first()
         if waiting is not None:
             return waiting.id  # the runner takes it over from its earlier run
-        _, policy = _parties(session, contract)
+        policy = policy_of(session, contract)
         if action is EndingAction.immediate and not policy.warning.immediate_grounds:
             raise TerminationRefused(
                 f"action: the policy {policy.name!r} has no grounds that end a contract at once"
@@ -378,7 +379,7 @@ def _apply(session: Session, contract: Contract, step: str, answer: dict[str, An
     """One answered step on the contract; a step whose status has passed changes nothing."""
     by = answer["decided_by"]
     note = (answer.get("note") or "").strip() or None
-    _, policy = _parties(session, contract)
+    policy = policy_of(session, contract)
     if step == "interim":
         if contract.status in (ContractStatus.active, ContractStatus.notice_given):
             interim_terminate(

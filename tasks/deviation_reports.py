@@ -38,6 +38,7 @@ from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.periods import previous_period
 from models.policy import Policy, load_policy
 from models.provider import Provider
+from models.provider_case import policy_of
 from models.reminders import Rung, Step, by_offset, place
 from models.state_machine import change_status
 from tasks.reminder_ladder import Ladder, Track, queue_ladder
@@ -234,9 +235,7 @@ def register_report(
     if contract is None:
         raise ValueError(f"contract: no contract with id {contract_id}")
     year, month = (int(part) for part in period.split("-"))
-    municipality = session.get(Municipality, contract.municipality_id)
-    assert municipality is not None  # foreign key
-    due = load_policy(municipality.policy_name).deviation_report_due(year, month)
+    due = policy_of(session, contract).deviation_report_due(year, month)
     existing = session.exec(
         select(MonthlyReport).where(
             MonthlyReport.contract_id == contract_id, MonthlyReport.period == period

@@ -43,12 +43,11 @@ from models.forms.manager import (
 )
 from models.forms.vetting import CompletionForm, CompletionOutcome
 from models.manager_vetting import MANAGER_GROUND_KEYS, MANAGER_ITEM_BY_KEY, MANAGER_ITEMS
-from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
-from models.policy import Policy, load_policy
+from models.policy import Policy
 from models.proposal import Proposal, ProposalKind
 from models.provider import Provider
-from models.provider_case import fulfil_obligation
+from models.provider_case import fulfil_obligation, policy_of
 from models.state_machine import change_status
 from models.sv_format import case_no
 from models.vetting import round_summary
@@ -108,13 +107,6 @@ class ManagerView:
         return {key: value["result"] for key, value in last["items"].items()}
 
 
-def _policy(session: Session, municipality_id: str) -> Policy:
-    municipality = session.get(Municipality, municipality_id)
-    if municipality is None:
-        raise CaseNotFound(f"municipality {municipality_id!r} is not in the database")
-    return load_policy(municipality.policy_name)
-
-
 def _load(
     session: Session, manager_id: uuid.UUID
 ) -> tuple[BusinessManager, Contract, Provider, Policy]:
@@ -124,7 +116,7 @@ def _load(
     contract = session.get(Contract, manager.contract_id)
     provider = session.get(Provider, manager.provider_id)
     assert contract is not None and provider is not None  # foreign keys
-    return manager, contract, provider, _policy(session, contract.municipality_id)
+    return manager, contract, provider, policy_of(session, contract)
 
 
 def _deadline(session: Session, manager_id: uuid.UUID) -> Obligation | None:
@@ -157,7 +149,7 @@ def view(session: Session, manager: BusinessManager) -> ManagerView:
     assert manager.contract_id is not None
     contract = session.get(Contract, manager.contract_id)
     assert contract is not None
-    policy = _policy(session, contract.municipality_id)
+    policy = policy_of(session, contract)
     deadline = _deadline(session, manager.id)
     assert deadline is not None and manager.notified_on is not None  # made at registration
     vetting = manager.vetting or {}
@@ -233,7 +225,7 @@ def register(form: ManagerNotification) -> uuid.UUID:
                 f"contract: contract {case_no(contract.id)} is {contract.status.value}, "
                 "not in force; a manager can only be notified for a running contract"
             )
-        policy = _policy(session, contract.municipality_id)
+        policy = policy_of(session, contract)
         if form.notified_on < (contract.starts_on or form.notified_on):
             raise ValueError(
                 f"notified_on: {form.notified_on.isoformat()} is before contract "

@@ -30,11 +30,10 @@ from models.case_lookup import CaseNotFound, attach_run, find_id, from_row, load
 from models.contract import Contract
 from models.db import session_scope
 from models.forms.vetting import CompletionForm, CompletionOutcome, DecisionForm, Outcome
-from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
-from models.policy import Policy, load_policy
+from models.policy import Policy
 from models.provider import Provider
-from models.provider_case import add_obligation, fulfil_obligation
+from models.provider_case import add_obligation, fulfil_obligation, policy_of
 from models.state_machine import change_status
 from models.sv_format import case_no
 from models.vetting import GROUND_KEYS, ITEMS, STEP1_ITEMS, Assessment, iso_date, round_summary
@@ -87,13 +86,6 @@ class CaseView(BaseModel):
     flow_run_id: uuid.UUID | None
 
 
-def _policy_for(session: Session, municipality_id: str) -> Policy:
-    municipality = session.get(Municipality, municipality_id)
-    if municipality is None:
-        raise CaseNotFound(f"municipality {municipality_id!r} is not in the database")
-    return load_policy(municipality.policy_name)
-
-
 def to_applicant(
     session: Session,
     application: Application,
@@ -120,7 +112,7 @@ def _reason(policy: Policy) -> str:
 
 
 def case_view(session: Session, application: Application) -> CaseView:
-    policy = _policy_for(session, application.municipality_id)
+    policy = policy_of(session, application)
     checklist = application.checklist or {}
     rounds: list[dict[str, Any]] = checklist.get("step1", [])
     last = rounds[-1] if rounds else None
@@ -188,7 +180,7 @@ def load_for_update(
         raise CaseNotFound(f"no application with id {application_id}")
     provider = session.get(Provider, application.provider_id)
     assert provider is not None  # foreign key
-    return application, provider, _policy_for(session, application.municipality_id)
+    return application, provider, policy_of(session, application)
 
 
 def load_checklist(
