@@ -72,6 +72,14 @@ LIVE = (
 
 def check_one(session: Session, provider_id: uuid.UUID, as_of: date) -> Counter[str]:
     """What the sweep would do for one provider, found with that provider's own queries."""
+    from models.checks.deviation_reports import _LADDER_REACH, reminder_steps
+    from models.checks.obligation_reminders import (
+        _REACH,
+        PROVIDER_OWES,
+        WHAT,
+        provider_rungs,
+        staff_rungs,
+    )
     from models.periods import (
         contract_age_months,
         months_without_customers,
@@ -79,8 +87,6 @@ def check_one(session: Session, provider_id: uuid.UUID, as_of: date) -> Counter[
         previous_period,
     )
     from models.reminders import current_step, place
-    from tasks.deviation_reports import _LADDER_REACH, reminder_steps
-    from tasks.obligation_reminders import _REACH, PROVIDER_OWES, WHAT, provider_rungs, staff_rungs
 
     found: Counter[str] = Counter()
     provider = session.get(Provider, provider_id)

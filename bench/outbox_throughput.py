@@ -28,11 +28,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 
 from models.db import make_engine, migrate, session_scope
+from models.email_queue import enqueue_email
 from models.outbox import OutboxStatus
+from models.outbox_sql import OUTBOX
 from models.settings import Settings, get_settings, normalise_database_url
 from tasks.email_delivery import DeliveryReport, deliver_pending
-from tasks.email_queue import enqueue_email
-from tasks.outbox_sql import OUTBOX
 
 CONTEXT: dict[str, Any] = {
     "municipality": "Huddinge kommun",

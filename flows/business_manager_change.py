@@ -15,10 +15,10 @@ som vid ansökning" (Huddinge, seed 000), "ska godkännas" (Salem, seed 002 §4.
    confirms by e-mail. Not approved: a reasoned letter to the provider, and a
    proposal to end the contract ("Godkänns inte ... avtalet hävs", seed 002
    §4.6), which the committee or its chair decides in "Pröva förslag" (never
-   the officer alone, §4.5); accepting it ends the contract (tasks/contract_end.py).
+   the officer alone, §4.5); accepting it ends the contract (models/contract_end.py).
 
 The decision deadline is the application's (tasks/manager_store.py explains
-why); the daily sweep reminds the case officer (tasks/manager_reminders.py).
+why); the daily sweep reminds the case officer (models/checks/manager_reminders.py).
 Like "Fortsätt ansökan", "Fortsätt verksamhetsansvarig" continues a case whose
 run was lost, from its stored state: nothing decided is asked again and no
 letter goes twice. Run names, logs and artifacts carry case numbers only.
@@ -54,10 +54,11 @@ from models.manager_vetting import (
     findings_problems,
 )
 from models.policy import load_policy
+from models.status_texts import MANAGER_STATUS_TEXT as STATUS_TEXT
 from models.sv_format import case_no, sv_date
 from models.vetting import Assessment
 from tasks import manager_store
-from tasks.manager_store import STATUS_TEXT, ManagerView
+from tasks.manager_store import ManagerView
 
 M = ManagerStatus
 

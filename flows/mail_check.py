@@ -10,11 +10,11 @@ from pydantic import BaseModel, Field, field_validator
 
 from flows.parameters import parameter
 from models.db import session_scope
+from models.email_queue import enqueue_email
 from models.policy import load_policy
 from models.settings import get_settings
 from models.validation import normalise_email
 from tasks.email_delivery import deliver_outbox
-from tasks.email_queue import enqueue_email
 
 
 class MailCheckInput(BaseModel):

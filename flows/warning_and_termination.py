@@ -23,7 +23,7 @@ from the database: a resume replays nothing twice, and a lost run is continued
 by starting the deployment with the warning's number (`warning`).
 
 The daily sweep is the only timer: it reminds staff on each date, with a link
-to this run (tasks/warning_reminders.py). No run sleeps. The description of
+to this run (models/checks/warning_reminders.py). No run sleeps. The description of
 the deficiencies is asked in the form, not as a parameter, and never goes to
 logs or artifacts: ids, dates and statuses only.
 """

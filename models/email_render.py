@@ -3,7 +3,7 @@
 Pure: no database, no SMTP. Templates live in
 templates/email/<name>/{subject.txt, body.txt, body.html} and extend
 templates/email/_base/ (municipality header, signature, and a footer that says
-why the reader got the letter). The outbox (tasks/email_queue.py) stores what
+why the reader got the letter). The outbox (models/email_queue.py) stores what
 this renders; delivery (tasks/email_delivery.py) sends it unchanged.
 """
 

@@ -1,7 +1,7 @@
 """Months as periods ("2026-05"): the month before, streaks without customers, a contract's age.
 
-Pure date arithmetic for the monthly checks (tasks/deviation_reports.py,
-tasks/inactivity.py); months are counted as lag (1930:173) § 1 does
+Pure date arithmetic for the monthly checks (models/checks/deviation_reports.py,
+models/checks/inactivity.py); months are counted as lag (1930:173) § 1 does
 (models/calendar.add_months).
 """
 

@@ -11,6 +11,7 @@ idempotent across re-runs and concurrent sweeps.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -95,3 +96,16 @@ class Proposal(SQLModel, table=True):
     flow_run_id: uuid.UUID | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+@dataclass(frozen=True)
+class Ground:
+    """A reason to propose something about one contract, found by a check."""
+
+    kind: ProposalKind
+    contract_id: uuid.UUID
+    provider_id: uuid.UUID
+    municipality_id: str
+    #: Makes the proposal one of a kind (see Proposal.ground).
+    ground: str
+    details: dict[str, Any] = field(default_factory=dict)

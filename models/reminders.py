@@ -1,6 +1,6 @@
 """Reminder ladders as data: rungs at working-day offsets from a date, and the letters they make.
 
-A ladder (tasks/reminder_ladder.py runs one) finds rows with one query; each
+A ladder (models/reminder_ladder.py runs one) finds rows with one query; each
 row has one or more tracks, and a track is a list of rungs, each a name and a
 number of working days from the track's date (negative before, 0 on the day,
 positive after). On a given day a track sends the latest rung whose day has

@@ -18,11 +18,11 @@ from models.application import ApplicationStatus
 from models.audit import audit
 from models.calendar_invite import meeting_invitation
 from models.db import session_scope
+from models.email_queue import Attachment
 from models.forms.vetting import ROUTINE, MeetingForm
 from models.sv_format import case_no
 from models.vetting import STEP2_ITEMS, iso_date
 from models.vetting_steps import recorded_before
-from tasks.email_queue import Attachment
 from tasks.vetting_store import load_checklist, to_applicant
 
 logger = logging.getLogger(__name__)

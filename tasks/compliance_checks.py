@@ -22,20 +22,21 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session
 
-from models.db import session_scope
-from tasks import (
-    contract_end,
+from models import contract_end
+from models.checks import (
     deviation_reports,
     inactivity,
     late_reports,
-    lex_sarah_checks,
     obligation_reminders,
     warning_reminders,
 )
-from tasks.case_reminders import queue_decision_reminders, queue_signature_reminders
-from tasks.manager_reminders import queue_manager_decision_reminders
-from tasks.proposals import Ground, propose
-from tasks.reminder_ladder import queue_new
+from models.checks.case_reminders import queue_decision_reminders, queue_signature_reminders
+from models.checks.manager_reminders import queue_manager_decision_reminders
+from models.db import session_scope
+from models.proposal import Ground
+from models.reminder_ladder import queue_new
+from tasks import lex_sarah_checks
+from tasks.proposals import propose
 
 
 @dataclass(frozen=True)

@@ -25,16 +25,16 @@ from models.case_lookup import CaseNotFound, attach_run, find_id, from_row, load
 from models.contract import Contract, ContractStatus
 from models.db import session_scope
 from models.documents import render_contract
+from models.email_queue import Attachment
 from models.forms.vetting import SignatureForm
 from models.obligation import ObligationKind, ObligationStatus
 from models.policy import Policy
 from models.provider import Provider
 from models.provider_case import add_obligation, find_obligation, fulfil_obligation, policy_of
+from models.provider_letters import CaseLetters
 from models.state_machine import change_status
 from models.sv_format import case_no
 from models.vetting import Assessment
-from tasks.email_queue import Attachment
-from tasks.provider_letters import CaseLetters
 
 logger = logging.getLogger(__name__)
 

@@ -30,6 +30,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session, select
 
+from models import contract_end
 from models.base import utcnow
 from models.case_lookup import CaseNotFound, attach_run, find_case, from_row, load_view
 from models.contract import (
@@ -39,6 +40,7 @@ from models.contract import (
     DecidingBody,
     InvestigationResult,
 )
+from models.contract_end import _letter, _letter_decision, latest_customers
 from models.contract_ending import ContractEnding, EndingAction, EndingStatus
 from models.db import session_scope
 from models.forms.fields import DECIDING_BODY, DecisionBody
@@ -48,8 +50,6 @@ from models.policy import ImmediateGround
 from models.provider_case import municipality_of, policy_of
 from models.state_machine import change_status
 from models.sv_format import case_no
-from tasks import contract_end
-from tasks.contract_end import _letter, _letter_decision, latest_customers
 
 
 class TerminationRefused(ValueError):

@@ -35,13 +35,12 @@ from models.lex_sarah import STATUS_TEXT, LexSarahCase, LexSarahStatus
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
-from models.proposal import ProposalKind
+from models.proposal import Ground, ProposalKind
 from models.provider import Provider
 from models.provider_case import case_ground
+from models.reminder_ladder import Ladder, Track, queue_ladder, run_url, staff_inbox
 from models.reminders import Rung, signed
 from models.sv_format import case_no
-from tasks.proposals import Ground
-from tasks.reminder_ladder import Ladder, Track, queue_ladder, run_url, staff_inbox
 
 KINDS = (ObligationKind.lex_sarah_investigation, ObligationKind.ivo_confirmation)
 

@@ -46,9 +46,9 @@ from models.provider_case import (
     municipality_of,
     policy_of,
 )
+from models.provider_letters import letter_about
 from models.state_machine import change_status
 from models.sv_format import case_no
-from tasks.provider_letters import letter_about
 
 S = LexSarahStatus
 

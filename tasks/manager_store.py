@@ -14,7 +14,7 @@ application's decision time applies (policy `decision`, `Policy.decision_due`:
 Salem six weeks, ten when notified in June-August, seed 002 §8.2), counted from
 the day the notification came in. It is a `decision_deadline` obligation on the
 manager, reminded by the daily sweep like an application's
-(tasks/manager_reminders.py).
+(models/checks/manager_reminders.py).
 """
 
 from __future__ import annotations
@@ -45,15 +45,15 @@ from models.forms.vetting import CompletionForm, CompletionOutcome
 from models.manager_vetting import MANAGER_GROUND_KEYS, MANAGER_ITEM_BY_KEY, MANAGER_ITEMS
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy
-from models.proposal import Proposal, ProposalKind
+from models.proposal import Ground, Proposal, ProposalKind
 from models.provider import Provider
 from models.provider_case import fulfil_obligation, policy_of
+from models.provider_letters import CaseLetters
 from models.state_machine import change_status
 from models.sv_format import case_no
 from models.vetting import round_summary
 from models.vetting_steps import assessed_round, completion_request, recorded_before
-from tasks.proposals import Ground, attach_review_run, propose
-from tasks.provider_letters import CaseLetters
+from tasks.proposals import attach_review_run, propose
 
 logger = logging.getLogger(__name__)
 
@@ -62,15 +62,6 @@ ENTITY = BusinessManager.ENTITY_TYPE
 
 #: Contracts a manager can be notified for: in force.
 IN_FORCE = (ContractStatus.active, ContractStatus.notice_given)
-
-#: Swedish status text for staff (reminders, the run page).
-STATUS_TEXT = {
-    M.proposed: "Registrerad, väntar på prövning",
-    M.under_review: "Under prövning",
-    M.approved: "Godkänd",
-    M.rejected: "Inte godkänd, avtalet går till hävning",
-    M.replaced: "Ersatt",
-}
 
 
 @dataclass(frozen=True)

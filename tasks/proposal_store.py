@@ -1,7 +1,7 @@
 """A proposal as the review flow sees it, the checks on staff's answer, and the decision applied.
 
 Every decision is one transaction: the proposal's status (audited, with who and
-why), the contract's change (tasks/contract_end.py, audited) and the
+why), the contract's change (models/contract_end.py, audited) and the
 provider's letter in the outbox. A termination (hävning) or a notice is
 refused without the decision body, date and paragraph: the committee or its
 chair decides, never the officer alone (seed 002 §4.5).
@@ -18,6 +18,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session
 
+from models import contract_end
 from models.calendar import is_working_day, roll_forward
 from models.case_lookup import find_case
 from models.contract import Contract, ContractEndKind, ContractStatus
@@ -38,7 +39,7 @@ from models.obligation import ObligationKind
 from models.proposal import PROPOSAL_TITLES, Proposal, ProposalKind, ProposalStatus
 from models.provider_case import add_obligation, policy_of
 from models.sv_format import case_no, sv_date
-from tasks import contract_end, warning_store
+from tasks import warning_store
 from tasks.proposals import decide, facts
 
 

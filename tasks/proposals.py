@@ -4,14 +4,13 @@
 (kind, contract, ground) key, so a second sweep, a re-run or two sweeps at once
 propose each ground once. `decide` records the person's decision with its
 audit event; what the decision does to the contract is up to the caller
-(tasks/contract_end.py), in the same transaction.
+(models/contract_end.py), in the same transaction.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
 
@@ -27,12 +26,12 @@ from models.contract import Contract
 from models.db import session_scope
 from models.municipality import Municipality
 from models.policy import load_policy
-from models.proposal import PROPOSAL_TITLES, Proposal, ProposalKind, ProposalStatus
+from models.proposal import PROPOSAL_TITLES, Ground, Proposal, ProposalKind, ProposalStatus
 from models.provider import Provider
+from models.reminder_ladder import queue_new, run_url
 from models.reminders import Letter
 from models.state_machine import change_status
 from models.sv_format import case_no
-from tasks.reminder_ladder import queue_new, run_url
 
 PROPOSAL = cast(Table, Proposal.__table__)  # type: ignore[attr-defined]
 
@@ -48,19 +47,6 @@ REVIEWED_KINDS = (
 )
 #: Kinds taken up in a run of "Utfärda varning" (flows/warning_and_termination.py).
 WARNING_KINDS = (ProposalKind.warning_late_reports,)
-
-
-@dataclass(frozen=True)
-class Ground:
-    """A reason to propose something about one contract, found by a check."""
-
-    kind: ProposalKind
-    contract_id: uuid.UUID
-    provider_id: uuid.UUID
-    municipality_id: str
-    #: Makes the proposal one of a kind (see Proposal.ground).
-    ground: str
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 def propose(session: Session, grounds: Sequence[Ground], as_of: date) -> int:

@@ -7,7 +7,7 @@ Each row is stored in its own short transaction: a refused row stores nothing
 good rows are kept. A row already stored, or repeated in the same text, is
 refused as a duplicate, never overwritten. The rules themselves live with the
 records: a report's lateness in working days after the policy's due date and
-the month's obligation in tasks/deviation_reports.py (domain.md §4: Huddinge
+the month's obligation in models/checks/deviation_reports.py (domain.md §4: Huddinge
 seed 000, Salem seed 002 §6.8), one count per contract and month in
 models/customer_counts.py.
 
@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
 from models.calendar import month_name
+from models.checks.deviation_reports import register_report
 from models.contract import Contract
 from models.contract_lookup import RegistrationRefused, contract_for
 from models.csv_rows import (
@@ -44,7 +45,6 @@ from models.customer_counts import register_count
 from models.db import session_scope
 from models.monthly_report import MonthlyReport
 from models.sv_format import case_no
-from tasks.deviation_reports import register_report
 
 
 @dataclass(frozen=True)

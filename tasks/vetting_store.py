@@ -29,32 +29,21 @@ from models.business_manager import BusinessManager, ManagerStatus
 from models.case_lookup import CaseNotFound, attach_run, find_id, from_row, load_view
 from models.contract import Contract
 from models.db import session_scope
+from models.email_queue import Attachment
 from models.forms.vetting import CompletionForm, CompletionOutcome, DecisionForm, Outcome
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy
 from models.provider import Provider
 from models.provider_case import add_obligation, fulfil_obligation, policy_of
+from models.provider_letters import CaseLetters
 from models.state_machine import change_status
 from models.sv_format import case_no
 from models.vetting import GROUND_KEYS, ITEMS, STEP1_ITEMS, Assessment, iso_date, round_summary
 from models.vetting_steps import assessed_round, completion_request, recorded_before
-from tasks.email_queue import Attachment
-from tasks.provider_letters import CaseLetters
 
 logger = logging.getLogger(__name__)
 
 S = ApplicationStatus
-
-#: What staff read about a case's status (form headers, reminders).
-STATUS_TEXT = {
-    S.received: "registrerad",
-    S.step1_review: "steg 1: handlingar och behörighet",
-    S.completion_requested: "väntar på komplettering",
-    S.step2_review: "steg 2: möte och rutiner",
-    S.approved: "godkänd",
-    S.rejected: "avslagen",
-    S.withdrawn: "återkallad",
-}
 
 
 class CaseView(BaseModel):

@@ -29,6 +29,7 @@ from sqlmodel import Session, col, select
 from models.audit import audit, record_event
 from models.calendar import roll_forward
 from models.case_lookup import CaseNotFound, find_case, from_row, load_view
+from models.checks.warning_reminders import PLAN_PERIOD, WARNABLE
 from models.contract import Contract, ContractStatus
 from models.db import session_scope
 from models.forms.warning import FOLLOW_UP, PLAN, REMEDY
@@ -44,6 +45,7 @@ from models.provider_case import (
     open_obligations,
     policy_of,
 )
+from models.provider_letters import letter_about
 from models.state_machine import change_status
 from models.sv_format import case_no
 from models.warning import (
@@ -54,12 +56,6 @@ from models.warning import (
     WarningStatus,
 )
 from tasks.proposals import decide
-from tasks.provider_letters import letter_about
-
-#: Contracts a warning can be given on: in force.
-WARNABLE = (ContractStatus.active, ContractStatus.notice_given)
-#: Obligation period of the action plan's due date; follow-ups are "uppf-<date>".
-PLAN_PERIOD = "plan"
 
 
 class WarningRefused(ValueError):

@@ -439,7 +439,7 @@ def test_extension_moves_the_end_a_year_and_asks_again_next_time(
 def test_notice_ends_the_contract_after_the_notice_period(
     engine: Engine, municipalities: None
 ) -> None:
-    from tasks.contract_end import give_notice
+    from models.contract_end import give_notice
 
     with Session(engine) as session:
         contract = make_contract(session, "stockholm", date(2024, 1, 1), date(2027, 12, 31))

@@ -22,11 +22,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from deployments.reference_data import sync_municipalities
+from models.checks.deviation_reports import register_report
 from models.contract import Contract, ContractStatus
 from models.customer_count import CustomerCount
 from models.settings import Settings
 from tasks.compliance_checks import run_checks
-from tasks.deviation_reports import register_report
 from tasks.email_delivery import deliver_pending
 from tests.factories import make_provider
 from tests.smtp_fixtures import SmtpServer

@@ -17,10 +17,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from deployments.reference_data import sync_municipalities
+from models.checks.deviation_reports import ensure_obligations, queue_reminders, register_report
 from models.contract import Contract, ContractStatus
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.outbox import OutgoingEmail
-from tasks.deviation_reports import ensure_obligations, queue_reminders, register_report
 from tests.factories import make_provider
 
 
@@ -197,8 +197,8 @@ def test_a_year_of_daily_sweeps(engine: Engine, contracts: dict[str, Contract]) 
 def test_reminder_ladder_dates(
     policy: str, period: tuple[int, int], expected: dict[str, str]
 ) -> None:
+    from models.checks.deviation_reports import reminder_steps
     from models.policy import load_policy
-    from tasks.deviation_reports import reminder_steps
 
     rules = load_policy(policy)
     steps = reminder_steps(rules, rules.deviation_report_due(*period))

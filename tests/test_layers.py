@@ -100,10 +100,32 @@ def test_no_app_module_over_600_lines() -> None:
     assert long == {}
 
 
+def _defines_a_task(path: Path) -> bool:
+    """Whether the module declares a Prefect task (`@task` or `@task(...)`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for decorator in node.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if isinstance(target, ast.Name) and target.id == "task":
+                    return True
+    return False
+
+
+def test_tasks_holds_what_prefect_runs_as_tasks() -> None:
+    """Issue 14: a module in tasks/ holds Prefect tasks; what they call lives in models/."""
+    without = sorted(
+        str(path.relative_to(PROJECT_ROOT))
+        for path in sorted((PROJECT_ROOT / "tasks").glob("*.py"))
+        if path.name != "__init__.py" and not _defines_a_task(path)
+    )
+    assert without == []
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
-        ("from tasks.email_queue import enqueue_email\n", {"tasks.email_queue"}),
+        ("from models.email_queue import enqueue_email\n", {"models.email_queue"}),
         ("import models.clock\n", {"models.clock"}),
         ("def f():\n    from flows.names import MAIL_CHECK\n", {"flows.names"}),
         ("from models import clock\n", {"models", "models.clock"}),

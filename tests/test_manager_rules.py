@@ -1,7 +1,7 @@
 """The business manager's vetting rules and decision deadline reminders, on real dates.
 
 Pure rules (models/manager_vetting.py) and the sweep's reminder query
-(tasks/manager_reminders.py) against a real database, SQLite and PostgreSQL.
+(models/checks/manager_reminders.py) against a real database, SQLite and PostgreSQL.
 Dates are counted by hand in the comments.
 """
 
@@ -13,13 +13,13 @@ import pytest
 from sqlmodel import Session, col, select
 
 from models.business_manager import BusinessManager, ManagerStatus
+from models.checks.manager_reminders import queue_manager_decision_reminders
 from models.contract import ContractStatus
 from models.manager_vetting import MANAGER_ITEMS, decision_problems, findings_problems, outcome
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.outbox import OutgoingEmail
 from models.policy import load_policy
 from models.vetting import Assessment
-from tasks.manager_reminders import queue_manager_decision_reminders
 from tests.factories import make_contract
 
 APPROVED = {item.key: (Assessment.approved, "") for item in MANAGER_ITEMS}

@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from deployments.reference_data import sync_municipalities
 from flows.monthly_registration import COUNTS, import_markdown
 from models.audit import AuditEvent
+from models.checks.deviation_reports import ensure_obligations
 from models.contract import Contract, ContractStatus
 from models.contract_lookup import RegistrationRefused, contract_for
 from models.csv_rows import parse_customer_counts, parse_monthly_reports
@@ -39,7 +40,6 @@ from models.monthly_report import MonthlyReport
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.provider import Provider
 from models.sv_format import case_no
-from tasks.deviation_reports import ensure_obligations
 from tasks.registration_store import store_customer_counts, store_monthly_reports
 from tests.factories import make_provider, org_number
 

@@ -26,11 +26,11 @@ from deployments.mail_sink import start_mail_sink
 from models.base import utcnow
 from models.db import session_scope
 from models.email_message import build_message
+from models.email_queue import Attachment, enqueue_email
 from models.outbox import OutboxStatus, OutgoingEmail
+from models.outbox_sql import OUTBOX
 from models.settings import Settings
 from tasks.email_delivery import DeliveryReport, deliver_outbox, deliver_pending, retry_delay
-from tasks.email_queue import Attachment, enqueue_email
-from tasks.outbox_sql import OUTBOX
 from tests.concurrency import run_at_once
 from tests.smtp_fixtures import SmtpServer, free_port
 

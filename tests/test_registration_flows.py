@@ -28,13 +28,13 @@ from flows.names import (
     REGISTER_REPORT_FLOW,
 )
 from models.calendar import add_months
+from models.checks.deviation_reports import ensure_obligations
 from models.clock import today as stockholm_today
 from models.contract import Contract, ContractStatus
 from models.customer_count import CustomerCount
 from models.monthly_report import MonthlyReport
 from models.obligation import Obligation, ObligationStatus
 from models.sv_format import case_no
-from tasks.deviation_reports import ensure_obligations
 from tests.factories import make_provider, org_number
 from tests.prefect_stack import Stack, wait_until
 

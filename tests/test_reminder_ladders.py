@@ -1,6 +1,6 @@
 """The reminder ladders: their rungs from the policy, on real calendar dates, and bad offsets.
 
-The seven ladders (tasks/reminder_ladder.py) take every offset from the
+The seven ladders (models/reminder_ladder.py) take every offset from the
 policy; the defaults are the rungs lovflow sent before the offsets were keys,
 with the same names, so the outbox keys of letters already sent still match
 and nothing goes out twice after an upgrade. Dates are counted by hand in the
@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from models.checks import deviation_reports, obligation_reminders
+from models.checks.case_reminders import DECISIONS, SIGNATURES, decision_rungs
+from models.checks.manager_reminders import MANAGER_DECISIONS
+from models.checks.warning_reminders import WARNING_STEPS
 from models.obligation import ObligationKind
 from models.policy import Policy, PolicyError, load_policy
 from models.reminders import Rung, Step, current_step, place, signed
-from tasks import deviation_reports, lex_sarah_checks, obligation_reminders
-from tasks.case_reminders import DECISIONS, SIGNATURES, decision_rungs
-from tasks.manager_reminders import MANAGER_DECISIONS
-from tasks.warning_reminders import WARNING_STEPS
+from tasks import lex_sarah_checks
 from tests.test_policy import MINIMAL, write_policy
 
 D = date.fromisoformat

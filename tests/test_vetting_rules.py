@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from deployments.reference_data import sync_municipalities
 from models.application import Application, ApplicationStatus
+from models.checks.case_reminders import queue_decision_reminders, queue_signature_reminders
 from models.contract import Contract, ContractStatus
 from models.forms.vetting import ApplicationForm
 from models.obligation import Obligation, ObligationKind, ObligationStatus
@@ -24,7 +25,6 @@ from models.outbox import OutgoingEmail
 from models.policy import load_policy
 from models.vetting import STEP1_ITEMS, STEP2_ITEMS, Assessment, decision_problems, step1_problems
 from tasks import application_intake, contract_store, vetting_store
-from tasks.case_reminders import queue_decision_reminders, queue_signature_reminders
 from tests.case_steps import application_form, step1_answer
 
 # --------------------------------------------------------------------------- pure rules

@@ -16,8 +16,10 @@ from datetime import date
 import pytest
 from sqlmodel import Session, col, select
 
+from models import contract_end
 from models.audit import AuditEvent
 from models.case_lookup import attach_run
+from models.checks import warning_reminders
 from models.contract import Contract, ContractEndKind, ContractStatus
 from models.contract_ending import ContractEnding, EndingAction, EndingStatus
 from models.forms.warning import ground_label, ground_of
@@ -26,7 +28,7 @@ from models.outbox import OutgoingEmail
 from models.policy import load_policy
 from models.state_machine import IllegalTransition, change_status
 from models.warning import ContractWarning, WarningStatus
-from tasks import contract_end, contract_termination, warning_reminders
+from tasks import contract_termination
 from tasks.compliance_checks import run_checks
 from tasks.warning_store import remedy_date
 from tests.factories import make_contract, make_municipality, make_provider

@@ -139,12 +139,18 @@ def test_waiting_cases_are_never_crashed_and_a_dead_process_is(stack: Stack) -> 
     smtp = _holding(stack)
     forms = [application_form() for _ in range(CASES)]
 
-    # Five at a time, as when several staff register applications at the same moment.
-    # (Twenty at once kept the Prefect server's SQLite write lock taken for over a
-    # minute on the loaded 2-core CI machine, and create_flow_run answered 503 past
-    # the client's five retries: a burst no procurement office makes.)
+    # On PostgreSQL five at a time, as when several staff register applications at
+    # the same moment. On SQLite one at a time, as the one officer of a small office
+    # does: the README sends more than a handful of staff at once to PostgreSQL, and
+    # here five at once (and, before, twenty) made create_flow_run answer 503 past
+    # the client's five retries in 2 of 7 CI runs: each second serve's poll takes
+    # SQLite's write lock (mark_deployments_ready, BEGIN IMMEDIATE) and the late-runs
+    # service marks the queued runs Late, and a create that read before such a
+    # commit is refused at once. What this test checks is the zombie watch, not
+    # SQLite's write concurrency (bench/sqlite_locks.py measures that).
+    at_once = STAFF_AT_ONCE if stack.backend == "postgresql" else 1
     began = time.monotonic()
-    with ThreadPoolExecutor(max_workers=STAFF_AT_ONCE) as pool:
+    with ThreadPoolExecutor(max_workers=at_once) as pool:
         runs = list(
             pool.map(
                 lambda form: stack.start(VETTING_FLOW, REGISTER_APPLICATION, {"application": form}),

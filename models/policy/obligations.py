@@ -4,7 +4,7 @@ Insurance and permit copies are due "senast vid start av verksamheten" (Salem,
 seed 002 §8.1 and §3.1); a new provider is followed up after 6 months
 (Stockholm, seed 003); a contract is followed up after an accepted lex Sarah
 proposal (`lex_sarah.contract_follow_up_days`). The seeds set the dates; the
-reminders around them are local practice (tasks/obligation_reminders.py).
+reminders around them are local practice (models/checks/obligation_reminders.py).
 """
 
 from __future__ import annotations

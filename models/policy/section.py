@@ -13,8 +13,8 @@ class Section(BaseModel):
 
 
 #: The most working days a reminder may lie from its date. The sweep looks for
-#: open cases within about a month of their dates (tasks/obligation_reminders.py,
-#: tasks/warning_reminders.py: 31 days), which 15 working days and a holiday
+#: open cases within about a month of their dates (models/checks/obligation_reminders.py,
+#: models/checks/warning_reminders.py: 31 days), which 15 working days and a holiday
 #: season stay inside.
 MAX_REMINDER_OFFSET = 15
 

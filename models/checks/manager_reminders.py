@@ -17,15 +17,15 @@ from sqlmodel import Session, col, select
 
 from models.business_manager import BusinessManager
 from models.calendar import working_days_between
+from models.checks.case_reminders import decision_rungs
 from models.contract import Contract
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy
 from models.provider import Provider
+from models.reminder_ladder import Ladder, Track, queue_ladder, run_url
+from models.status_texts import MANAGER_STATUS_TEXT as STATUS_TEXT
 from models.sv_format import case_no
-from tasks.case_reminders import decision_rungs
-from tasks.manager_store import STATUS_TEXT
-from tasks.reminder_ladder import Ladder, Track, queue_ladder, run_url
 
 ManagerRow = tuple[Obligation, BusinessManager, Provider, Municipality]
 

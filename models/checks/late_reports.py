@@ -23,8 +23,7 @@ from models.contract import Contract, ContractStatus
 from models.monthly_report import MonthlyReport
 from models.municipality import Municipality
 from models.policy import load_policy
-from models.proposal import ProposalKind
-from tasks.proposals import Ground
+from models.proposal import Ground, ProposalKind
 
 
 def check(session: Session, as_of: date) -> list[Ground]:

@@ -16,16 +16,20 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models.contract import Contract
+from models.contract import Contract, ContractStatus
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy
 from models.provider import Provider
+from models.reminder_ladder import Ladder, Track, queue_ladder, run_url, staff_inbox
 from models.reminders import by_offset
 from models.sv_format import case_no
 from models.warning import ContractWarning, WarningStatus
-from tasks.reminder_ladder import Ladder, Track, queue_ladder, run_url, staff_inbox
-from tasks.warning_store import PLAN_PERIOD, WARNABLE
+
+#: Contracts a warning can be given on: in force (the warning store gives them).
+WARNABLE = (ContractStatus.active, ContractStatus.notice_given)
+#: Obligation period of the action plan's due date; follow-ups are "uppf-<date>".
+PLAN_PERIOD = "plan"
 
 #: A sweep that missed this many days still sends the day's reminder late
 #: (the policy's offsets are at most 15 working days, models/policy/section.py).

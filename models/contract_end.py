@@ -32,12 +32,11 @@ from models.forms.fields import DECIDING_BODY
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
-from models.proposal import ProposalKind
+from models.proposal import Ground, ProposalKind
 from models.provider import Provider
 from models.provider_case import policy_of
+from models.provider_letters import case_letter, letter_to_provider
 from models.state_machine import change_status
-from tasks.proposals import Ground
-from tasks.provider_letters import case_letter, letter_to_provider
 
 #: Contracts still in force that the sweep ends the day after `ends_on`.
 RUNNING = (ContractStatus.active, ContractStatus.notice_given)

@@ -43,10 +43,9 @@ from models.periods import (
     previous_period,
 )
 from models.policy import load_policy
-from models.proposal import ProposalKind
+from models.proposal import Ground, ProposalKind
 from models.provider import Provider
 from models.reminders import Letter
-from tasks.proposals import Ground
 
 
 def check(session: Session, as_of: date) -> tuple[list[Letter], list[Ground]]:

@@ -10,10 +10,10 @@ per row and track, the latest rung whose day has come, once per
 two sweeps at once send one letter.
 
 The seven ladders are declared beside their rules: decisions and signatures
-(tasks/case_reminders.py), business managers' decisions
-(tasks/manager_reminders.py), deviation reports (tasks/deviation_reports.py),
-copies and follow-ups (tasks/obligation_reminders.py), lex Sarah
-(tasks/lex_sarah_checks.py) and warnings (tasks/warning_reminders.py).
+(models/checks/case_reminders.py), business managers' decisions
+(models/checks/manager_reminders.py), deviation reports (models/checks/deviation_reports.py),
+copies and follow-ups (models/checks/obligation_reminders.py), lex Sarah
+(tasks/lex_sarah_checks.py) and warnings (models/checks/warning_reminders.py).
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from typing import Any, Generic, TypeVar, cast
 from prefect.settings import PREFECT_UI_URL
 from sqlmodel import Session
 
+from models.email_queue import enqueue_many, outbox_values
 from models.obligation import Obligation
+from models.outbox_sql import count_ids, known_keys
 from models.policy import Policy, load_policy
 from models.reminders import Letter, Rung, Step, current_step, place
-from tasks.email_queue import enqueue_many, outbox_values
-from tasks.outbox_sql import count_ids, known_keys
 
 Row = TypeVar("Row")
 

@@ -18,10 +18,10 @@ from typing import Any, NotRequired, TypedDict, Unpack
 from sqlmodel import Session
 
 from models.audit import Audited
+from models.email_queue import Attachment, enqueue_email
 from models.policy import Policy
 from models.provider import Provider
 from models.provider_case import ProviderCase
-from tasks.email_queue import Attachment, enqueue_email
 
 
 def contract_reason(policy: Policy) -> str:

@@ -1,6 +1,6 @@
 """Reminders for the obligations other flows create: copies due at start, follow-ups.
 
-A ladder (tasks/reminder_ladder.py) with the policy's `[obligations]` offsets:
+A ladder (models/reminder_ladder.py) with the policy's `[obligations]` offsets:
 - Insurance and permit copies are due "senast vid start av verksamheten"
   (Salem, seed 002 §8.1 and §3.1): the provider is reminded on
   `copy_reminder_offsets_working_days` (default on the due day and 5 working
@@ -29,9 +29,9 @@ from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy
 from models.provider import Provider
+from models.reminder_ladder import Ladder, Track, queue_ladder, staff_inbox
 from models.reminders import Rung, by_offset
 from models.sv_format import case_no
-from tasks.reminder_ladder import Ladder, Track, queue_ladder, staff_inbox
 
 #: What each kind is called in letters (Swedish).
 WHAT = {

@@ -39,9 +39,9 @@ from models.periods import previous_period
 from models.policy import Policy, load_policy
 from models.provider import Provider
 from models.provider_case import policy_of
+from models.reminder_ladder import Ladder, Track, queue_ladder
 from models.reminders import Rung, Step, by_offset, place
 from models.state_machine import change_status
-from tasks.reminder_ladder import Ladder, Track, queue_ladder
 
 OBLIGATION = cast(Table, Obligation.__table__)  # type: ignore[attr-defined]
 

@@ -19,12 +19,12 @@ from typing import Any, NotRequired, TypedDict, Unpack
 
 from sqlmodel import Session
 
+from models import outbox_sql
 from models.base import new_id, utcnow
 from models.email_message import split_content_type
 from models.email_render import render_email
 from models.outbox import OutboxStatus
 from models.validation import normalise_email
-from tasks import outbox_sql
 
 logger = logging.getLogger(__name__)
 

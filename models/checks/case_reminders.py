@@ -1,11 +1,11 @@
-"""Reminders about open cases, found by the daily sweep: two ladders (tasks/reminder_ladder.py).
+"""Reminders about open cases, found by the daily sweep: two ladders (models/reminder_ladder.py).
 
 - Decision deadline (seed 002 §8.2): the case officer is reminded
   `decision.staff_reminder_working_days_before` working days before the
   deadline ("before"), on the day ("due"), and once
   `decision.staff_overdue_reminder_working_days_after` working days after it
   has passed without a decision ("overdue"). The same ladder serves business
-  managers' decisions (tasks/manager_reminders.py).
+  managers' decisions (models/checks/manager_reminders.py).
 - Contract signature (seed 002 §8.3 says "snarast"; the policy's working days):
   the provider is reminded on the sign-by date (`contract.signature_reminder_working_days`
   after the contract went out), and staff are told once the contract is still
@@ -29,9 +29,9 @@ from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy
 from models.provider import Provider
+from models.reminder_ladder import Ladder, Track, queue_ladder, run_url
 from models.reminders import Rung
-from tasks.reminder_ladder import Ladder, Track, queue_ladder, run_url
-from tasks.vetting_store import STATUS_TEXT
+from models.status_texts import APPLICATION_STATUS_TEXT as STATUS_TEXT
 
 
 def decision_rungs(policy: Policy, _row: object = None) -> tuple[Rung, ...]:
