@@ -14,10 +14,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import Text
 from sqlmodel import Field, SQLModel
 
-from models.base import StrEnumType, UTCDateTime, new_id, utcnow
+from models.base import enum_field, id_field, json_field, timestamp_field
 from models.status_transitions import Transitions, transitions
 
 
@@ -60,14 +60,14 @@ class Application(SQLModel, table=True):
     ENTITY_TYPE: ClassVar[str] = "application"
     TRANSITIONS: ClassVar[Transitions[ApplicationStatus]] = APPLICATION_TRANSITIONS
 
-    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    id: uuid.UUID = id_field()
     provider_id: uuid.UUID = Field(foreign_key="provider.id", index=True)
     municipality_id: str = Field(foreign_key="municipality.id", index=True, max_length=40)
-    status: ApplicationStatus = Field(
-        default=ApplicationStatus.received, sa_type=StrEnumType(ApplicationStatus), index=True
+    status: ApplicationStatus = enum_field(
+        ApplicationStatus, ApplicationStatus.received, index=True
     )
     received_on: date
-    services: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    services: list[str] = json_field(list)
     capacity_hours_per_month: int = Field(ge=0)
     subcontractors: str | None = Field(default=None, sa_type=Text)
     #: Set when the application follows an owner change or a contract transfer.
@@ -79,8 +79,8 @@ class Application(SQLModel, table=True):
     #: (after a lost one) takes over and cancels the older, still waiting run.
     flow_run_id: uuid.UUID | None = Field(default=None)
     #: Step 1 and step 2 results per item: {"item": {"result": ..., "note": ...}}.
-    checklist: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    checklist: dict[str, Any] = json_field(dict)
     decided_on: date | None = None
     decision_reason: str | None = Field(default=None, sa_type=Text)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()

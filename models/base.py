@@ -4,18 +4,26 @@ SQLite stores no time zone, PostgreSQL does; `UTCDateTime` makes both return an
 aware UTC datetime so code never compares naive with aware values. Status enums
 are stored as plain strings (`StrEnumType`), not native PostgreSQL ENUMs, so that
 a new status is a code change and not a schema migration.
+
+The `*_field` functions declare the columns every table spells the same way (the
+UUID key, the UTC timestamps, a status enum, a JSON list or object) once. Each
+call returns a new Field, and a new Column where there is one: SQLAlchemy ties a
+Column to the one table it is put in, so two tables can never share it.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, String
+from pydantic_core import PydanticUndefined
+from sqlalchemy import JSON, Column, DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field
 
 
 def utcnow() -> datetime:
@@ -66,3 +74,27 @@ class StrEnumType(TypeDecorator[StrEnum]):
         if value is None:
             return None
         return self.enum_class(value)
+
+
+def id_field() -> Any:
+    """A UUID primary key, made in Python so that a new row has its id before the insert."""
+    return Field(default_factory=new_id, primary_key=True)
+
+
+def timestamp_field() -> Any:
+    """A UTC timestamp that defaults to now (created_at, updated_at, queued_at, ...)."""
+    return Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+def enum_field(
+    enum_class: type[StrEnum], default: Any = PydanticUndefined, *, index: bool = False
+) -> Any:
+    """A column holding a member of `enum_class`, stored as its string value; without a
+    `default` the value is required."""
+    return Field(default=default, sa_type=StrEnumType(enum_class), index=index)
+
+
+def json_field(default_factory: Callable[[], Any] | None = None) -> Any:
+    """A NOT NULL JSON column (a list or an object); without a `default_factory` the value
+    is required."""
+    return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=False))

@@ -10,7 +10,6 @@ which Prefect keeps with that run (README, "Personal data").
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -18,7 +17,8 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from models.base import StrEnumType, UTCDateTime, new_id, utcnow
+from models.base import enum_field, id_field, timestamp_field
+from models.status_transitions import Transitions, transitions
 
 
 class ManagerStatus(StrEnum):
@@ -30,28 +30,28 @@ class ManagerStatus(StrEnum):
 
 
 _S = ManagerStatus
-MANAGER_TRANSITIONS: dict[ManagerStatus, frozenset[ManagerStatus]] = {
-    _S.proposed: frozenset({_S.under_review, _S.approved, _S.rejected}),
-    _S.under_review: frozenset({_S.approved, _S.rejected}),
-    _S.approved: frozenset({_S.replaced}),
-    _S.rejected: frozenset(),
-    _S.replaced: frozenset(),
-}
+#: A status not named here is final.
+MANAGER_TRANSITIONS = transitions(
+    ManagerStatus,
+    {
+        _S.proposed: {_S.under_review, _S.approved, _S.rejected},
+        _S.under_review: {_S.approved, _S.rejected},
+        _S.approved: {_S.replaced},
+    },
+)
 
 
 class BusinessManager(SQLModel, table=True):
     __tablename__ = "business_manager"
     ENTITY_TYPE: ClassVar[str] = "business_manager"
-    TRANSITIONS: ClassVar[Mapping[ManagerStatus, frozenset[ManagerStatus]]] = MANAGER_TRANSITIONS
+    TRANSITIONS: ClassVar[Transitions[ManagerStatus]] = MANAGER_TRANSITIONS
 
-    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    id: uuid.UUID = id_field()
     provider_id: uuid.UUID = Field(foreign_key="provider.id", index=True)
     contract_id: uuid.UUID | None = Field(default=None, foreign_key="contract.id", index=True)
     application_id: uuid.UUID | None = Field(default=None, foreign_key="application.id")
     full_name: str = Field(max_length=200)
-    status: ManagerStatus = Field(
-        default=ManagerStatus.proposed, sa_type=StrEnumType(ManagerStatus)
-    )
+    status: ManagerStatus = enum_field(ManagerStatus, ManagerStatus.proposed)
     notified_on: date | None = None
     decided_on: date | None = None
     #: Notified as an additional manager (True) or one who replaces the current one.
@@ -64,5 +64,5 @@ class BusinessManager(SQLModel, table=True):
     #: and the notes staff wrote for the provider's letters.
     vetting: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     flow_run_id: uuid.UUID | None = Field(default=None)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()

@@ -13,10 +13,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from sqlalchemy import JSON, Column, Text, false
+from sqlalchemy import Text, false
 from sqlmodel import Field, SQLModel
 
-from models.base import StrEnumType, UTCDateTime, new_id, utcnow
+from models.base import enum_field, id_field, json_field, timestamp_field
 from models.status_transitions import Transitions, transitions
 
 
@@ -76,14 +76,12 @@ class Contract(SQLModel, table=True):
     ENTITY_TYPE: ClassVar[str] = "contract"
     TRANSITIONS: ClassVar[Transitions[ContractStatus]] = CONTRACT_TRANSITIONS
 
-    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    id: uuid.UUID = id_field()
     application_id: uuid.UUID | None = Field(default=None, foreign_key="application.id", index=True)
     provider_id: uuid.UUID = Field(foreign_key="provider.id", index=True)
     municipality_id: str = Field(foreign_key="municipality.id", index=True, max_length=40)
-    status: ContractStatus = Field(
-        default=ContractStatus.draft, sa_type=StrEnumType(ContractStatus), index=True
-    )
-    services: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: ContractStatus = enum_field(ContractStatus, ContractStatus.draft, index=True)
+    services: list[str] = json_field(list)
     capacity_hours_per_month: int = Field(default=0, ge=0)
     sent_for_signature_on: date | None = None
     provider_signed_on: date | None = None
@@ -91,7 +89,7 @@ class Contract(SQLModel, table=True):
     starts_on: date | None = None
     ends_on: date | None = None
     ended_on: date | None = None
-    end_kind: ContractEndKind | None = Field(default=None, sa_type=StrEnumType(ContractEndKind))
+    end_kind: ContractEndKind | None = enum_field(ContractEndKind, None)
     end_reason: str | None = Field(default=None, sa_type=Text)
     #: The contract as sent for signature (HTML), kept as the record of what was signed.
     document_html: str | None = Field(default=None, sa_type=Text)
@@ -108,5 +106,5 @@ class Contract(SQLModel, table=True):
     #: taget enligt listan", seed 000). Only where the policy has such a rotation
     #: (`contract.no_choice_rotation`); cleared like `publicly_listed`.
     in_no_choice_rotation: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()

@@ -20,7 +20,7 @@ from typing import ClassVar
 
 from sqlmodel import Field, SQLModel
 
-from models.base import StrEnumType, UTCDateTime, new_id, utcnow
+from models.base import enum_field, id_field, timestamp_field
 
 
 class EndingAction(StrEnum):
@@ -47,10 +47,10 @@ class ContractEnding(SQLModel, table=True):
     __tablename__ = "contract_ending"
     ENTITY_TYPE: ClassVar[str] = "contract_ending"
 
-    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    id: uuid.UUID = id_field()
     contract_id: uuid.UUID = Field(foreign_key="contract.id", index=True)
-    action: EndingAction = Field(sa_type=StrEnumType(EndingAction))
-    status: EndingStatus = Field(sa_type=StrEnumType(EndingStatus), index=True)
+    action: EndingAction = enum_field(EndingAction)
+    status: EndingStatus = enum_field(EndingStatus, index=True)
     flow_run_id: uuid.UUID | None = Field(default=None)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()

@@ -8,7 +8,6 @@ unique constraint makes creating an obligation idempotent across re-runs.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from typing import ClassVar
@@ -16,7 +15,8 @@ from typing import ClassVar
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.base import StrEnumType, UTCDateTime, new_id, utcnow
+from models.base import enum_field, id_field, timestamp_field
+from models.status_transitions import Transitions, transitions
 
 
 class ObligationKind(StrEnum):
@@ -45,12 +45,10 @@ class ObligationStatus(StrEnum):
 
 
 _S = ObligationStatus
-OBLIGATION_TRANSITIONS: dict[ObligationStatus, frozenset[ObligationStatus]] = {
-    _S.open: frozenset({_S.fulfilled, _S.waived, _S.cancelled}),
-    _S.fulfilled: frozenset(),
-    _S.waived: frozenset(),
-    _S.cancelled: frozenset(),
-}
+#: A status not named here is final.
+OBLIGATION_TRANSITIONS = transitions(
+    ObligationStatus, {_S.open: {_S.fulfilled, _S.waived, _S.cancelled}}
+)
 
 #: The period of an obligation that is not periodic. An empty string rather than
 #: NULL, because NULLs never collide in a unique constraint.
@@ -65,12 +63,10 @@ class Obligation(SQLModel, table=True):
         ),
     )
     ENTITY_TYPE: ClassVar[str] = "obligation"
-    TRANSITIONS: ClassVar[Mapping[ObligationStatus, frozenset[ObligationStatus]]] = (
-        OBLIGATION_TRANSITIONS
-    )
+    TRANSITIONS: ClassVar[Transitions[ObligationStatus]] = OBLIGATION_TRANSITIONS
 
-    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
-    kind: ObligationKind = Field(sa_type=StrEnumType(ObligationKind), index=True)
+    id: uuid.UUID = id_field()
+    kind: ObligationKind = enum_field(ObligationKind, index=True)
     municipality_id: str = Field(foreign_key="municipality.id", index=True, max_length=40)
     provider_id: uuid.UUID | None = Field(default=None, foreign_key="provider.id", index=True)
     #: What the obligation is about: "application", "contract", "lex_sarah_case", ...
@@ -79,9 +75,7 @@ class Obligation(SQLModel, table=True):
     #: "2026-05" for a monthly obligation, NO_PERIOD otherwise.
     period: str = Field(default=NO_PERIOD, max_length=20)
     due_on: date = Field(index=True)
-    status: ObligationStatus = Field(
-        default=ObligationStatus.open, sa_type=StrEnumType(ObligationStatus), index=True
-    )
+    status: ObligationStatus = enum_field(ObligationStatus, ObligationStatus.open, index=True)
     fulfilled_on: date | None = None
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()

@@ -23,10 +23,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import Text
 from sqlmodel import Field, SQLModel
 
-from models.base import StrEnumType, UTCDateTime, new_id, utcnow
+from models.base import enum_field, id_field, json_field, timestamp_field
 from models.status_transitions import Transitions, transitions
 
 # Staff's answers in a warning's forms, as keys (the Swedish text is the form's
@@ -81,15 +81,13 @@ class ContractWarning(SQLModel, table=True):
     ENTITY_TYPE: ClassVar[str] = "contract_warning"
     TRANSITIONS: ClassVar[Transitions[WarningStatus]] = WARNING_TRANSITIONS
 
-    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    id: uuid.UUID = id_field()
     contract_id: uuid.UUID = Field(foreign_key="contract.id", index=True)
     provider_id: uuid.UUID = Field(foreign_key="provider.id", index=True)
     municipality_id: str = Field(foreign_key="municipality.id", index=True, max_length=40)
-    status: WarningStatus = Field(
-        default=WarningStatus.issued, sa_type=StrEnumType(WarningStatus), index=True
-    )
+    status: WarningStatus = enum_field(WarningStatus, WarningStatus.issued, index=True)
     #: Keys of the breached clauses in the policy's `[warning].clauses`.
-    clauses: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    clauses: list[str] = json_field(list)
     #: What must be done: staff's text about the provider's deficiencies. Kept here
     #: and in the provider's letter only, never in logs, audit details or artifacts.
     description: str = Field(sa_type=Text)
@@ -100,7 +98,7 @@ class ContractWarning(SQLModel, table=True):
     action_plan_due: date | None = None
     action_plan_received_on: date | None = None
     #: The follow-up dates the provider's plan sets (ISO dates).
-    follow_up_dates: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    follow_up_dates: list[str] = json_field(list)
     #: The sweep's proposal this warning came from (late reports), if any.
     proposal_id: uuid.UUID | None = Field(default=None, foreign_key="proposal.id")
     #: The termination proposal made when the warning was not remedied.
@@ -108,8 +106,8 @@ class ContractWarning(SQLModel, table=True):
     issued_by: str = Field(max_length=200)
     closed_on: date | None = None
     flow_run_id: uuid.UUID | None = Field(default=None)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
     def facts(self) -> dict[str, Any]:
         """Ids, dates and counts for audit details and artifacts (never the description)."""
