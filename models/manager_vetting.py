@@ -26,7 +26,7 @@ from models.vetting import (
     checklist_problems,
     exclusion_item,
     open_items_problems,
-    references_problem,
+    references_problems,
     rejection_problems,
     round_outcome,
 )
@@ -85,17 +85,13 @@ def findings_problems(
             "leder redan verksamheten."
         ),
     )
-    refs = results.get("references")
-    if refs and refs[0] is Assessment.approved:
-        problem = references_problem(
-            oldest_reference_on,
-            received_on=notified_on,
-            max_age_years=references_max_age_years,
-            counted_from="anmälningsdagen",
-        )
-        if problem:
-            problems.append(problem)
-    return problems
+    return problems + references_problems(
+        results,
+        oldest_reference_on,
+        received_on=notified_on,
+        max_age_years=references_max_age_years,
+        counted_from="anmälningsdagen",
+    )
 
 
 #: The outcome of a vetting round: "failing", "missing" or "complete" (as for step 1).

@@ -219,36 +219,39 @@ def step1_problems(
                     "Datum på SKV 4820: datumet ligger efter ansökningsdagen; "
                     "ett intyg som kom in med en komplettering godkänns i nästa omgång."
                 )
-    refs = results.get("references")
-    if refs and refs[0] is Assessment.approved:
-        problem = references_problem(
-            oldest_reference_on, received_on=received_on, max_age_years=references_max_age_years
-        )
-        if problem:
-            problems.append(problem)
-    return problems
+    return problems + references_problems(
+        results,
+        oldest_reference_on,
+        received_on=received_on,
+        max_age_years=references_max_age_years,
+    )
 
 
-def references_problem(
+def references_problems(
+    results: Mapping[str, tuple[Assessment, str]],
     oldest_reference_on: date | None,
     *,
     received_on: date,
     max_age_years: int,
     counted_from: str = "ansökningsdagen",
-) -> str | None:
+) -> list[str]:
     """Approved references need the oldest one's date, at most `max_age_years` old (seed 002 §8.1).
 
-    Also used for a new business manager (models/manager_vetting.py), counted
-    from the day the notification came in.
+    Nothing to check unless the "references" item of `results` is approved. Also
+    used for a new business manager (models/manager_vetting.py), counted from the
+    day the notification came in.
     """
+    refs = results.get("references")
+    if not refs or refs[0] is not Assessment.approved:
+        return []
     if oldest_reference_on is None:
-        return "Äldsta referensens datum: ange det när referenserna är godkända."
+        return ["Äldsta referensens datum: ange det när referenserna är godkända."]
     if oldest_reference_on < add_months(received_on, -12 * max_age_years):
-        return (
+        return [
             f"Äldsta referensens datum: {oldest_reference_on.isoformat()} är mer än "
             f"{max_age_years} år före {counted_from}. Markera punkten som Saknas."
-        )
-    return None
+        ]
+    return []
 
 
 def checklist_problems(

@@ -97,6 +97,12 @@ def note(description: str, title: str = "Motivering", max_length: int = 4000) ->
     return Field(default="", title=title, description=description, max_length=max_length)
 
 
+def motivation(description: str) -> Any:
+    """A rejection's reasons, which its decision letter quotes: longer than a log note
+    (the rules ask for 20 characters at least, models/vetting.py rejection_problems)."""
+    return note(description, max_length=5000)
+
+
 def grounds(title: str, description: str, labels: Sequence[str]) -> Any:
     """A rejection's grounds: a pick-list of `labels`, so a ground is always one the case
     knows (the rules check that one is picked)."""

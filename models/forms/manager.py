@@ -12,25 +12,15 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
-from typing import Any
 
 from prefect.input import RunInput
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    create_model,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models import clock
 from models.forms import fields
-from models.forms.vetting import ItemFinding
+from models.forms.vetting import DECIDED_BY, ItemFinding, checklist_form
 from models.manager_vetting import MANAGER_ITEM_BY_KEY, MANAGER_ITEMS
 from models.validation import normalise_email
-
-_DECIDED_BY = fields.person(kept="i ärendets logg som den som beslutade")
 
 
 class ChangeKind(StrEnum):
@@ -59,7 +49,7 @@ class ManagerNotification(BaseModel):
     change: ChangeKind = Field(title="Ny eller ytterligare")
     notified_on: date = fields.day("Anmälan kom in")
     case_officer_email: str | None = fields.case_officer_email()
-    registered_by: str = _DECIDED_BY
+    registered_by: str = DECIDED_BY
 
     @field_validator("contract")
     @classmethod
@@ -99,7 +89,7 @@ class ManagerNotification(BaseModel):
 class _VettingBase(RunInput):
     model_config = ConfigDict(title="Prövning av verksamhetsansvarig", extra="forbid")
 
-    decided_by: str = _DECIDED_BY
+    decided_by: str = DECIDED_BY
     decided_on: date = fields.day("Datum", "Dagen då bedömningen gjordes.")
     oldest_reference_on: date | None = Field(
         default=None,
@@ -108,14 +98,8 @@ class _VettingBase(RunInput):
     )
 
 
-_fields: dict[str, Any] = {
-    item.key: (ItemFinding, Field(title=item.label, description=f"Källa: {item.source}"))
-    for item in MANAGER_ITEMS
-}
 #: One finding per item of MANAGER_ITEMS, in the order of the list.
-ManagerVettingForm: type[RunInput] = create_model(
-    "ManagerVettingForm", __base__=_VettingBase, **_fields
-)
+ManagerVettingForm = checklist_form("ManagerVettingForm", _VettingBase, MANAGER_ITEMS, ItemFinding)
 
 
 class ManagerOutcome(StrEnum):
@@ -132,10 +116,9 @@ class ManagerDecisionForm(RunInput):
         "Välj minst ett skäl när den verksamhetsansvariga inte godkänns.",
         [item.label for item in MANAGER_ITEM_BY_KEY.values()],
     )
-    motivation: str = fields.note(
+    motivation: str = fields.motivation(
         "Krävs när den verksamhetsansvariga inte godkänns (minst 20 tecken). "
-        "Står i brevet till utföraren.",
-        max_length=5000,
+        "Står i brevet till utföraren."
     )
-    decided_by: str = _DECIDED_BY
+    decided_by: str = DECIDED_BY
     decided_on: date = fields.day("Datum", "Dagen då beslutet fattades.")

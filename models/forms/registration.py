@@ -86,7 +86,8 @@ class _RegistrationForm(BaseModel):
 
     municipality: str = _MUNICIPALITY
     if TYPE_CHECKING:
-        # Each form declares it last, so that it comes last in the UI.
+        # Declared last by each single form and by _ImportForm, so that it comes last
+        # in the UI.
         registered_by: str
 
     @field_validator("municipality")
@@ -208,19 +209,21 @@ _CSV_HELP = (
 )
 
 
-def _csv(*, columns: str, example: str) -> Any:
-    """The pasted CSV text, with help naming an import's columns and giving an example row."""
+def _csv(*, columns: str | None = None, example: str = "") -> Any:
+    """The pasted CSV text, with help naming an import's `columns` and giving an example row."""
     return Field(
         title="CSV (klistra in)",
-        description=_CSV_HELP.format(columns=columns, example=example),
+        description=None if columns is None else _CSV_HELP.format(columns=columns, example=example),
         max_length=1_000_000,
     )
 
 
 class _ImportForm(_RegistrationForm):
-    # Declared here so that it comes right after the municipality; each import's form
-    # declares it again with the help for its columns.
-    csv: str = Field(title="CSV (klistra in)", max_length=1_000_000)
+    # The import forms' fields, in their order: the municipality, the CSV text, who
+    # registers. Each import's form declares `csv` again with the help for its columns
+    # (the field keeps its place).
+    csv: str = _csv()
+    registered_by: str = _REGISTERED_BY
 
 
 class ReportImportForm(_ImportForm):
@@ -235,7 +238,6 @@ class ReportImportForm(_ImportForm):
         "(eller missade_besök som tim:min i stället för minuter)",
         example="556677-8899;2026-05;2026-06-03;2;90;120",
     )
-    registered_by: str = _REGISTERED_BY
 
 
 class CountImportForm(_ImportForm):
@@ -250,7 +252,6 @@ class CountImportForm(_ImportForm):
         "eller som tim:min)",
         example="556677-8899;2026-05;37;1234,5",
     )
-    registered_by: str = _REGISTERED_BY
 
 
 def form_problems(error: ValidationError, form: type[BaseModel]) -> list[str]:

@@ -47,7 +47,8 @@ from models.vetting import (
 #: What staff pick from as grounds for a rejection (the labels; the flow maps them to keys).
 GROUND_LABELS: list[str] = [item.label for item in (*STEP1_ITEMS, *STEP2_ITEMS, OTHER_GROUND)]
 
-_DECIDED_BY = fields.person(kept="i ärendets logg som den som beslutade")
+#: Who decided (or registered, or booked): also the business manager's forms (forms/manager.py).
+DECIDED_BY = fields.person(kept="i ärendets logg som den som beslutade")
 _DECIDED_ON = fields.day("Datum", "Dagen då bedömningen eller beslutet gjordes.")
 
 
@@ -101,7 +102,7 @@ class RoutineFinding(BaseModel):
 class _Step1Base(RunInput):
     model_config = ConfigDict(title="Steg 1: handlingar och behörighet", extra="forbid")
 
-    decided_by: str = _DECIDED_BY
+    decided_by: str = DECIDED_BY
     decided_on: date = _DECIDED_ON
     tax_certificate_issued_on: date | None = Field(
         default=None,
@@ -115,19 +116,25 @@ class _Step1Base(RunInput):
     )
 
 
-def _items_model(
-    name: str, base: type[RunInput], items: Any, finding: type[BaseModel]
+def checklist_form(
+    name: str, base: type[RunInput], items: Sequence[Item], finding: type[BaseModel]
 ) -> type[RunInput]:
-    fields: dict[str, Any] = {
+    """`base` with one `finding` per item, in the order of `items`, each titled with the
+    item's label and its source (an application's steps, a business manager's vetting)."""
+    findings: dict[str, Any] = {
         item.key: (finding, Field(title=item.label, description=f"Källa: {item.source}"))
         for item in items
     }
-    model: type[RunInput] = create_model(name, __base__=base, **fields)
+    # create_model would name its caller, this module, as the form's module; a form
+    # belongs with its base (ManagerVettingForm with forms/manager.py).
+    model: type[RunInput] = create_model(
+        name, __base__=base, __module__=base.__module__, **findings
+    )
     return model
 
 
 #: One finding per item of STEP1_ITEMS, in the order of the list.
-Step1Form = _items_model("Step1Form", _Step1Base, STEP1_ITEMS, ItemFinding)
+Step1Form = checklist_form("Step1Form", _Step1Base, STEP1_ITEMS, ItemFinding)
 
 
 class CompletionOutcome(StrEnum):
@@ -144,7 +151,7 @@ class CompletionForm(RunInput):
         title="Kompletteringen kom in",
         description="Krävs när kompletteringen har kommit in.",
     )
-    registered_by: str = _DECIDED_BY
+    registered_by: str = DECIDED_BY
 
 
 def completion_problems(answer: CompletionForm, asked_on: date) -> list[str]:
@@ -177,18 +184,18 @@ class MeetingForm(RunInput):
         min_length=2,
         max_length=300,
     )
-    booked_by: str = _DECIDED_BY
+    booked_by: str = DECIDED_BY
 
 
 class _Step2Base(RunInput):
     model_config = ConfigDict(title="Steg 2: ledningssystem och rutiner", extra="forbid")
 
-    decided_by: str = _DECIDED_BY
+    decided_by: str = DECIDED_BY
     decided_on: date = _DECIDED_ON
 
 
 #: The management system (SOSFS 2011:9) and the 25 routines of STEP2_ITEMS.
-Step2Form = _items_model("Step2Form", _Step2Base, STEP2_ITEMS, RoutineFinding)
+Step2Form = checklist_form("Step2Form", _Step2Base, STEP2_ITEMS, RoutineFinding)
 
 
 class Outcome(StrEnum):
@@ -206,10 +213,10 @@ class DecisionForm(RunInput):
         "Välj minst ett skäl vid avslag. Lämna tomt när ansökan godkänns.",
         GROUND_LABELS,
     )
-    motivation: str = fields.note(
-        "Krävs vid avslag (minst 20 tecken). Står i beslutet till sökanden.", max_length=5000
+    motivation: str = fields.motivation(
+        "Krävs vid avslag (minst 20 tecken). Står i beslutet till sökanden."
     )
-    decided_by: str = _DECIDED_BY
+    decided_by: str = DECIDED_BY
     decided_on: date = _DECIDED_ON
 
 
@@ -242,7 +249,7 @@ class SignatureForm(RunInput):
             "att båda har skrivit under."
         ),
     )
-    registered_by: str = _DECIDED_BY
+    registered_by: str = DECIDED_BY
 
 
 # --------------------------------------------------------------------------- registration
@@ -297,7 +304,7 @@ class ApplicationForm(BaseModel):
             "(förfrågningsunderlaget §4.6-4.7). Annars tomt."
         ),
     )
-    registered_by: str = _DECIDED_BY
+    registered_by: str = DECIDED_BY
 
     @field_validator("municipality")
     @classmethod

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from prefect.input import RunInput
 from pydantic import ConfigDict, Field, create_model
@@ -70,9 +70,23 @@ class WarningForm(RunInput):
     decided_by: str = fields.person()
 
 
-def _choices(name: str, values: list[str]) -> Any:
+F = TypeVar("F", bound=RunInput)
+
+
+def _picking(
+    form: type[F], field: str, enum: str, labels: list[str], *, many: bool = False
+) -> type[F]:
+    """`form` whose text `field` picks among `labels` (one, or at least one when `many`),
+    keeping the field's title and description: built for a policy at run time."""
     # A runtime enum of the policy's labels: the form shows them as a pick-list.
-    return cast(Any, StrEnum(name, {f"v{i}": value for i, value in enumerate(values)}))
+    choices = cast(Any, StrEnum(enum, {f"v{i}": label for i, label in enumerate(labels)}))
+    kind: Any = list[choices] if many else choices  # type: ignore[valid-type]
+    limits: dict[str, Any] = {"min_length": 1} if many else {}
+    info = form.model_fields[field]
+    picked: dict[str, Any] = {
+        field: (kind, Field(title=info.title, description=info.description, **limits))
+    }
+    return create_model(form.__name__, __base__=form, **picked)
 
 
 def clause_label(clause: ContractClause) -> str:
@@ -81,15 +95,9 @@ def clause_label(clause: ContractClause) -> str:
 
 def warning_form(clauses: tuple[ContractClause, ...]) -> type[WarningForm]:
     """WarningForm whose `clauses` field picks among `clauses` (by label)."""
-    enum = _choices("Villkor", [clause_label(clause) for clause in clauses])
-    info = WarningForm.model_fields["clauses"]
-    many: Any = list[enum]  # type: ignore[valid-type]
-    model = create_model(
-        "WarningForm",
-        __base__=WarningForm,
-        clauses=(many, Field(title=info.title, description=info.description, min_length=1)),
+    return _picking(
+        WarningForm, "clauses", "Villkor", [clause_label(clause) for clause in clauses], many=True
     )
-    return cast(type[WarningForm], model)
 
 
 class PlanOutcome(StrEnum):
@@ -233,14 +241,8 @@ def ground_of(grounds: tuple[ImmediateGround, ...], answer: str) -> ImmediateGro
 
 
 def immediate_form(grounds: tuple[ImmediateGround, ...]) -> type[ImmediateForm]:
-    enum = _choices("Grund", [ground_label(ground) for ground in grounds])
-    info = ImmediateForm.model_fields["ground"]
-    model = create_model(
-        "ImmediateForm",
-        __base__=ImmediateForm,
-        ground=(enum, Field(title=info.title)),
-    )
-    return cast(type[ImmediateForm], model)
+    """ImmediateForm whose `ground` field picks one of `grounds` (by label)."""
+    return _picking(ImmediateForm, "ground", "Grund", [ground_label(ground) for ground in grounds])
 
 
 class MunicipalNoticeForm(RunInput):
