@@ -39,6 +39,7 @@ from deployments.server_log import LogWatcher
 from models.settings import Settings, SettingsError, load_settings, mask_url
 
 if TYPE_CHECKING:  # imports Prefect, which must wait for apply_prefect_defaults
+    from deployments.staff_page import StaffPage
     from deployments.zombie_watch import ZombieWatch
 
 SERVER_START_TIMEOUT_SECONDS = 120
@@ -170,6 +171,7 @@ def run(*, demo: bool) -> int:
     sink = None
     watcher: LogWatcher | None = None
     zombies: ZombieWatch | None = None
+    staff: StaffPage | None = None
     try:
         prepare_database(settings, demo=demo)
         # Watched from its current end: an error the server reports from now on is
@@ -180,6 +182,9 @@ def run(*, demo: bool) -> int:
 
         # Marks runs whose process died as Crashed; never a run that waits for a form.
         zombies = ZombieWatch().start()
+        from deployments.staff_page import StaffPage
+
+        staff = StaffPage(port=settings.staff_port).start()
         from deployments.mail_sink import start_mail_sink
 
         if _port_in_use(settings.smtp_host, settings.smtp_port):
@@ -190,6 +195,7 @@ def run(*, demo: bool) -> int:
             )
         print(
             "\nlovflow körs.\n"
+            f"  Att göra:    {staff.url}  (det som väntar på handläggare)\n"
             f"  Prefect UI:  {local_ui_url(settings)}\n"
             "               (Deployments: starta processer. Flow runs: följ dem.)\n"
             f"  E-post:      {settings.effective_mail_dir}  (varje brev som en .eml-fil)\n"
@@ -214,6 +220,8 @@ def run(*, demo: bool) -> int:
             _stop_child(settings, "serve", serving, signal.SIGINT, timeout=60)
         if zombies is not None:
             zombies.stop()
+        if staff is not None:
+            staff.stop()
         if sink is not None:
             sink.stop()
         if server is not None:

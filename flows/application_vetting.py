@@ -30,7 +30,7 @@ from flows.names import SIGN_CONTRACT, SIGNING_FLOW, VETTING_FLOW
 from flows.parameters import parameter
 from flows.run_helpers import case_flow, deliver_now
 from flows.vetting_steps import SHOWN, Vetting, remaining
-from models.application import ApplicationStatus
+from models.application import Application, ApplicationStatus
 from models.calendar import is_working_day
 from models.clock import today
 from models.forms.vetting import (
@@ -172,6 +172,7 @@ def store_meeting(case: CaseView, answer: MeetingForm) -> None:
 MEETING: Step[CaseView] = Step(
     waits=lambda case: case.status is S.step2_review and case.meeting is None,
     key="meeting-1",
+    label="Steg 2, boka möte",
     form=MeetingForm,
     title="Steg 2: boka möte",
     instructions=(
@@ -323,6 +324,7 @@ def describe(case: CaseView, step: str, intro: str) -> str:
 #: items) to nothing, so the case summary is also an artifact on the run page.
 APPLICATION: CaseType[CaseView] = CaseType(
     noun="ansökan",
+    entity=Application.ENTITY_TYPE,
     load=load_case,
     take_over=take_over,
     steps=(

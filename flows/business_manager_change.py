@@ -37,7 +37,7 @@ from flows.parameters import parameter
 from flows.proposal_review import start_review
 from flows.run_helpers import case_flow
 from flows.vetting_steps import SHOWN, Vetting, remaining
-from models.business_manager import ManagerStatus
+from models.business_manager import BusinessManager, ManagerStatus
 from models.clock import today
 from models.fact_lines import fact_lines
 from models.forms.manager import (
@@ -195,6 +195,7 @@ def describe(case: ManagerView, step: str, intro: str) -> str:
 #: complete, and the next round waits for it), then decided.
 MANAGER: CaseType[ManagerView] = CaseType(
     noun="verksamhetsansvarig",
+    entity=BusinessManager.ENTITY_TYPE,
     load=manager_store.load,
     take_over=manager_store.take_over,
     steps=(

@@ -32,6 +32,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 from prefect import get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
+from prefect.context import FlowRunContext
 from prefect.deployments.flow_runs import arun_deployment
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.input import RunInput
@@ -39,7 +40,15 @@ from prefect.input import RunInput
 from flows.human_step import ask
 from flows.names import full_name
 from flows.private_step import ask_private
-from flows.run_helpers import current_run_id, deliver_now, rename_run, retire_run, used_pause_keys
+from flows.run_helpers import (
+    current_run_id,
+    deliver_now,
+    rename_run,
+    retire_run,
+    show_waiting,
+    used_pause_keys,
+)
+from models.worklist import REFUSED, WAITING_MARK, run_labels
 
 C = TypeVar("C")
 
@@ -89,9 +98,16 @@ class Step(Generic[C]):
     #: What the run does once the answer is stored, before the letters go:
     #: `then(case, answer, result)` (e.g. an artifact with the decision).
     then: Callable[[C, Any, Any], Awaitable[None]] | None = None
+    #: The step as staff name it in the worklist and the run's name ("steg 2");
+    #: empty: the title, up to its colon.
+    label: str | Callable[[C], str] = ""
 
     def pause_key(self, case: C) -> str:
         return str(_by_case(self.key)(case))
+
+    def step_label(self, case: C) -> str:
+        label = str(_by_case(self.label)(case)) or str(_by_case(self.title)(case))
+        return label.split(":")[0].strip()
 
 
 @dataclass(frozen=True)
@@ -138,6 +154,10 @@ class CaseType(Generic[C]):
     rename: bool = True
     show: Callable[[C], Shown] | None = None
     on_show: Callable[[C], Awaitable[None]] | None = None
+    #: The stored case's entity type (its table's ENTITY_TYPE): with `case_id`,
+    #: how the worklist finds the case of a waiting run (models/worklist.py).
+    entity: str = ""
+    case_id: Callable[[C], uuid.UUID] = field(default=lambda case: case.id)
 
 
 def next_step(case_type: CaseType[C], case: C) -> Step[C] | Action[C] | None:
@@ -155,9 +175,12 @@ async def run_case(case_type: CaseType[C], case_id: uuid.UUID, *, take_over: boo
         replaced = case_type.take_over(case_id, current_run_id())
         if replaced is not None:
             await retire_run(replaced)
-    if case_type.rename:
-        case = case_type.load(case_id)
-        await rename_run(f"{case_type.noun} {case_type.number(case)}")
+    # Named by the case alone until a step waits (then "· <step>" is added), so a
+    # replay that finishes the case leaves no step in the name.
+    case = case_type.load(case_id)
+    base = _base_name(case_type, case)
+    if case_type.rename or WAITING_MARK in _current_name():
+        await rename_run(base)
     taken: set[str] = set()
     while True:
         case = case_type.load(case_id)
@@ -191,6 +214,10 @@ async def take_step(case_type: CaseType[C], step: Step[C], case: C) -> None:
             )
         if case_type.on_show is not None:
             await case_type.on_show(case)
+
+    async def waiting(refused: bool) -> None:
+        await _show_waiting(case_type, step, case, refused)
+
     result: object = None
     if step.private:
 
@@ -204,6 +231,7 @@ async def take_step(case_type: CaseType[C], step: Step[C], case: C) -> None:
             check=lambda answer: step.check(case, answer),
             store=store,
             defaults=defaults,
+            waiting=waiting,
         )
     else:
         answer = await ask(
@@ -212,6 +240,7 @@ async def take_step(case_type: CaseType[C], step: Step[C], case: C) -> None:
             description=text,
             check=lambda answer: step.check(case, answer),
             defaults=defaults,
+            waiting=waiting,
         )
         result = step.store(case, answer)
         if step.then is not None:
@@ -219,6 +248,27 @@ async def take_step(case_type: CaseType[C], step: Step[C], case: C) -> None:
     deliver = step.deliver(case, result) if callable(step.deliver) else step.deliver
     if deliver:
         await deliver_now()
+
+
+def _base_name(case_type: CaseType[C], case: C) -> str:
+    """The run's name without the step: "<noun> <number>", or the flow's own name."""
+    if case_type.rename:
+        return f"{case_type.noun} {case_type.number(case)}"
+    return _current_name().split(WAITING_MARK)[0]
+
+
+def _current_name() -> str:
+    context = FlowRunContext.get()
+    return context.flow_run.name if context is not None and context.flow_run is not None else ""
+
+
+async def _show_waiting(case_type: CaseType[C], step: Step[C], case: C, refused: bool) -> None:
+    """Before the run suspends: its name says the step, its labels let the worklist find it."""
+    label = step.step_label(case)
+    name = f"{_base_name(case_type, case)}{WAITING_MARK}{label}"
+    if refused:
+        name += f"{WAITING_MARK}{REFUSED}"
+    await show_waiting(name, run_labels(case_type.entity, case_type.case_id(case), label, refused))
 
 
 async def start_once(

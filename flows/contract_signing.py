@@ -26,7 +26,7 @@ from flows.case_runner import Action, CaseType, Step, run_case
 from flows.names import SIGNING_FLOW
 from flows.parameters import parameter
 from models.clock import today
-from models.contract import ContractStatus
+from models.contract import Contract, ContractStatus
 from models.forms.vetting import SignatureForm
 from models.policy import load_policy
 from models.sv_format import sv_date
@@ -99,6 +99,7 @@ SIGNATURES: Step[ContractView] = Step(
     key=lambda view: f"signatures-{_signed(view)}",
     form=SignatureForm,
     title="underskrifter",
+    label="Underskrifter",
     instructions="",
     check=signature_problems,
     store=lambda view, answer: record_signatures(view.id, answer.model_dump(mode="json")),
@@ -107,6 +108,7 @@ SIGNATURES: Step[ContractView] = Step(
 
 CONTRACT: CaseType[ContractView] = CaseType(
     noun="avtal",
+    entity=Contract.ENTITY_TYPE,
     load=load_contract,
     take_over=take_over_contract,
     steps=(SEND, SIGNATURES),

@@ -36,7 +36,7 @@ from flows.names import END_CONTRACT_FLOW
 from flows.parameters import parameter
 from flows.run_helpers import current_run_id
 from models.clock import today
-from models.contract_ending import EndingAction, EndingStatus
+from models.contract_ending import ContractEnding, EndingAction, EndingStatus
 from models.forms.fields import DecisionBody
 from models.forms.warning import (
     EndAction,
@@ -147,6 +147,7 @@ async def _finish(case: EndingView) -> str:
 #: The ending's steps, in order; the stored case says which one it waits for.
 ENDING: CaseType[EndingView] = CaseType(
     noun="avtal",
+    entity=ContractEnding.ENTITY_TYPE,
     load=load_ending,
     number=lambda case: case.contract.number,
     status=lambda case: f"{case.contract.status.value} ({case.status.value})",

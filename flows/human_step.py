@@ -15,7 +15,7 @@ keys line up again after every resume.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from prefect import get_run_logger
@@ -24,7 +24,13 @@ from prefect.input import RunInput
 from pydantic import create_model
 from pydantic.fields import FieldInfo
 
+from flows.run_helpers import used_pause_keys
+
 R = TypeVar("R", bound=RunInput)
+
+#: Told just before the run suspends for a form: True when it asks again after a
+#: refused answer (the runner puts that in the run's name and the worklist).
+Waiting = Callable[[bool], Awaitable[None]]
 
 #: A refused answer may be corrected this many times before the flow gives up
 #: (a safeguard against a loop, not a limit anyone should meet).
@@ -58,6 +64,7 @@ async def ask(
     description: str,
     check: Callable[[R], list[str]],
     defaults: dict[str, Any] | None = None,
+    waiting: Waiting | None = None,
 ) -> R:
     """Suspend until staff submit `form` and `check` finds no problem; return the answer.
 
@@ -67,13 +74,18 @@ async def ask(
         description: Markdown about the case, shown above the form.
         check: returns the Swedish reasons to refuse an answer, or [].
         defaults: values to fill in on the first ask.
+        waiting: awaited before each suspend that waits for staff (not on a replay
+            of an answered key).
     """
     logger = get_run_logger()
+    used = used_pause_keys()
     fill = dict(defaults or {})
     problems: list[str] = []
     for attempt in range(1, MAX_ATTEMPTS + 1):
         text = description if not problems else refusal(problems) + description
         pause_key = key if attempt == 1 else f"{key}-forsok-{attempt}"
+        if waiting is not None and pause_key not in used:
+            await waiting(bool(problems))
         answer = await asuspend_flow_run(
             wait_for_input=prefilled(form, description=text, **fill), key=pause_key
         )

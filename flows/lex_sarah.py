@@ -57,7 +57,7 @@ from models.forms.lex_sarah import (
     ivo_problems,
     report_problems,
 )
-from models.lex_sarah import STATUS_TEXT, LexSarahStatus
+from models.lex_sarah import STATUS_TEXT, LexSarahCase, LexSarahStatus
 from models.sv_format import sv_date
 from tasks import lex_sarah_checks
 from tasks.lex_sarah_store import (
@@ -111,6 +111,7 @@ def _step(status: S, form: Any, check: Any, store: Any, **more: Any) -> Step[Cas
         key=_KEYS[status],
         form=form,
         title="",
+        label=_LABELS[status],
         instructions="",
         check=check,
         store=store,
@@ -126,6 +127,13 @@ async def _closed(case: CaseView) -> str:
 
 
 #: The pause key of each status's form.
+#: The step as the worklist and the run's name say it.
+_LABELS = {
+    S.reported: "Rapporten",
+    S.investigating: "Bedömning",
+    S.ivo_pending: "Anmälan till IVO",
+    S.closing: "Avslut",
+}
 _KEYS = {
     S.reported: "rapport",
     S.investigating: "bedomning",
@@ -180,6 +188,7 @@ def describe(case: CaseView) -> str:
 #: notification (serious cases), the closure.
 LEX_SARAH: CaseType[CaseView] = CaseType(
     noun="lex Sarah",
+    entity=LexSarahCase.ENTITY_TYPE,
     load=load_case,
     take_over=take_over,
     steps=(

@@ -33,7 +33,7 @@ from prefect.flow_runs import asuspend_flow_run
 from prefect.input import RunInput
 from prefect.input.run_input import keyset_from_base_key
 
-from flows.human_step import MAX_ATTEMPTS, prefilled, refusal
+from flows.human_step import MAX_ATTEMPTS, Waiting, prefilled, refusal
 from flows.run_helpers import current_run_id, used_pause_keys
 
 F = TypeVar("F", bound=RunInput)
@@ -51,6 +51,7 @@ async def ask_private(
     check: Callable[[F], list[str]],
     store: Callable[[F], None],
     defaults: dict[str, Any] | None = None,
+    waiting: Waiting | None = None,
 ) -> None:
     """Ask for `form` until an answer passes `check`; `store` it; delete it from Prefect.
 
@@ -64,6 +65,7 @@ async def ask_private(
         check: Swedish reasons to refuse an answer, or [].
         store: writes the answer to the app database (commits).
         defaults: non-private values to fill in on the first ask.
+        waiting: awaited before each suspend that waits for staff.
     """
     logger = get_run_logger()
     used = used_pause_keys()
@@ -75,6 +77,8 @@ async def ask_private(
         if pause_key not in used:
             await forget_answers()  # every answer before this one has been dealt with
             text = description if not problems else refusal(problems) + description
+            if waiting is not None:
+                await waiting(bool(problems))
             await asuspend_flow_run(
                 wait_for_input=prefilled(form, description=text, **fill), key=pause_key
             )

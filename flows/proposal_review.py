@@ -25,7 +25,7 @@ from flows.names import PROPOSAL_FLOW, REVIEW_PROPOSAL
 from flows.parameters import parameter
 from models.clock import today
 from models.forms.proposal import EndForm, FollowUpForm, NoticeForm, TermForm
-from models.proposal import ProposalKind, ProposalStatus
+from models.proposal import Proposal, ProposalKind, ProposalStatus
 from models.sv_format import case_no, sv_date
 from tasks.proposal_store import (
     ProposalView,
@@ -164,6 +164,7 @@ def _decision(
         key="beslut",
         form=form,
         title="",
+        label="Beslut",
         instructions="",
         check=check,
         store=lambda view, answer: apply_decision(view.id, answer.model_dump(mode="json"), today()),
@@ -181,6 +182,7 @@ async def _status(view: ProposalView) -> str:
 #: edges"): the same text, with how to answer, is on the run's Artifacts tab.
 PROPOSAL: CaseType[ProposalView] = CaseType(
     noun="förslag",
+    entity=Proposal.ENTITY_TYPE,
     load=lambda proposal_id: load_proposal(str(proposal_id)),
     rename=False,
     steps=(

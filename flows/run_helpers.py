@@ -56,6 +56,17 @@ async def rename_run(name: str) -> None:
         await client.update_flow_run(current_run_id(), name=name)
 
 
+async def show_waiting(name: str, labels: dict[str, bool | int | float | str]) -> None:
+    """Name the run by what it waits for and label it for the worklist, in one client.
+
+    The labels are keys and ids only (models/worklist.py reads them); the name is
+    what the run list and the worklist show ("ansökan 14E931BA · steg 2").
+    """
+    async with get_client() as client:
+        await client.update_flow_run(current_run_id(), name=name)
+        await client.update_flow_run_labels(current_run_id(), labels)
+
+
 async def retire_run(run_id: uuid.UUID) -> None:
     """Cancel a run that a newer run for the same case has replaced, if it is still waiting.
 

@@ -41,9 +41,10 @@ from flows.human_step import ask
 from flows.names import WARNING_FLOW
 from flows.parameters import parameter
 from flows.proposal_review import start_review
-from flows.run_helpers import current_run_id, deliver_now
+from flows.run_helpers import current_run_id, deliver_now, show_waiting
 from models.case_lookup import attach_run
 from models.clock import today
+from models.contract import Contract
 from models.fact_lines import fact_lines
 from models.forms.warning import (
     FollowUpForm,
@@ -61,6 +62,7 @@ from models.policy import Policy, load_policy
 from models.proposal import ProposalStatus
 from models.sv_format import sv_date
 from models.warning import ContractWarning, WarningStatus
+from models.worklist import REFUSED, WAITING_MARK, run_labels
 from tasks.warning_store import (
     WarningCase,
     WarningView,
@@ -177,6 +179,10 @@ def _intro(case: WarningCase) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The first step, in the worklist and the run's name.
+ISSUE_LABEL = "Utfärda varning"
+
+
 async def _issue(
     case: WarningCase, policy: Policy, run_id: uuid.UUID, day: date
 ) -> uuid.UUID | None:
@@ -192,12 +198,22 @@ async def _issue(
             "Avvikelserapporterna har upprepade gånger kommit in efter sista dagen. "
             "Rapporterna ska lämnas i tid varje månad."
         )
+
+    async def waiting(refused: bool) -> None:
+        # No warning exists before this answer: the worklist shows the contract's row.
+        name = f"varning avtal {case.contract_no}{WAITING_MARK}{ISSUE_LABEL}"
+        await show_waiting(
+            name + (f"{WAITING_MARK}{REFUSED}" if refused else ""),
+            run_labels(Contract.ENTITY_TYPE, case.contract_id, ISSUE_LABEL, refused),
+        )
+
     answer = await ask(
         form,
         key="varning",
         description=_intro(case),
         check=lambda a: issue_problems(case, policy, a),
         defaults=defaults,
+        waiting=waiting,
     )
     if answer.outcome is IssueOutcome.dismiss:
         assert case.proposal_id is not None
@@ -263,6 +279,7 @@ def _follow_up_day(view: WarningView) -> date:
 #: when the run ends or waits no more (as before: no delivery between the steps).
 WARNING: CaseType[WarningView] = CaseType(
     noun="varning",
+    entity=ContractWarning.ENTITY_TYPE,
     load=load_warning,
     number=lambda view: f"{view.number} avtal {view.contract_no}",
     take_over=lambda warning_id, run_id: attach_run(ContractWarning, warning_id, run_id),
@@ -272,6 +289,7 @@ WARNING: CaseType[WarningView] = CaseType(
             key="atgardsplan",
             form=PlanForm,
             title="",
+            label="Åtgärdsplan",
             instructions="Registrera utförarens åtgärdsplan.",
             check=plan_problems,
             store=lambda view, answer: register_plan(
@@ -285,6 +303,7 @@ WARNING: CaseType[WarningView] = CaseType(
             key=lambda view: f"uppfoljning-{_follow_up_day(view).isoformat()}",
             form=FollowUpForm,
             title="",
+            label=lambda view: f"Uppföljning {sv_date(_follow_up_day(view))}",
             instructions=lambda view: (
                 f"Uppföljning {sv_date(_follow_up_day(view))}: vidtas åtgärderna enligt planen?"
             ),
@@ -299,6 +318,7 @@ WARNING: CaseType[WarningView] = CaseType(
             key="bedomning",
             form=RemedyForm,
             title="",
+            label="Bedömning",
             instructions=lambda view: (
                 f"Sista dagen att åtgärda bristerna är {sv_date(view.remedy_by)}. Är de åtgärdade?"
             ),

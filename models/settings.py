@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     prefect_port: int = Field(
         default=4200, ge=1, le=65535, description="Port of the embedded Prefect server and UI."
     )
+    staff_port: int = Field(
+        default=4300, ge=1, le=65535, description="Port of the staff worklist (Att göra)."
+    )
     policy: str = Field(
         default="huddinge",
         description="Name of the municipality policy in policies/ used by default.",

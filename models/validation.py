@@ -46,3 +46,12 @@ def normalise_org_number(value: str) -> str:
         raise ValueError("organisation number check digit is wrong (Luhn)") from None
     except ValidationError:  # InvalidFormat, InvalidLength
         raise ValueError("organisation number must be 10 digits, as NNNNNN-NNNN") from None
+
+
+def is_sole_trader(org_number: str) -> bool:
+    """Whether the number is an enskild firma's: its owner's personnummer.
+
+    A legal person's number has a third digit of 2 or more (the "month" 20-99);
+    a sole trader uses a personnummer, whose month is 01-12 (Skatteverket SKV 709).
+    """
+    return not (org_number[2:3].isdigit() and int(org_number[2]) >= 2)

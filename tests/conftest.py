@@ -108,6 +108,7 @@ MODULE_SECONDS = {
     "test_zombie_detection": 104,
     "test_compliance_flow": 22,
     "test_registration_flows": 8,
+    "test_worklist": 30,
 }
 MODULE_SECONDS_UNKNOWN = 60
 

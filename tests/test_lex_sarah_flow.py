@@ -145,7 +145,7 @@ def test_not_serious_case_is_assessed_and_closed(stack: Stack) -> None:
     assert "så snart den är klar" in _plain(receipt)
 
     _describe_and_wait(stack, run, "Kunden föll i badrummet; larmet besvarades inte.")
-    assert stack.read(run).name == f"lex Sarah {number}"
+    assert stack.read(run).name == f"lex Sarah {number} · Bedömning"
     stored = _reload(stack, case.id)
     assert stored.status is LexSarahStatus.investigating
     assert stored.description == "Kunden föll i badrummet; larmet besvarades inte."

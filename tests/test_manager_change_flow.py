@@ -182,7 +182,7 @@ def test_manager_approved_after_completion_replaces_the_current_one(stack: Stack
     stack.wait_paused(run, "provning-1")
     manager = _case(stack, contract)
     number = case_no(manager.id)
-    assert stack.read(run).name == f"verksamhetsansvarig {number}"
+    assert stack.read(run).name == f"verksamhetsansvarig {number} · Prövning, omgång 1"
     description = stack.form_description(run, "provning-1")
     assert case_no(contract.id) in description and NAME not in description
     with Session(stack.engine) as session:
@@ -378,7 +378,7 @@ def test_lost_run_is_continued_from_the_database(stack: Stack) -> None:
     number = case_no(manager.id)
     resumed = stack.start(MANAGER_FLOW, CONTINUE_MANAGER, {"case_number": number})
     stack.wait_paused(resumed, "beslut")  # the vetting is stored: not asked again
-    assert stack.read(resumed).name == f"verksamhetsansvarig {number}"
+    assert stack.read(resumed).name == f"verksamhetsansvarig {number} · Beslut"
     stack.resume(resumed, _decision(approve=True))
     done = stack.wait_final(resumed)
     assert done.state is not None and done.state.is_completed(), stack.log()[-3000:]

@@ -65,7 +65,8 @@ def test_application_with_completion_to_active_contract(stack: Stack) -> None:
     stack.wait_paused(run, "step1-1")
     application = application_of(stack, form["org_number"])
     number = case_no(application.id)
-    assert stack.read(run).name == f"ansökan {number}"
+    # The run's name says which step waits (issue 15): the run list and the worklist.
+    assert stack.read(run).name == f"ansökan {number} · Steg 1, omgång 1"
     receipt = stack.wait_mail(applicant, 1)[0].message
     assert number in str(receipt["Subject"])
     policy = load_policy("salem")
@@ -350,7 +351,7 @@ def test_restart_lost_run_and_double_registration_send_nothing_twice(stack: Stac
     number = case_no(application_of(stack, form["org_number"]).id)
     resumed = stack.start("application-vetting", "Fortsätt ansökan", {"case_number": number})
     stack.wait_paused(resumed, "step2")
-    assert stack.read(resumed).name == f"ansökan {number}"
+    assert stack.read(resumed).name == f"ansökan {number} · Steg 2"
     stack.resume(resumed, step2_answer(date.fromisoformat(meeting["meeting_on"])))
     stack.wait_paused(resumed, "decision")
     stack.resume(resumed, decision_answer(approve=True))
