@@ -126,12 +126,29 @@ def _months(case: EndingView, whose: str) -> str:
     return f"{months} månader ({terms.basis})"
 
 
-def _waits(status: EndingStatus, action: EndingAction | None = None) -> Any:
-    return lambda case: case.status is status and action in (None, case.action)
+#: The pause key of each status a step waits in (kept: a resumed run finds its answer by it).
+_PAUSE_KEYS = {
+    EndingStatus.interim: "interim",
+    EndingStatus.investigation: "utredning",
+    EndingStatus.decision: "beslut",
+}
 
 
-def _store(step: str) -> Any:
-    return lambda case, answer: apply_step(case.id, step, answer.model_dump(mode="json"))
+def _step(
+    waits_in: EndingStatus, action: EndingAction | None = None, **step: Any
+) -> Step[EndingView]:
+    """The step the case waits for in `waits_in` (in the decision: the one of `action`).
+
+    `apply_step` applies its answer under the action's name, or the status's
+    where only one action waits in it.
+    """
+    applied = (action or waits_in).value
+    return Step(
+        waits=lambda case: case.status is waits_in and action in (None, case.action),
+        key=_PAUSE_KEYS[waits_in],
+        store=lambda case, answer: apply_step(case.id, applied, answer.model_dump(mode="json")),
+        **step,
+    )
 
 
 def _decided_today(day_field: str) -> Any:
@@ -157,32 +174,28 @@ ENDING: CaseType[EndingView] = CaseType(
     describe=lambda case, title, instructions: describe(case.contract, instructions),
     finish=_finish,
     steps=[
-        Step(
-            waits=_waits(EndingStatus.interim),
-            key="interim",
+        _step(
+            EndingStatus.interim,
             form=InterimForm,
             title="Interimistisk hävning",
             instructions="Interimistisk hävning under utredningstiden, när en allvarlig brist "
             "utgör fara för kunderna (förfrågningsunderlaget §4.5). Beslutas av nämndens "
             "ordförande.",
             check=lambda case, answer: interim_problems(case.contract, answer),
-            store=_store("interim"),
             defaults=_decided_today("from_day"),
         ),
-        Step(
-            waits=_waits(EndingStatus.investigation),
-            key="utredning",
+        _step(
+            EndingStatus.investigation,
             form=InvestigationForm,
             title="Utredningen är klar",
             instructions="Utredningen pågår. När den är klar: häv avtalet slutligt (nämnden "
             "eller dess ordförande) eller återställ det.",
             check=lambda case, answer: investigation_problems(case.contract, answer),
-            store=_store("investigation"),
             defaults=_decided_today("last_day"),
         ),
-        Step(
-            waits=_waits(EndingStatus.decision, EndingAction.immediate),
-            key="beslut",
+        _step(
+            EndingStatus.decision,
+            EndingAction.immediate,
             form=lambda case: immediate_form(_grounds(case)),
             title="Hävning eller upphörande",
             instructions="Välj grunden. Hävning beslutas av nämnden eller dess ordförande; "
@@ -190,12 +203,11 @@ ENDING: CaseType[EndingView] = CaseType(
             check=lambda case, answer: immediate_problems(
                 case.contract, {ground_label(g): g.consequence for g in _grounds(case)}, answer
             ),
-            store=_store("immediate"),
             defaults=_decided_today("last_day"),
         ),
-        Step(
-            waits=_waits(EndingStatus.decision, EndingAction.notice_municipality),
-            key="beslut",
+        _step(
+            EndingStatus.decision,
+            EndingAction.notice_municipality,
             form=MunicipalNoticeForm,
             title="Kommunens uppsägning",
             instructions=lambda case: (
@@ -204,12 +216,11 @@ ENDING: CaseType[EndingView] = CaseType(
                 "ordförande."
             ),
             check=lambda case, answer: decision_problems(answer, "Uppsägning"),
-            store=_store("notice_municipality"),
             defaults=_decided_today("given_on"),
         ),
-        Step(
-            waits=_waits(EndingStatus.decision, EndingAction.notice_provider),
-            key="beslut",
+        _step(
+            EndingStatus.decision,
+            EndingAction.notice_provider,
             form=ProviderNoticeForm,
             title="Utförarens uppsägning",
             instructions=lambda case: (
@@ -217,7 +228,6 @@ ENDING: CaseType[EndingView] = CaseType(
                 f"{_months(case, 'provider')}, räknat från dagen uppsägningen kom in."
             ),
             check=lambda case, answer: [],
-            store=_store("notice_provider"),
             defaults=lambda case: {"received_on": today()},
         ),
     ],

@@ -30,22 +30,21 @@ from models.contract import Contract, ContractEndKind, ContractStatus
 from models.customer_count import CustomerCount
 from models.forms.fields import DECIDING_BODY
 from models.municipality import Municipality
-from models.obligation import Obligation, ObligationKind, ObligationStatus
-from models.policy import Policy, load_policy
+from models.obligation import ObligationKind, ObligationStatus
+from models.policy import load_policy
 from models.proposal import Ground, ProposalKind
-from models.provider import Provider
-from models.provider_case import policy_of
+from models.provider_case import (
+    add_obligation,
+    fulfil_obligation,
+    open_obligations,
+    policy_of,
+    provider_of,
+)
 from models.provider_letters import case_letter, letter_to_provider
 from models.state_machine import change_status
 
 #: Contracts still in force that the sweep ends the day after `ends_on`.
 RUNNING = (ContractStatus.active, ContractStatus.notice_given)
-
-
-def _parties(session: Session, contract: Contract) -> tuple[Provider, Policy]:
-    provider = session.get(Provider, contract.provider_id)
-    assert provider is not None  # a foreign key
-    return provider, policy_of(session, contract)
 
 
 #: The footer of a letter to staff about a contract: why they got it.
@@ -61,7 +60,7 @@ def _letter(
     to_staff: bool = False,
     **context: Any,
 ) -> None:
-    provider, policy = _parties(session, contract)
+    provider, policy = provider_of(session, contract), policy_of(session, contract)
     if to_staff:
         staff = {"company_name": provider.name, "reason": _STAFF_REASON, "case_id": contract.id}
         case_letter(
@@ -103,14 +102,7 @@ def latest_customers(session: Session, contract: Contract) -> int | None:
 def _close_obligations(session: Session, contract: Contract, last_day: date, actor: str) -> None:
     """Cancel what the contract no longer owes; a deviation report for a month it ran stays."""
     last_period = f"{last_day.year:04d}-{last_day.month:02d}"
-    open_rows = session.exec(
-        select(Obligation).where(
-            Obligation.subject_type == Contract.ENTITY_TYPE,
-            Obligation.subject_id == contract.id,
-            Obligation.status == ObligationStatus.open,
-        )
-    ).all()
-    for obligation in open_rows:
+    for obligation in open_obligations(session, contract):
         if obligation.kind is ObligationKind.deviation_report and obligation.period <= last_period:
             continue
         change_status(
@@ -225,7 +217,7 @@ def give_notice(
     Returns the last day in force: `notice_municipality_months` after `given_on`
     (lag 1930:173 § 1), or the term's end if that comes first.
     """
-    _, policy = _parties(session, contract)
+    policy = policy_of(session, contract)
     months = policy.contract.notice_municipality_months
     last_day = enter_notice(
         session,
@@ -310,7 +302,7 @@ def let_term_end(session: Session, contract: Contract, *, actor: str, note: str 
 def extend(session: Session, contract: Contract, *, actor: str, note: str | None) -> date:
     """Extend the term by the policy's `extension_years`; returns the new last day."""
     assert contract.ends_on is not None
-    _, policy = _parties(session, contract)
+    policy = policy_of(session, contract)
     years = policy.contract.extension_years
     old = contract.ends_on
     new = add_months(old + timedelta(days=1), 12 * years) - timedelta(days=1)
@@ -325,17 +317,7 @@ def extend(session: Session, contract: Contract, *, actor: str, note: str | None
         details={"old_ends_on": old.isoformat(), "new_ends_on": new.isoformat()},
     )
     _fulfil_term_obligation(session, contract, actor)
-    session.add(
-        Obligation(
-            kind=ObligationKind.contract_end,
-            municipality_id=contract.municipality_id,
-            provider_id=contract.provider_id,
-            subject_type=Contract.ENTITY_TYPE,
-            subject_id=contract.id,
-            period=new.isoformat(),
-            due_on=new,
-        )
-    )
+    add_obligation(session, contract, ObligationKind.contract_end, new, new.isoformat())
     _letter(
         session,
         contract,
@@ -349,21 +331,16 @@ def extend(session: Session, contract: Contract, *, actor: str, note: str | None
 
 
 def _fulfil_term_obligation(session: Session, contract: Contract, actor: str) -> None:
-    for obligation in session.exec(
-        select(Obligation).where(
-            Obligation.kind == ObligationKind.contract_end,
-            Obligation.subject_id == contract.id,
-            Obligation.status == ObligationStatus.open,
-        )
-    ).all():
-        change_status(
-            session,
-            obligation,
-            ObligationStatus.fulfilled,
-            actor=actor,
-            reason="beslut om avtalstiden",
-            fulfilled_on=contract.ends_on,
-        )
+    assert contract.ends_on is not None  # the term's end is what was decided on
+    for obligation in open_obligations(session, contract):
+        if obligation.kind is ObligationKind.contract_end:
+            fulfil_obligation(
+                session,
+                obligation,
+                actor=actor,
+                on=contract.ends_on,
+                reason="beslut om avtalstiden",
+            )
 
 
 def term_grounds(session: Session, as_of: date) -> list[Ground]:
@@ -422,7 +399,7 @@ def expire(session: Session, as_of: date) -> int:
     for contract in rows:
         assert contract.ends_on is not None
         kind = contract.end_kind or ContractEndKind.expiry
-        _, policy = _parties(session, contract)
+        policy = policy_of(session, contract)
         end_contract(
             session,
             contract,

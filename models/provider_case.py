@@ -1,11 +1,11 @@
 """What every store does the same way for a case about one provider in one municipality.
 
-A warning, a lex Sarah case or a contract each name their municipality and
-provider (and a warning or lex Sarah case its contract). From those columns
-alone come the municipality's policy, the case's obligations (one row per
-kind, case and period: added, found, fulfilled) and the ground of a proposal
-about the case, so the stores ask these functions instead of each spelling
-out the same columns.
+A warning, a lex Sarah case, an application or a contract each name their
+municipality and provider (and a warning or lex Sarah case its contract). From
+those columns alone come the provider, the municipality's policy, the case's
+obligations (one row per kind, case and period: added, found, fulfilled) and
+the ground of a proposal about the case, so the stores ask these functions
+instead of each spelling out the same columns.
 """
 
 from __future__ import annotations
@@ -13,15 +13,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, ClassVar, Protocol, TypedDict
+from typing import Any, Protocol, TypedDict, TypeVar
 
 from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from models.audit import Audited
 from models.case_lookup import CaseNotFound
 from models.municipality import Municipality
 from models.obligation import NO_PERIOD, Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
+from models.provider import Provider
 from models.state_machine import change_status
 
 
@@ -32,16 +34,15 @@ class InMunicipality(Protocol):
     def municipality_id(self) -> str: ...
 
 
-class ProviderCase(InMunicipality, Protocol):
-    """A case row the obligation table names by its kind and id (Contract, ContractWarning, ...)."""
-
-    ENTITY_TYPE: ClassVar[str]
-
-    @property
-    def id(self) -> uuid.UUID: ...
+class AboutProvider(Protocol):
+    """A row about one provider (a case, a business manager, ...)."""
 
     @property
     def provider_id(self) -> uuid.UUID: ...
+
+
+class ProviderCase(InMunicipality, AboutProvider, Audited, Protocol):
+    """A case row the obligation table names by its kind and id (Contract, ContractWarning, ...)."""
 
 
 class ContractCase(ProviderCase, Protocol):
@@ -61,6 +62,30 @@ def municipality_of(session: Session, row: InMunicipality) -> Municipality:
 def policy_of(session: Session, row: InMunicipality) -> Policy:
     """The rules of the municipality `row` belongs to."""
     return load_policy(municipality_of(session, row).policy_name)
+
+
+def provider_of(session: Session, row: AboutProvider) -> Provider:
+    """The provider `row` is about (whom its letters go to)."""
+    provider = session.get(Provider, row.provider_id)
+    assert provider is not None  # a foreign key
+    return provider
+
+
+Case = TypeVar("Case", bound=ProviderCase)
+
+
+def load_for_update(
+    session: Session, table: type[Case], case_id: uuid.UUID
+) -> tuple[Case, Provider, Policy]:
+    """The case a step changes, with its provider (the letter's addressee) and its policy.
+
+    Raises:
+        CaseNotFound: `table` has no row `case_id`.
+    """
+    case = session.get(table, case_id)
+    if case is None:
+        raise CaseNotFound(f"no {table.ENTITY_TYPE} with id {case_id}")
+    return case, provider_of(session, case), policy_of(session, case)
 
 
 def add_obligation(
@@ -84,14 +109,14 @@ def add_obligation(
     return obligation
 
 
-def _obligations_of(case: ProviderCase) -> SelectOfScalar[Obligation]:
+def _obligations_of(case: Audited) -> SelectOfScalar[Obligation]:
     return select(Obligation).where(
         Obligation.subject_type == case.ENTITY_TYPE, Obligation.subject_id == case.id
     )
 
 
 def find_obligation(
-    session: Session, case: ProviderCase, kind: ObligationKind, period: str = NO_PERIOD
+    session: Session, case: Audited, kind: ObligationKind, period: str = NO_PERIOD
 ) -> Obligation | None:
     """The case's obligation of `kind` for `period` (at most one: a unique key), whatever its
     status."""
@@ -99,7 +124,7 @@ def find_obligation(
     return session.exec(query).first()
 
 
-def open_obligations(session: Session, case: ProviderCase) -> Sequence[Obligation]:
+def open_obligations(session: Session, case: Audited) -> Sequence[Obligation]:
     """What the case still owes, of every kind."""
     query = _obligations_of(case).where(Obligation.status == ObligationStatus.open)
     return session.exec(query).all()
@@ -124,6 +149,24 @@ def fulfil_obligation(
         details=details,
         fulfilled_on=on,
     )
+
+
+def fulfil_if_open(
+    session: Session,
+    case: Audited,
+    kind: ObligationKind,
+    *,
+    period: str = NO_PERIOD,
+    actor: str,
+    on: date,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """`fulfil_obligation` for the case's obligation of `kind` and `period`, if it has one
+    still open (a replay, or staff closed it already: nothing changes)."""
+    obligation = find_obligation(session, case, kind, period)
+    if obligation is not None and obligation.status is ObligationStatus.open:
+        fulfil_obligation(session, obligation, actor=actor, on=on, reason=reason, details=details)
 
 
 class CaseGround(TypedDict):

@@ -21,7 +21,7 @@ from models.audit import Audited
 from models.email_queue import Attachment, enqueue_email
 from models.policy import Policy
 from models.provider import Provider
-from models.provider_case import ProviderCase
+from models.provider_case import ProviderCase, provider_of
 
 
 def contract_reason(policy: Policy) -> str:
@@ -83,13 +83,11 @@ def letter_about(
     context: Mapping[str, Any],
 ) -> None:
     """`letter_to_provider` for a case row that names its provider and municipality."""
-    provider = session.get(Provider, case.provider_id)
-    assert provider is not None  # a foreign key
     letter_to_provider(
         session,
         case,
         policy,
-        provider=provider,
+        provider=provider_of(session, case),
         municipality_id=case.municipality_id,
         key=key,
         template=template,

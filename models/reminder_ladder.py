@@ -13,7 +13,10 @@ The seven ladders are declared beside their rules: decisions and signatures
 (models/checks/case_reminders.py), business managers' decisions
 (models/checks/manager_reminders.py), deviation reports (models/checks/deviation_reports.py),
 copies and follow-ups (models/checks/obligation_reminders.py), lex Sarah
-(tasks/lex_sarah_checks.py) and warnings (models/checks/warning_reminders.py).
+(tasks/lex_sarah_checks.py) and warnings (models/checks/warning_reminders.py). Five of
+them run over a `CaseRow` (an open obligation, its case, the case's provider and
+municipality): `open_case_obligations` is their one query, and `case_ladder` files
+each row's letters under its case and follows its municipality's policy.
 """
 
 from __future__ import annotations
@@ -25,15 +28,21 @@ from datetime import date
 from typing import Any, Generic, TypeVar, cast
 
 from prefect.settings import PREFECT_UI_URL
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from models.audit import Audited
 from models.email_queue import enqueue_many, outbox_values
-from models.obligation import Obligation
+from models.municipality import Municipality
+from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.outbox_sql import count_ids, known_keys
 from models.policy import Policy, load_policy
+from models.provider import Provider
+from models.provider_case import ProviderCase
 from models.reminders import Letter, Rung, Step, current_step, place
 
 Row = TypeVar("Row")
+Subject = TypeVar("Subject", bound=Audited)
+Case = TypeVar("Case", bound=ProviderCase)
 
 
 def _always(_row: object) -> bool:
@@ -83,6 +92,56 @@ class Ladder(Generic[Row]):
     #: (case type, case id) the letters are filed under.
     case: Callable[[Row], tuple[str, uuid.UUID]]
     tracks: tuple[Track[Row], ...]
+
+
+# --------------------------------------------------------------------------- case ladders
+
+#: A row of most ladders: an open obligation, the case it is on, the case's provider and
+#: municipality.
+CaseRow = tuple[Obligation, Subject, Provider, Municipality]
+
+
+def open_case_obligations(
+    session: Session, table: type[Case], kinds: Sequence[ObligationKind], *where: Any
+) -> list[CaseRow[Case]]:
+    """The open obligations of `kinds` on cases of `table` that also meet `where`, each with
+    its case, provider and municipality: one query for every case."""
+    case: Any = table  # a table class; its columns are typed by SQLModel, not by the protocol
+    query = (
+        select(Obligation, case, Provider, Municipality)
+        .join(case, col(case.id) == col(Obligation.subject_id))
+        .join(Provider, col(Provider.id) == col(case.provider_id))
+        .join(Municipality, col(Municipality.id) == col(case.municipality_id))
+        .where(
+            col(Obligation.kind).in_([kind.value for kind in kinds]),
+            Obligation.status == ObligationStatus.open,
+            *where,
+        )
+    )
+    return cast(list[CaseRow[Case]], list(session.exec(query).all()))
+
+
+def case_ladder(
+    table: type[Subject],
+    *,
+    rows: Callable[[Session, date], Iterable[CaseRow[Subject]]],
+    key: Callable[[CaseRow[Subject]], str],
+    tracks: tuple[Track[CaseRow[Subject]], ...],
+) -> Ladder[CaseRow[Subject]]:
+    """A ladder of `CaseRow`s: each row follows its municipality's policy, and its letters
+    are filed under its case, a row of `table`."""
+    return Ladder(
+        rows=rows,
+        policy_name=lambda row: row[3].policy_name,
+        key=key,
+        case=lambda row: (table.ENTITY_TYPE, row[1].id),
+        tracks=tracks,
+    )
+
+
+def provider_inbox(_policy: Policy, row: CaseRow[Any]) -> str:
+    """The address of the provider a `CaseRow`'s case is about."""
+    return row[2].email
 
 
 def ladder_letters(session: Session, ladder: Ladder[Row], as_of: date) -> list[Letter]:

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from models.application import SERVICE_LABELS, Application, Service
 from models.calendar import add_months, add_working_days
-from models.case_lookup import CaseNotFound, attach_run, find_id, from_row, load_view
+from models.case_lookup import attach_run, find_id, from_row, load_view
 from models.contract import Contract, ContractStatus
 from models.db import session_scope
 from models.documents import render_contract
@@ -29,8 +29,7 @@ from models.email_queue import Attachment
 from models.forms.vetting import SignatureForm
 from models.obligation import ObligationKind, ObligationStatus
 from models.policy import Policy
-from models.provider import Provider
-from models.provider_case import add_obligation, find_obligation, fulfil_obligation, policy_of
+from models.provider_case import add_obligation, fulfil_if_open, load_for_update, policy_of
 from models.provider_letters import CaseLetters
 from models.state_machine import change_status
 from models.sv_format import case_no
@@ -65,15 +64,6 @@ class ContractView(BaseModel):
     starts_on: date | None
     ends_on: date | None
     flow_run_id: uuid.UUID | None
-
-
-def _load(session: Session, contract_id: uuid.UUID) -> tuple[Contract, Provider, Policy]:
-    contract = session.get(Contract, contract_id)
-    if contract is None:
-        raise CaseNotFound(f"no contract with id {contract_id}")
-    provider = session.get(Provider, contract.provider_id)
-    assert provider is not None  # foreign key
-    return contract, provider, policy_of(session, contract)
 
 
 def sign_by(policy: Policy, sent_on: date) -> date:
@@ -133,7 +123,7 @@ def deviation_rule_text(policy: Policy) -> str:
 def send_for_signature(contract_id: uuid.UUID, sent_on: date) -> None:
     """Render the contract, keep the text, and queue it to the provider for signature."""
     with session_scope() as session:
-        contract, provider, policy = _load(session, contract_id)
+        contract, provider, policy = load_for_update(session, Contract, contract_id)
         if contract.status is not C.draft:
             return
         document = render_contract(
@@ -231,7 +221,7 @@ def record_signatures(contract_id: uuid.UUID, answer: dict[str, Any]) -> Contrac
     """Store the signature dates; with both, activate the contract. Returns the new status."""
     form = SignatureForm.model_validate(answer)
     with session_scope() as session:
-        contract, provider, policy = _load(session, contract_id)
+        contract, provider, policy = load_for_update(session, Contract, contract_id)
         if contract.status not in (C.sent_for_signature, C.partially_signed):
             return contract.status
         provider_on = contract.provider_signed_on or form.provider_signed_on
@@ -279,11 +269,13 @@ def record_signatures(contract_id: uuid.UUID, answer: dict[str, Any]) -> Contrac
             publicly_listed=True,
             in_no_choice_rotation=policy.contract.no_choice_rotation,
         )
-        signature = find_obligation(session, contract, ObligationKind.contract_signature)
-        if signature is not None and signature.status is ObligationStatus.open:
-            fulfil_obligation(
-                session, signature, actor=form.registered_by, on=max(provider_on, municipality_on)
-            )
+        fulfil_if_open(
+            session,
+            contract,
+            ObligationKind.contract_signature,
+            actor=form.registered_by,
+            on=max(provider_on, municipality_on),
+        )
         obligations = _start_obligations(session, contract, policy, starts_on, ends_on)
         follow_up = policy.contract.new_provider_follow_up_months
         CaseLetters(contract, contract.municipality_id, provider, policy).queue(

@@ -22,6 +22,7 @@ checks the contract's status first, so a replay does nothing twice.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -56,6 +57,12 @@ class TerminationRefused(ValueError):
     """The contract is not in a status where this step applies ("contract: ...")."""
 
 
+#: The statuses the steps start from: in force, terminated for the time being, active.
+IN_FORCE = (ContractStatus.active, ContractStatus.notice_given)
+INTERIM = (ContractStatus.interim_terminated,)
+ACTIVE = (ContractStatus.active,)
+
+
 def _require(contract: Contract, *allowed: ContractStatus) -> None:
     if contract.status not in allowed:
         raise TerminationRefused(
@@ -74,7 +81,7 @@ def interim_terminate(
     note: str | None,
 ) -> None:
     """The chair terminates for the time being; off the list, staff move the customers."""
-    _require(contract, ContractStatus.active, ContractStatus.notice_given)
+    _require(contract, *IN_FORCE)
     change_status(
         session,
         contract,
@@ -109,7 +116,7 @@ def interim_terminate(
 
 def reinstate(session: Session, contract: Contract, *, actor: str, note: str | None) -> None:
     """The investigation found no ground: the contract is back in force and on the list."""
-    _require(contract, ContractStatus.interim_terminated)
+    _require(contract, *INTERIM)
     policy = policy_of(session, contract)
     change_status(
         session,
@@ -139,12 +146,7 @@ def end_on_ground(
     actor: str,
 ) -> None:
     """End the contract at once on a ground of the policy (hävning or upphör)."""
-    _require(
-        contract,
-        ContractStatus.active,
-        ContractStatus.notice_given,
-        ContractStatus.interim_terminated,
-    )
+    _require(contract, *IN_FORCE, *INTERIM)
     contract_end.end_contract(
         session,
         contract,
@@ -161,7 +163,7 @@ def final_havning(
     session: Session, contract: Contract, *, last_day: date, decision: dict[str, Any], actor: str
 ) -> None:
     """The investigation after an interim termination ends in hävning."""
-    _require(contract, ContractStatus.interim_terminated)
+    _require(contract, *INTERIM)
     policy = policy_of(session, contract)
     contract_end.end_contract(
         session,
@@ -181,7 +183,7 @@ def provider_notice(session: Session, contract: Contract, *, received_on: date, 
 
     `notice_provider_months` after the notice came in, or the term's end if sooner.
     """
-    _require(contract, ContractStatus.active)
+    _require(contract, *ACTIVE)
     policy = policy_of(session, contract)
     months = policy.contract.notice_provider_months
     last_day = contract_end.enter_notice(
@@ -217,7 +219,7 @@ def municipal_notice(
     decision: dict[str, Any],
     actor: str,
 ) -> date:
-    _require(contract, ContractStatus.active)
+    _require(contract, *ACTIVE)
     return contract_end.give_notice(
         session, contract, given_on=given_on, ground=ground, actor=actor, decision=decision
     )
@@ -253,18 +255,10 @@ END_ACTION = Labels(EndingAction, EndAction)
 #: The contract statuses each action starts from. An interim-terminated contract
 #: may be started on again for "interim": the investigation's end is then asked.
 STARTS_FROM: dict[EndingAction, tuple[ContractStatus, ...]] = {
-    EndingAction.interim: (
-        ContractStatus.active,
-        ContractStatus.notice_given,
-        ContractStatus.interim_terminated,
-    ),
-    EndingAction.immediate: (
-        ContractStatus.active,
-        ContractStatus.notice_given,
-        ContractStatus.interim_terminated,
-    ),
-    EndingAction.notice_municipality: (ContractStatus.active,),
-    EndingAction.notice_provider: (ContractStatus.active,),
+    EndingAction.interim: IN_FORCE + INTERIM,
+    EndingAction.immediate: IN_FORCE + INTERIM,
+    EndingAction.notice_municipality: ACTIVE,
+    EndingAction.notice_provider: ACTIVE,
 }
 
 
@@ -375,65 +369,92 @@ def _decided(answer: dict[str, Any], needs: str) -> dict[str, Any]:
     return decision
 
 
+def _by(answer: dict[str, Any]) -> str:
+    return str(answer["decided_by"])
+
+
+def _note(answer: dict[str, Any]) -> str | None:
+    return (answer.get("note") or "").strip() or None
+
+
+def _interim(session: Session, contract: Contract, answer: dict[str, Any]) -> None:
+    interim_terminate(
+        session,
+        contract,
+        from_day=_day(answer, "from_day"),
+        decision=_decided(answer, "interim hävning needs the chair"),
+        actor=_by(answer),
+        note=_note(answer),
+    )
+
+
+def _investigation(session: Session, contract: Contract, answer: dict[str, Any]) -> None:
+    if INVESTIGATION.key(answer["outcome"]) is InvestigationResult.terminate:
+        final_havning(
+            session,
+            contract,
+            last_day=_day(answer, "last_day"),
+            decision=_decided(answer, "hävning needs the committee"),
+            actor=_by(answer),
+        )
+    else:
+        reinstate(session, contract, actor=_by(answer), note=_note(answer))
+
+
+def _immediate(session: Session, contract: Contract, answer: dict[str, Any]) -> None:
+    end_on_ground(
+        session,
+        contract,
+        ground=ground_of(policy_of(session, contract).warning.immediate_grounds, answer["ground"]),
+        last_day=_day(answer, "last_day"),
+        decision=decision_of(answer),
+        actor=_by(answer),
+    )
+
+
+def _notice_municipality(session: Session, contract: Contract, answer: dict[str, Any]) -> None:
+    municipal_notice(
+        session,
+        contract,
+        given_on=_day(answer, "given_on"),
+        ground=answer["ground"].strip(),
+        decision=_decided(answer, "notice needs the committee"),
+        actor=_by(answer),
+    )
+
+
+def _notice_provider(session: Session, contract: Contract, answer: dict[str, Any]) -> None:
+    provider_notice(session, contract, received_on=_day(answer, "received_on"), actor=_by(answer))
+
+
+@dataclass(frozen=True)
+class _Step:
+    """An answered step: the contract statuses it acts on, and what it does then.
+
+    A contract in another status has passed the step (a replay, or it ended
+    another way meanwhile): the answer changes nothing.
+    """
+
+    acts_on: tuple[ContractStatus, ...]
+    act: Callable[[Session, Contract, dict[str, Any]], None]
+
+
+#: The steps by the flow's store key (flows/contract_termination.py).
+_STEPS = {
+    "interim": _Step(IN_FORCE, _interim),
+    "investigation": _Step(INTERIM, _investigation),
+    "immediate": _Step(IN_FORCE + INTERIM, _immediate),
+    "notice_municipality": _Step(ACTIVE, _notice_municipality),
+    "notice_provider": _Step(ACTIVE, _notice_provider),
+}
+
+
 def _apply(session: Session, contract: Contract, step: str, answer: dict[str, Any]) -> None:
     """One answered step on the contract; a step whose status has passed changes nothing."""
-    by = answer["decided_by"]
-    note = (answer.get("note") or "").strip() or None
-    policy = policy_of(session, contract)
-    if step == "interim":
-        if contract.status in (ContractStatus.active, ContractStatus.notice_given):
-            interim_terminate(
-                session,
-                contract,
-                from_day=_day(answer, "from_day"),
-                decision=_decided(answer, "interim hävning needs the chair"),
-                actor=by,
-                note=note,
-            )
-    elif step == "investigation":
-        if contract.status is ContractStatus.interim_terminated:
-            outcome = INVESTIGATION.key(answer["outcome"])
-            if outcome is InvestigationResult.terminate:
-                final_havning(
-                    session,
-                    contract,
-                    last_day=_day(answer, "last_day"),
-                    decision=_decided(answer, "hävning needs the committee"),
-                    actor=by,
-                )
-            else:
-                reinstate(session, contract, actor=by, note=note)
-    elif step == "immediate":
-        if contract.status is not ContractStatus.ended:
-            ground = ground_of(policy.warning.immediate_grounds, answer["ground"])
-            end_on_ground(
-                session,
-                contract,
-                ground=ground,
-                last_day=_day(answer, "last_day"),
-                decision=decision_of(answer),
-                actor=by,
-            )
-    elif step == "notice_municipality":
-        if contract.status is ContractStatus.active:
-            municipal_notice(
-                session,
-                contract,
-                given_on=_day(answer, "given_on"),
-                ground=answer["ground"].strip(),
-                decision=_decided(answer, "notice needs the committee"),
-                actor=by,
-            )
-    elif step == "notice_provider":
-        if contract.status is ContractStatus.active:
-            provider_notice(
-                session,
-                contract,
-                received_on=_day(answer, "received_on"),
-                actor=by,
-            )
-    else:
+    if step not in _STEPS:
         raise ValueError(f"step: unknown step {step!r}")
+    if contract.status in _STEPS[step].acts_on:
+        _STEPS[step].act(session, contract, answer)
 
 
 @task(name="apply-contract-ending", cache_policy=NO_CACHE, persist_result=False)

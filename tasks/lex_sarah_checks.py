@@ -36,9 +36,18 @@ from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy, load_policy
 from models.proposal import Ground, ProposalKind
-from models.provider import Provider
 from models.provider_case import case_ground
-from models.reminder_ladder import Ladder, Track, queue_ladder, run_url, staff_inbox
+from models.reminder_ladder import (
+    CaseRow,
+    Ladder,
+    Track,
+    case_ladder,
+    open_case_obligations,
+    provider_inbox,
+    queue_ladder,
+    run_url,
+    staff_inbox,
+)
 from models.reminders import Rung, signed
 from models.sv_format import case_no
 
@@ -55,7 +64,7 @@ WHAT = {
 _REACH = timedelta(days=62)
 
 
-LexSarahRow = tuple[Obligation, LexSarahCase, Provider, Municipality]
+LexSarahRow = CaseRow[LexSarahCase]
 
 
 def provider_rungs(policy: Policy) -> tuple[Rung, ...]:
@@ -69,19 +78,12 @@ def staff_rungs(policy: Policy) -> tuple[Rung, ...]:
 
 
 def _open_follow_ups(session: Session, as_of: date) -> list[LexSarahRow]:
-    return list(
-        session.exec(
-            select(Obligation, LexSarahCase, Provider, Municipality)
-            .join(LexSarahCase, col(LexSarahCase.id) == col(Obligation.subject_id))
-            .join(Provider, col(Provider.id) == col(LexSarahCase.provider_id))
-            .join(Municipality, col(Municipality.id) == col(LexSarahCase.municipality_id))
-            .where(
-                col(Obligation.kind).in_([kind.value for kind in KINDS]),
-                Obligation.status == ObligationStatus.open,
-                col(Obligation.due_on) >= as_of - _REACH,
-                col(Obligation.due_on) <= as_of + _REACH,
-            )
-        ).all()
+    return open_case_obligations(
+        session,
+        LexSarahCase,
+        KINDS,
+        col(Obligation.due_on) >= as_of - _REACH,
+        col(Obligation.due_on) <= as_of + _REACH,
     )
 
 
@@ -110,18 +112,17 @@ def _staff_context(policy: Policy, row: LexSarahRow, as_of: date) -> dict[str, o
     }
 
 
-LEX_SARAH: Ladder[LexSarahRow] = Ladder(
+LEX_SARAH: Ladder[LexSarahRow] = case_ladder(
+    LexSarahCase,
     rows=_open_follow_ups,
-    policy_name=lambda row: row[3].policy_name,
     key=lambda row: f"lex_sarah:{row[1].id}:{row[0].kind.value}",
-    case=lambda row: (LexSarahCase.ENTITY_TYPE, row[1].id),
     tracks=(
         # add_working_days(date, 0): a follow-up date is rolled to a working day
         # already (policy roll_forward), and "+0" stays on one if it is not.
         Track(
             template="lex-sarah-reminder",
             rungs=lambda policy, row: provider_rungs(policy),
-            recipient=lambda policy, row: row[2].email,
+            recipient=provider_inbox,
             context=_provider_context,
             roll_on_the_day=True,
         ),

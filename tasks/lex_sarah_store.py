@@ -37,12 +37,12 @@ from models.forms.lex_sarah import (
     Seriousness,
 )
 from models.lex_sarah import ClosureKind, LexSarahCase, LexSarahCategory, LexSarahStatus
-from models.obligation import ObligationKind, ObligationStatus
+from models.obligation import ObligationKind
 from models.policy import Policy, load_policy
 from models.provider_case import (
     add_obligation,
     find_obligation,
-    fulfil_obligation,
+    fulfil_if_open,
     municipality_of,
     policy_of,
 )
@@ -129,9 +129,8 @@ def _letter(
 def _fulfil(
     session: Session, case: LexSarahCase, kind: ObligationKind, on: date, actor: str
 ) -> None:
-    obligation = find_obligation(session, case, kind)
-    if obligation is not None and obligation.status is ObligationStatus.open:
-        fulfil_obligation(session, obligation, actor=actor, on=on, reason="received")
+    """What the case waited for of `kind` came in on `on`: its follow-up ends."""
+    fulfil_if_open(session, case, kind, actor=actor, on=on, reason="received")
 
 
 @dataclass(frozen=True)

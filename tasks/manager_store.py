@@ -43,11 +43,11 @@ from models.forms.manager import (
 )
 from models.forms.vetting import CompletionForm, CompletionOutcome
 from models.manager_vetting import MANAGER_GROUND_KEYS, MANAGER_ITEM_BY_KEY, MANAGER_ITEMS
-from models.obligation import Obligation, ObligationKind, ObligationStatus
+from models.obligation import Obligation, ObligationKind
 from models.policy import Policy
 from models.proposal import Ground, Proposal, ProposalKind
 from models.provider import Provider
-from models.provider_case import fulfil_obligation, policy_of
+from models.provider_case import find_obligation, fulfil_if_open, policy_of, provider_of
 from models.provider_letters import CaseLetters
 from models.state_machine import change_status
 from models.sv_format import case_no
@@ -105,19 +105,8 @@ def _load(
     if manager is None or manager.contract_id is None:
         raise CaseNotFound(f"no business manager case with id {manager_id}")
     contract = session.get(Contract, manager.contract_id)
-    provider = session.get(Provider, manager.provider_id)
-    assert contract is not None and provider is not None  # foreign keys
-    return manager, contract, provider, policy_of(session, contract)
-
-
-def _deadline(session: Session, manager_id: uuid.UUID) -> Obligation | None:
-    return session.exec(
-        select(Obligation).where(
-            Obligation.kind == ObligationKind.decision_deadline,
-            Obligation.subject_type == ENTITY,
-            Obligation.subject_id == manager_id,
-        )
-    ).first()
+    assert contract is not None  # a foreign key
+    return manager, contract, provider_of(session, manager), policy_of(session, contract)
 
 
 def _letters(
@@ -141,7 +130,7 @@ def view(session: Session, manager: BusinessManager) -> ManagerView:
     contract = session.get(Contract, manager.contract_id)
     assert contract is not None
     policy = policy_of(session, contract)
-    deadline = _deadline(session, manager.id)
+    deadline = find_obligation(session, manager, ObligationKind.decision_deadline)
     assert deadline is not None and manager.notified_on is not None  # made at registration
     vetting = manager.vetting or {}
     proposal = session.exec(
@@ -424,11 +413,14 @@ def record_decision(manager_id: uuid.UUID, answer: dict[str, Any], on: date) -> 
             details={"grounds": grounds, "contract_id": str(contract.id)},
             decided_on=form.decided_on,
         )
-        deadline = _deadline(session, manager.id)
-        if deadline is not None and deadline.status is ObligationStatus.open:
-            fulfil_obligation(
-                session, deadline, actor=form.decided_by, on=form.decided_on, reason="beslut fattat"
-            )
+        fulfil_if_open(
+            session,
+            manager,
+            ObligationKind.decision_deadline,
+            actor=form.decided_by,
+            on=form.decided_on,
+            reason="beslut fattat",
+        )
         letters = _letters(manager, contract, provider, policy)
         if approve:
             replaced = (

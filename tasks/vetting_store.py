@@ -26,15 +26,22 @@ from sqlmodel import Session, select
 from models.application import SERVICE_LABELS, Application, ApplicationStatus, Service
 from models.audit import audit
 from models.business_manager import BusinessManager, ManagerStatus
-from models.case_lookup import CaseNotFound, attach_run, find_id, from_row, load_view
+from models.case_lookup import attach_run, find_id, from_row, load_view
 from models.contract import Contract
 from models.db import session_scope
 from models.email_queue import Attachment
 from models.forms.vetting import CompletionForm, CompletionOutcome, DecisionForm, Outcome
-from models.obligation import Obligation, ObligationKind, ObligationStatus
+from models.obligation import ObligationKind, ObligationStatus
 from models.policy import Policy
 from models.provider import Provider
-from models.provider_case import add_obligation, fulfil_obligation, policy_of
+from models.provider_case import (
+    add_obligation,
+    find_obligation,
+    fulfil_obligation,
+    load_for_update,
+    open_obligations,
+    policy_of,
+)
 from models.provider_letters import CaseLetters
 from models.state_machine import change_status
 from models.sv_format import case_no
@@ -161,22 +168,11 @@ def take_over(application_id: uuid.UUID, flow_run_id: uuid.UUID) -> uuid.UUID | 
     return attach_run(Application, application_id, flow_run_id)
 
 
-def load_for_update(
-    session: Session, application_id: uuid.UUID
-) -> tuple[Application, Provider, Policy]:
-    application = session.get(Application, application_id)
-    if application is None:
-        raise CaseNotFound(f"no application with id {application_id}")
-    provider = session.get(Provider, application.provider_id)
-    assert provider is not None  # foreign key
-    return application, provider, policy_of(session, application)
-
-
 def load_checklist(
     session: Session, application_id: uuid.UUID
 ) -> tuple[Application, Provider, Policy, dict[str, Any]]:
     """The case for update, and a copy of its checklist to record a step in."""
-    application, provider, policy = load_for_update(session, application_id)
+    application, provider, policy = load_for_update(session, Application, application_id)
     # A new dict, so SQLAlchemy sees the JSON column change.
     return application, provider, policy, dict(application.checklist or {})
 
@@ -184,7 +180,7 @@ def load_checklist(
 @task(name="start-step1", cache_policy=NO_CACHE, persist_result=False)
 def start_step1(application_id: uuid.UUID) -> None:
     with session_scope() as session:
-        application, _, _ = load_for_update(session, application_id)
+        application, _, _ = load_for_update(session, Application, application_id)
         if application.status is S.received:
             change_status(session, application, S.step1_review, actor="system:flow")
 
@@ -283,22 +279,13 @@ def record_completion(application_id: uuid.UUID, round_no: int, answer: dict[str
             "registered_by": form.registered_by,
         }
         checklist["completions"] = [*completions, entry]
-        obligation = session.exec(
-            select(Obligation).where(
-                Obligation.kind == ObligationKind.completion_reply,
-                Obligation.subject_id == application.id,
-                Obligation.period == f"round-{round_no}",
-            )
-        ).one()
+        obligation = find_obligation(
+            session, application, ObligationKind.completion_reply, f"round-{round_no}"
+        )
+        assert obligation is not None  # added with the request
         if form.outcome is CompletionOutcome.received:
             assert form.received_on is not None  # checked by the flow
-            change_status(
-                session,
-                obligation,
-                ObligationStatus.fulfilled,
-                actor=form.registered_by,
-                fulfilled_on=form.received_on,
-            )
+            fulfil_obligation(session, obligation, actor=form.registered_by, on=form.received_on)
             change_status(
                 session,
                 application,
@@ -336,7 +323,7 @@ def record_decision(application_id: uuid.UUID, answer: dict[str, Any]) -> uuid.U
     form = DecisionForm.model_validate(answer)
     approve = form.outcome is Outcome.approve
     with session_scope() as session:
-        application, provider, policy = load_for_update(session, application_id)
+        application, provider, policy = load_for_update(session, Application, application_id)
         if application.status in (S.approved, S.rejected):
             contract = session.exec(
                 select(Contract).where(Contract.application_id == application.id)
@@ -354,12 +341,7 @@ def record_decision(application_id: uuid.UUID, answer: dict[str, Any]) -> uuid.U
             decided_on=form.decided_on,
             decision_reason=form.motivation or None,
         )
-        for obligation in session.exec(
-            select(Obligation).where(
-                Obligation.subject_id == application.id,
-                Obligation.status == ObligationStatus.open,
-            )
-        ).all():
+        for obligation in open_obligations(session, application):
             if obligation.kind is ObligationKind.decision_deadline:
                 fulfil_obligation(
                     session,

@@ -20,16 +20,24 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from models.application import Application
+from models.business_manager import BusinessManager
 from models.calendar import working_days_between
 from models.contract import Contract, ContractStatus
-from models.municipality import Municipality
-from models.obligation import Obligation, ObligationKind, ObligationStatus
+from models.obligation import Obligation, ObligationKind
 from models.policy import Policy
-from models.provider import Provider
-from models.reminder_ladder import Ladder, Track, queue_ladder, run_url
+from models.reminder_ladder import (
+    CaseRow,
+    Ladder,
+    Track,
+    case_ladder,
+    open_case_obligations,
+    provider_inbox,
+    queue_ladder,
+    run_url,
+)
 from models.reminders import Rung
 from models.status_texts import APPLICATION_STATUS_TEXT as STATUS_TEXT
 
@@ -44,24 +52,19 @@ def decision_rungs(policy: Policy, _row: object = None) -> tuple[Rung, ...]:
     )
 
 
+def case_officer(policy: Policy, row: CaseRow[Application] | CaseRow[BusinessManager]) -> str:
+    """The case's own officer, or the municipality's staff inbox when none is named."""
+    officer = row[1].case_officer_email
+    return officer or policy.mail.staff_recipient
+
+
 # --------------------------------------------------------------------------- decisions
 
-DecisionRow = tuple[Obligation, Application, Provider, Municipality]
+DecisionRow = CaseRow[Application]
 
 
 def _open_decisions(session: Session, as_of: date) -> list[DecisionRow]:
-    return list(
-        session.exec(
-            select(Obligation, Application, Provider, Municipality)
-            .join(Application, col(Application.id) == col(Obligation.subject_id))
-            .join(Provider, col(Provider.id) == col(Application.provider_id))
-            .join(Municipality, col(Municipality.id) == col(Application.municipality_id))
-            .where(
-                Obligation.kind == ObligationKind.decision_deadline,
-                Obligation.status == ObligationStatus.open,
-            )
-        ).all()
-    )
+    return open_case_obligations(session, Application, [ObligationKind.decision_deadline])
 
 
 def _decision_context(policy: Policy, row: DecisionRow, as_of: date) -> dict[str, Any]:
@@ -76,16 +79,15 @@ def _decision_context(policy: Policy, row: DecisionRow, as_of: date) -> dict[str
     }
 
 
-DECISIONS: Ladder[DecisionRow] = Ladder(
+DECISIONS: Ladder[DecisionRow] = case_ladder(
+    Application,
     rows=_open_decisions,
-    policy_name=lambda row: row[3].policy_name,
     key=lambda row: f"application:{row[1].id}:decision-reminder",
-    case=lambda row: (Application.ENTITY_TYPE, row[1].id),
     tracks=(
         Track(
             template="staff-decision-reminder",
             rungs=decision_rungs,
-            recipient=lambda policy, row: row[1].case_officer_email or policy.mail.staff_recipient,
+            recipient=case_officer,
             context=_decision_context,
         ),
     ),
@@ -99,25 +101,18 @@ def queue_decision_reminders(session: Session, as_of: date) -> int:
 
 # --------------------------------------------------------------------------- signatures
 
-SignatureRow = tuple[Obligation, Contract, Provider, Municipality]
+SignatureRow = CaseRow[Contract]
 
 
 def _unsigned(session: Session, as_of: date) -> list[SignatureRow]:
-    return list(
-        session.exec(
-            select(Obligation, Contract, Provider, Municipality)
-            .join(Contract, col(Contract.id) == col(Obligation.subject_id))
-            .join(Provider, col(Provider.id) == col(Contract.provider_id))
-            .join(Municipality, col(Municipality.id) == col(Contract.municipality_id))
-            .where(
-                Obligation.kind == ObligationKind.contract_signature,
-                Obligation.status == ObligationStatus.open,
-                col(Obligation.due_on) <= as_of,
-                col(Contract.status).in_(
-                    [ContractStatus.sent_for_signature, ContractStatus.partially_signed]
-                ),
-            )
-        ).all()
+    return open_case_obligations(
+        session,
+        Contract,
+        [ObligationKind.contract_signature],
+        col(Obligation.due_on) <= as_of,
+        col(Contract.status).in_(
+            [ContractStatus.sent_for_signature, ContractStatus.partially_signed]
+        ),
     )
 
 
@@ -149,11 +144,10 @@ def _staff_escalation(policy: Policy, row: SignatureRow, as_of: date) -> dict[st
     }
 
 
-SIGNATURES: Ladder[SignatureRow] = Ladder(
+SIGNATURES: Ladder[SignatureRow] = case_ladder(
+    Contract,
     rows=_unsigned,
-    policy_name=lambda row: row[3].policy_name,
     key=lambda row: f"contract:{row[1].id}:signature",
-    case=lambda row: (Contract.ENTITY_TYPE, row[1].id),
     tracks=(
         # The sign-by date is the obligation's: the policy's
         # signature_reminder_working_days after the contract went out
@@ -161,7 +155,7 @@ SIGNATURES: Ladder[SignatureRow] = Ladder(
         Track(
             template="deadline-reminder",
             rungs=lambda policy, row: (Rung("provider-reminder", 0),),
-            recipient=lambda policy, row: row[2].email,
+            recipient=provider_inbox,
             context=_provider_reminder,
         ),
         Track(

@@ -38,10 +38,9 @@ from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.periods import previous_period
 from models.policy import Policy, load_policy
 from models.provider import Provider
-from models.provider_case import policy_of
+from models.provider_case import fulfil_if_open, policy_of
 from models.reminder_ladder import Ladder, Track, queue_ladder
 from models.reminders import Rung, Step, by_offset, place
-from models.state_machine import change_status
 
 OBLIGATION = cast(Table, Obligation.__table__)  # type: ignore[attr-defined]
 
@@ -257,21 +256,14 @@ def register_report(
         registered_by=registered_by,
     )
     session.add(report)
-    obligation = session.exec(
-        select(Obligation).where(
-            Obligation.kind == ObligationKind.deviation_report,
-            Obligation.subject_id == contract_id,
-            Obligation.period == period,
-        )
-    ).first()
-    if obligation is not None and obligation.status is ObligationStatus.open:
-        change_status(
-            session,
-            obligation,
-            ObligationStatus.fulfilled,
-            actor=registered_by,
-            reason="avvikelserapport inkommen" + (" (sen)" if report.late_working_days else ""),
-            details={"late_working_days": report.late_working_days},
-            fulfilled_on=received_on,
-        )
+    fulfil_if_open(
+        session,
+        contract,
+        ObligationKind.deviation_report,
+        period=period,
+        actor=registered_by,
+        on=received_on,
+        reason="avvikelserapport inkommen" + (" (sen)" if report.late_working_days else ""),
+        details={"late_working_days": report.late_working_days},
+    )
     return report

@@ -17,17 +17,17 @@ from sqlmodel import Session, col, select
 
 from models.business_manager import BusinessManager
 from models.calendar import working_days_between
-from models.checks.case_reminders import decision_rungs
+from models.checks.case_reminders import case_officer, decision_rungs
 from models.contract import Contract
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy
 from models.provider import Provider
-from models.reminder_ladder import Ladder, Track, queue_ladder, run_url
+from models.reminder_ladder import CaseRow, Ladder, Track, case_ladder, queue_ladder, run_url
 from models.status_texts import MANAGER_STATUS_TEXT as STATUS_TEXT
 from models.sv_format import case_no
 
-ManagerRow = tuple[Obligation, BusinessManager, Provider, Municipality]
+ManagerRow = CaseRow[BusinessManager]
 
 
 def _open_decisions(session: Session, as_of: date) -> list[ManagerRow]:
@@ -63,16 +63,15 @@ def _context(policy: Policy, row: ManagerRow, as_of: date) -> dict[str, Any]:
     }
 
 
-MANAGER_DECISIONS: Ladder[ManagerRow] = Ladder(
+MANAGER_DECISIONS: Ladder[ManagerRow] = case_ladder(
+    BusinessManager,
     rows=_open_decisions,
-    policy_name=lambda row: row[3].policy_name,
     key=lambda row: f"business_manager:{row[1].id}:decision-reminder",
-    case=lambda row: (BusinessManager.ENTITY_TYPE, row[1].id),
     tracks=(
         Track(
             template="manager-decision-reminder",
             rungs=decision_rungs,
-            recipient=lambda policy, row: row[1].case_officer_email or policy.mail.staff_recipient,
+            recipient=case_officer,
             context=_context,
         ),
     ),

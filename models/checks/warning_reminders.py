@@ -17,11 +17,18 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models.contract import Contract, ContractStatus
-from models.municipality import Municipality
-from models.obligation import Obligation, ObligationKind, ObligationStatus
+from models.obligation import Obligation, ObligationKind
 from models.policy import Policy
-from models.provider import Provider
-from models.reminder_ladder import Ladder, Track, queue_ladder, run_url, staff_inbox
+from models.reminder_ladder import (
+    CaseRow,
+    Ladder,
+    Track,
+    case_ladder,
+    open_case_obligations,
+    queue_ladder,
+    run_url,
+    staff_inbox,
+)
 from models.reminders import by_offset
 from models.sv_format import case_no
 from models.warning import ContractWarning, WarningStatus
@@ -35,7 +42,7 @@ PLAN_PERIOD = "plan"
 #: (the policy's offsets are at most 15 working days, models/policy/section.py).
 _REACH = timedelta(days=31)
 
-WarningRow = tuple[Obligation, ContractWarning, Provider, Municipality]
+WarningRow = CaseRow[ContractWarning]
 
 
 def what(obligation: Obligation) -> str:
@@ -48,28 +55,19 @@ def what(obligation: Obligation) -> str:
 
 
 def _open_steps(session: Session, as_of: date) -> list[WarningRow]:
-    return list(
-        session.exec(
-            select(Obligation, ContractWarning, Provider, Municipality)
-            .join(ContractWarning, col(ContractWarning.id) == col(Obligation.subject_id))
-            .join(Provider, col(Provider.id) == col(ContractWarning.provider_id))
-            .join(Municipality, col(Municipality.id) == col(ContractWarning.municipality_id))
-            .where(
-                Obligation.subject_type == ContractWarning.ENTITY_TYPE,
-                col(Obligation.kind).in_(
-                    [ObligationKind.warning_remedy, ObligationKind.action_plan]
-                ),
-                Obligation.status == ObligationStatus.open,
-                col(Obligation.due_on) <= as_of,
-                col(Obligation.due_on) >= as_of - _REACH,
-                ContractWarning.status == WarningStatus.issued,
-                col(ContractWarning.contract_id).in_(
-                    select(Contract.id).where(
-                        col(Contract.status).in_([status.value for status in WARNABLE])
-                    )
-                ),
+    return open_case_obligations(
+        session,
+        ContractWarning,
+        [ObligationKind.warning_remedy, ObligationKind.action_plan],
+        Obligation.subject_type == ContractWarning.ENTITY_TYPE,
+        col(Obligation.due_on) <= as_of,
+        col(Obligation.due_on) >= as_of - _REACH,
+        ContractWarning.status == WarningStatus.issued,
+        col(ContractWarning.contract_id).in_(
+            select(Contract.id).where(
+                col(Contract.status).in_([status.value for status in WARNABLE])
             )
-        ).all()
+        ),
     )
 
 
@@ -86,11 +84,10 @@ def _context(policy: Policy, row: WarningRow, as_of: date) -> dict[str, Any]:
     }
 
 
-WARNING_STEPS: Ladder[WarningRow] = Ladder(
+WARNING_STEPS: Ladder[WarningRow] = case_ladder(
+    ContractWarning,
     rows=_open_steps,
-    policy_name=lambda row: row[3].policy_name,
     key=lambda row: f"obligation:{row[0].id}",
-    case=lambda row: (ContractWarning.ENTITY_TYPE, row[1].id),
     tracks=(
         Track(
             template="warning-deadline-staff",
