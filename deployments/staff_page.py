@@ -40,6 +40,7 @@ from prefect.settings import PREFECT_UI_URL
 from models.clock import today
 from models.db import session_scope
 from models.paths import PROJECT_ROOT
+from models.reminder_ladder import run_url
 from models.settings import get_settings
 from models.sv_format import sv_date, sv_time
 from models.template_environment import template_environment
@@ -53,6 +54,7 @@ _PAGE = 200
 
 _templates = template_environment(PROJECT_ROOT / "templates" / "staff", autoescape=True)
 _templates.filters["urlencode"] = lambda value: quote(str(value))
+_templates.filters["run_page"] = run_url
 _templates.filters["sv_time"] = lambda value: (
     f"{sv_date(value.astimezone(get_settings().tz).date())} {sv_time(value)}"
 )

@@ -219,29 +219,22 @@ async def take_step(case_type: CaseType[C], step: Step[C], case: C) -> None:
         await _show_waiting(case_type, step, case, refused)
 
     result: object = None
+    # What both kinds of step ask with; a private answer is stored by ask_private itself.
+    asked: dict[str, Any] = {
+        "key": key,
+        "description": text,
+        "check": lambda answer: step.check(case, answer),
+        "defaults": defaults,
+        "waiting": waiting,
+    }
     if step.private:
 
         def store(answer: Any) -> None:
             step.store(case, answer)
 
-        await ask_private(
-            form,
-            key=key,
-            description=text,
-            check=lambda answer: step.check(case, answer),
-            store=store,
-            defaults=defaults,
-            waiting=waiting,
-        )
+        await ask_private(form, store=store, **asked)
     else:
-        answer = await ask(
-            form,
-            key=key,
-            description=text,
-            check=lambda answer: step.check(case, answer),
-            defaults=defaults,
-            waiting=waiting,
-        )
+        answer = await ask(form, **asked)
         result = step.store(case, answer)
         if step.then is not None:
             await step.then(case, answer, result)

@@ -189,7 +189,9 @@ def run_url(flow_run_id: uuid.UUID | None) -> str | None:
     base = PREFECT_UI_URL.value()
     if not base or flow_run_id is None:
         return None
-    return f"{base.rstrip('/')}/runs/flow-run/{flow_run_id}"
+    # /v2/: the V2 UI staff get. A V1 path ("/runs/...") opens the old UI, which
+    # the README no longer describes; only the neutral "/" follows the UI setting.
+    return f"{base.rstrip('/')}/v2/runs/flow-run/{flow_run_id}"
 
 
 #: Letters rendered and inserted per round: bounds memory (a rendered letter is
