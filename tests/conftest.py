@@ -28,7 +28,12 @@ from models.settings import get_settings, normalise_database_url
 from models.tables import metadata
 from tests.stack_reaper import OWNER_VARIABLE
 
-pytest_plugins = ["tests.smtp_fixtures", "tests.prefect_stack", "tests.scaled_stack"]
+pytest_plugins = [
+    "tests.smtp_fixtures",
+    "tests.prefect_stack",
+    "tests.scaled_stack",
+    "tests.staff_page",
+]
 
 POSTGRES_URL = os.environ.get("LOVFLOW_TEST_POSTGRES_URL", "").strip()
 #: Stacks per backend when the suite runs on several xdist workers (`make test`):

@@ -12,12 +12,7 @@ from __future__ import annotations
 
 import html
 import re
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import suppress
 from datetime import date
 
 import httpx
@@ -27,50 +22,17 @@ from sqlmodel import Session
 from models.calendar import working_days_between
 from models.clock import today
 from models.municipality import Municipality
-from models.paths import PROJECT_ROOT
 from models.policy import load_policy
 from models.provider import Provider
 from models.sv_format import case_no, sv_date
 from tests.case_steps import application_form, application_of, register, step1_answer
 from tests.prefect_stack import Stack, wait_until
-from tests.smtp_fixtures import free_port
 
 pytestmark = pytest.mark.prefect
 
 #: What "within seconds" means here: the page reads the API on every load, so a
 #: wait that began shows on the next load; this bounds the harness's own polling.
 CURRENT_WITHIN_SECONDS = 15
-
-
-@pytest.fixture
-def page(stack: Stack) -> Iterator[str]:
-    port = free_port()
-    log = (stack.work / "staff-page.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "deployments.staff_page", "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        env=stack.env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/att-gora"
-
-    def up() -> bool:
-        with suppress(httpx.HTTPError):
-            return httpx.get(url, timeout=5).status_code == 200
-        return False
-
-    try:
-        wait_until("the staff page", up, 60)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        with suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=10)
-        process.kill()
-        log.close()
-    assert "Traceback" not in (stack.work / "staff-page.log").read_text(errors="replace")
 
 
 def _row(url: str, number: str) -> str | None:
@@ -96,7 +58,7 @@ def _row_with(url: str, number: str, *parts: str) -> str:
     return row
 
 
-def test_the_worklist_follows_an_application_through_step_1(stack: Stack, page: str) -> None:
+def test_the_worklist_follows_an_application_through_step_1(stack: Stack, staff_page: str) -> None:
     form = application_form()
     received = date.fromisoformat(form["received_on"])
     run = register(stack, form)
@@ -110,7 +72,7 @@ def test_the_worklist_follows_an_application_through_step_1(stack: Stack, page: 
     due = load_policy(kommun.policy_name).decision_due(received)
     left = working_days_between(today(), due)
 
-    row = _row_with(page, number, "Steg 1, omgång 1")
+    row = _row_with(staff_page, number, "Steg 1, omgång 1")
     assert "ansökan" in row
     assert kommun.name in row and provider.name in row
     assert sv_date(due) in row and f"{left} arbetsdagar kvar" in row
@@ -123,7 +85,7 @@ def test_the_worklist_follows_an_application_through_step_1(stack: Stack, page: 
     answer["exclusion_unpaid_taxes"]["note"] = ""
     stack.resume(run, answer)
     stack.wait_paused(run, "step1-1-forsok-2")
-    row = _row_with(page, number, "Steg 1, omgång 1", "rätta svaret")
+    row = _row_with(staff_page, number, "Steg 1, omgång 1", "rätta svaret")
     assert stack.read(run).name == f"ansökan {number} · Steg 1, omgång 1 · rätta svaret"
 
     # A right answer: the next step (the decision, after a failing item) is in the list.
@@ -133,7 +95,7 @@ def test_the_worklist_follows_an_application_through_step_1(stack: Stack, page: 
         | {"exclusion_unpaid_taxes": {"result": "Uppfylls inte", "note": "Skuld hos Kronofogden"}},
     )
     stack.wait_paused(run, "decision")
-    row = _row_with(page, number, "Beslut")
+    row = _row_with(staff_page, number, "Beslut")
     assert "rätta svaret" not in row
     assert stack.read(run).name == f"ansökan {number} · Beslut"
 
@@ -141,7 +103,7 @@ def test_the_worklist_follows_an_application_through_step_1(stack: Stack, page: 
     if application.case_officer or application.case_officer_email:
         officer = application.case_officer or application.case_officer_email
         assert officer is not None
-        mine = httpx.get(page, params={"handlaggare": officer}, timeout=10).text
+        mine = httpx.get(staff_page, params={"handlaggare": officer}, timeout=10).text
         assert f"<td>{number}</td>" in mine
-    other = httpx.get(page, params={"handlaggare": "Ingen Alls"}, timeout=10).text
+    other = httpx.get(staff_page, params={"handlaggare": "Ingen Alls"}, timeout=10).text
     assert f"<td>{number}</td>" not in other
