@@ -10,7 +10,7 @@ and no table of ours that could fall out of step: a run that is answered,
 cancelled or crashed leaves the list the moment its state changes.
 
 This module turns those runs into rows: it looks the cases up in the app
-database (kommun by name, the provider, the case officer where one is stored,
+database (kommun by name, the provider, the responsible case officer (models/case_officer.py),
 the earliest open obligation as the deadline) and sorts them by deadline. The
 page that shows them is deployments/staff_page.py.
 """
@@ -28,6 +28,7 @@ from sqlmodel import Session, SQLModel, col, select
 from models.application import Application
 from models.business_manager import BusinessManager
 from models.calendar import working_days_between
+from models.case_officer import officers
 from models.contract import Contract
 from models.contract_ending import ContractEnding
 from models.lex_sarah import LexSarahCase
@@ -175,6 +176,7 @@ def work_items(session: Session, runs: Sequence[WaitingRun], as_of: date) -> lis
         ).all()
     }
     deadlines = _deadlines(session, cases.values())
+    responsible = officers(session, rows.values())
     items: list[WorkItem] = []
     for run in runs:
         if run.run_id not in cases or cases[run.run_id][1] not in rows:
@@ -196,16 +198,11 @@ def work_items(session: Session, runs: Sequence[WaitingRun], as_of: date) -> lis
                 refused=run.labels.get(REFUSED_LABEL) == "ja",
                 deadline=due,
                 days_left=_days_left(as_of, due),
-                officer=_officer(row),
+                officer=responsible[case_id].shown,
                 since=run.since,
             )
         )
     return sorted(items, key=lambda item: (item.deadline or date.max, item.since))
-
-
-def _officer(row: Any) -> str:
-    """The case officer where the case keeps one (a name, or the address reminders go to)."""
-    return str(getattr(row, "case_officer", None) or getattr(row, "case_officer_email", None) or "")
 
 
 def _days_left(as_of: date, due: date | None) -> int | None:
