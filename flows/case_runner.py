@@ -49,6 +49,7 @@ from flows.run_helpers import (
     used_pause_keys,
 )
 from models.worklist import REFUSED, WAITING_MARK, run_labels
+from tasks.officer_store import officer_line
 
 C = TypeVar("C")
 
@@ -205,6 +206,9 @@ async def take_step(case_type: CaseType[C], step: Step[C], case: C) -> None:
     key = step.pause_key(case)
     form: type[RunInput] = _by_case(step.form)(case)
     text = case_type.describe(case, _by_case(step.title)(case), _by_case(step.instructions)(case))
+    if case_type.entity:  # every form says who is responsible for the case (issue 15)
+        officer = officer_line(case_type.entity, case_type.case_id(case))
+        text = f"{text.rstrip()}\n\n{officer}\n" if officer else text
     defaults = dict(_by_case(step.defaults)(case))
     if key not in used_pause_keys():  # on a replay the summary is already there
         if case_type.show is not None:

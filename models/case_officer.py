@@ -20,7 +20,26 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models.application import Application
+from models.business_manager import BusinessManager
 from models.contract import Contract
+from models.contract_ending import ContractEnding
+from models.lex_sarah import LexSarahCase
+from models.proposal import Proposal
+from models.warning import ContractWarning
+
+#: The tables of the cases the case runner walks, by their entity type.
+CASE_TABLES: dict[str, type[Any]] = {
+    table.ENTITY_TYPE: table
+    for table in (
+        Application,
+        Contract,
+        BusinessManager,
+        ContractWarning,
+        ContractEnding,
+        LexSarahCase,
+        Proposal,
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -82,3 +101,10 @@ def _application_id(row: Any, contracts: dict[uuid.UUID, Contract]) -> uuid.UUID
         return row.application_id  # type: ignore[no-any-return]
     contract = contracts.get(getattr(row, "contract_id", None))  # type: ignore[arg-type]
     return contract.application_id if contract is not None else None
+
+
+def officer_of(session: Session, entity: str, case_id: uuid.UUID) -> Officer:
+    """The officer of one case by its entity type and id (NOBODY for an unknown case)."""
+    table = CASE_TABLES.get(entity)
+    row = session.get(table, case_id) if table is not None else None
+    return NOBODY if row is None else officers(session, [row])[row.id]

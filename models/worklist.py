@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from models.application import Application
 from models.business_manager import BusinessManager
 from models.calendar import working_days_between
-from models.case_officer import officers
+from models.case_officer import CASE_TABLES, officers
 from models.contract import Contract
 from models.contract_ending import ContractEnding
 from models.lex_sarah import LexSarahCase
@@ -49,15 +49,16 @@ CASE_LABEL = "lovflow.case"
 STEP_LABEL = "lovflow.step"
 REFUSED_LABEL = "lovflow.refused"
 
-#: Each case table the runner labels, with the kind staff read in the worklist.
-KINDS: dict[str, tuple[type[SQLModel], str]] = {
-    Application.ENTITY_TYPE: (Application, "ansökan"),
-    Contract.ENTITY_TYPE: (Contract, "avtal"),
-    BusinessManager.ENTITY_TYPE: (BusinessManager, "verksamhetsansvarig"),
-    ContractWarning.ENTITY_TYPE: (ContractWarning, "varning"),
-    ContractEnding.ENTITY_TYPE: (ContractEnding, "avslut"),
-    LexSarahCase.ENTITY_TYPE: (LexSarahCase, "lex Sarah"),
-    Proposal.ENTITY_TYPE: (Proposal, "förslag"),
+#: The kind staff read in the worklist, by the case's entity type (its table is
+#: models/case_officer.CASE_TABLES).
+KINDS: dict[str, str] = {
+    Application.ENTITY_TYPE: "ansökan",
+    Contract.ENTITY_TYPE: "avtal",
+    BusinessManager.ENTITY_TYPE: "verksamhetsansvarig",
+    ContractWarning.ENTITY_TYPE: "varning",
+    ContractEnding.ENTITY_TYPE: "avslut",
+    LexSarahCase.ENTITY_TYPE: "lex Sarah",
+    Proposal.ENTITY_TYPE: "förslag",
 }
 
 
@@ -129,7 +130,7 @@ def _case_of(run: WaitingRun) -> tuple[str, uuid.UUID] | None:
 
 
 def _rows(session: Session, entity: str, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
-    table: Any = KINDS[entity][0]  # every case table has an `id` column
+    table: Any = CASE_TABLES[entity]  # every case table has an `id` column
     found = session.exec(select(table).where(col(table.id).in_(set(ids)))).all()
     return {row.id: row for row in found}
 
@@ -190,7 +191,7 @@ def work_items(session: Session, runs: Sequence[WaitingRun], as_of: date) -> lis
         items.append(
             WorkItem(
                 run_id=run.run_id,
-                kind=KINDS[entity][1],
+                kind=KINDS[entity],
                 case_no=case_no(case_id),
                 municipality=municipalities.get(getattr(owner, "municipality_id", ""), ""),
                 provider=provider_text(provider) if provider is not None else "",

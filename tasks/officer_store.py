@@ -7,6 +7,7 @@ one else's), in the same transaction.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from prefect import task
@@ -16,6 +17,7 @@ from sqlmodel import Session
 from models.application import Application
 from models.audit import audit
 from models.case_lookup import CaseNotFound, find_case
+from models.case_officer import officer_of
 from models.contract import Contract
 from models.db import session_scope
 from models.forms.officer import OfficerChange
@@ -82,3 +84,13 @@ def change_officer(change: OfficerChange) -> OfficerChanged:
             details={"from": before, "to": application.case_officer, "to_email": email},
         )
         return OfficerChanged(case_no(application.id), before, application.case_officer)
+
+
+@task(name="case-officer", cache_policy=NO_CACHE, persist_result=False)
+def officer_line(entity: str, case_id: uuid.UUID) -> str:
+    """The line every form shows under its case: who is responsible ("" for nobody)."""
+    with session_scope() as session:
+        officer = officer_of(session, entity, case_id)
+    if not officer.shown:
+        return ""
+    return f"**Ansvarig handläggare:** {officer.shown} (byts med *Byt handläggare*)"

@@ -79,6 +79,10 @@ def test_the_worklist_follows_an_application_through_step_1(stack: Stack, staff_
     assert f"/runs/flow-run/{run}" in row
     assert provider.org_number not in row  # an enskild firma's would be a personnummer
     assert "rätta svaret" not in row
+    # Every form names the responsible officer (the one who registered it, here).
+    officer = application.case_officer
+    assert officer and officer in row
+    assert f"**Ansvarig handläggare:** {officer}" in stack.form_description(run, "step1-1")
 
     # A refused answer: the form waits again, and both the run and the worklist say so.
     answer = step1_answer(received, failing=("exclusion_unpaid_taxes",))
