@@ -28,13 +28,6 @@ from urllib.parse import quote
 import uvicorn
 from fastapi import FastAPI, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import (
-    FlowRunFilter,
-    FlowRunFilterState,
-    FlowRunFilterStateType,
-)
-from prefect.client.schemas.objects import StateType
 from prefect.settings import PREFECT_UI_URL
 
 from models.clock import today
@@ -44,13 +37,12 @@ from models.reminder_ladder import run_url
 from models.settings import get_settings
 from models.sv_format import sv_date, sv_time
 from models.template_environment import template_environment
-from models.worklist import WaitingRun, WorkItem, work_items
+from models.worklist import WorkItem, work_items
+from tasks.morning_letter import waiting_runs
 
 PATH = "/att-gora"
 #: The page reloads itself this often, so a wait that starts or ends shows within it.
 REFRESH_SECONDS = 5
-#: Paused runs read per request to the API (the API's own page limit is 200).
-_PAGE = 200
 
 _templates = template_environment(PROJECT_ROOT / "templates" / "staff", autoescape=True)
 _templates.filters["urlencode"] = lambda value: quote(str(value))
@@ -58,34 +50,6 @@ _templates.filters["run_page"] = run_url
 _templates.filters["sv_time"] = lambda value: (
     f"{sv_date(value.astimezone(get_settings().tz).date())} {sv_time(value)}"
 )
-
-
-async def waiting_runs() -> list[WaitingRun]:
-    """Every run that waits for a form: Paused, which includes Suspended; no time window."""
-    found: list[WaitingRun] = []
-    async with get_client() as client:
-        offset = 0
-        while True:
-            page = await client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
-                ),
-                limit=_PAGE,
-                offset=offset,
-            )
-            found += [
-                WaitingRun(
-                    run_id=run.id,
-                    name=run.name,
-                    labels=dict(run.labels),
-                    since=run.state.timestamp if run.state is not None else run.created,
-                )
-                for run in page
-                if run.created is not None
-            ]
-            if len(page) < _PAGE:
-                return found
-            offset += _PAGE
 
 
 def render(items: Sequence[WorkItem], officer: str, officers: Sequence[str]) -> str:

@@ -119,7 +119,7 @@ def provider_text(provider: Provider) -> str:
     return provider.name
 
 
-def _case_of(run: WaitingRun) -> tuple[str, uuid.UUID] | None:
+def case_of_run(run: WaitingRun) -> tuple[str, uuid.UUID] | None:
     entity, _, case_id = str(run.labels.get(CASE_LABEL, "")).partition(":")
     if entity not in KINDS:
         return None
@@ -129,7 +129,7 @@ def _case_of(run: WaitingRun) -> tuple[str, uuid.UUID] | None:
         return None
 
 
-def _rows(session: Session, entity: str, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
+def case_rows(session: Session, entity: str, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
     table: Any = CASE_TABLES[entity]  # every case table has an `id` column
     found = session.exec(select(table).where(col(table.id).in_(set(ids)))).all()
     return {row.id: row for row in found}
@@ -152,10 +152,10 @@ def _deadlines(session: Session, cases: Iterable[tuple[str, uuid.UUID]]) -> dict
 
 def work_items(session: Session, runs: Sequence[WaitingRun], as_of: date) -> list[WorkItem]:
     """The worklist: one row per waiting run of a known case, by deadline, then by age."""
-    cases = {run.run_id: found for run in runs if (found := _case_of(run)) is not None}
+    cases = {run.run_id: found for run in runs if (found := case_of_run(run)) is not None}
     rows: dict[uuid.UUID, Any] = {}
     for entity in {entity for entity, _ in cases.values()}:
-        rows |= _rows(session, entity, [cid for e, cid in cases.values() if e == entity])
+        rows |= case_rows(session, entity, [cid for e, cid in cases.values() if e == entity])
     # Cases that keep no kommun or provider of their own: the contract's.
     contract_ids = {
         row.contract_id

@@ -16,6 +16,7 @@ import pytest
 from jinja2 import UndefinedError, meta, nodes
 
 from models.email_render import EMAIL_TEMPLATES, email_environment, render_email
+from models.morning_letter import Line
 from models.sv_format import case_no, sv_date, sv_time
 
 CASE_ID = uuid.UUID("a1b2c3d4-e5f6-4a1b-8c2d-0123456789ab")
@@ -393,6 +394,38 @@ SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
     "contract-reinstated": {
         "company_name": "Omsorg i Söder AB",
         "case_id": CONTRACT_ID,
+    },
+    "morning-letter": {
+        "as_of": date(2026, 12, 4),
+        "within": "inom fem arbetsdagar",
+        "refused_mark": "rätta svaret",
+        "waiting": [
+            Line(
+                kind="ansökan",
+                case_no="A1B2C3D4",
+                municipality="Huddinge kommun",
+                provider="Omsorg i Söder AB",
+                what="Steg 1, omgång 2",
+                due_on=date(2026, 12, 8),
+                when="2 arbetsdagar kvar",
+                url="https://prefect.huddinge.example/v2/runs/flow-run/0b1c2d3e",
+                refused=True,
+                since=datetime(2026, 12, 3, 13, 5, tzinfo=UTC),
+            )
+        ],
+        "due_soon": [],
+        "overdue": [
+            Line(
+                kind="avtal",
+                case_no="5E6F7A8B",
+                municipality="Huddinge kommun",
+                provider="enskild firma 5E6F7A8B",
+                what="Avvikelserapporten ska ha kommit in (november 2026)",
+                due_on=date(2026, 12, 1),
+                when="3 arbetsdagar sen",
+                url=None,
+            )
+        ],
     },
     "provider-notice-received": {
         "company_name": "Omsorg i Söder AB",
