@@ -71,14 +71,32 @@ class Vetting(Generic[C]):
         return []
 
     def results(self, answer: Any) -> dict[str, tuple[Assessment, str]]:
-        """Each checklist item's finding and note in a round's answer."""
+        """Each checklist item's finding and note in a round's answer; an item left
+        without a result is not among them (the rules then ask for it)."""
+        findings = {item.key: getattr(answer, item.key) for item in self.checklist}
         return {
-            item.key: (
-                ASSESSMENT.key(getattr(answer, item.key).result),
-                getattr(answer, item.key).note,
-            )
-            for item in self.checklist
+            key: (ASSESSMENT.key(found.result), found.note)
+            for key, found in findings.items()
+            if found.result is not None
         }
+
+    def carried_over(self, case: C, form: type[RunInput]) -> dict[str, Any]:
+        """What the next round starts from: the last round's answers, so staff change only
+        what came in. Each item's result (as the Swedish choice the form offers, the round
+        stores the key) and note, and every other answer the form asks again (who
+        assessed, the dates of the certificates); not the day of the assessment, which is
+        today's."""
+        last = self.last_round(case)
+        if last is None:
+            return {}
+        items = {
+            key: {"result": ASSESSMENT.label(found["result"]), "note": found["note"]}
+            for key, found in last["items"].items()
+        }
+        answers = {
+            name: last[name] for name in form.model_fields if name in last and name != "decided_on"
+        }
+        return answers | items
 
     def checklist_round(
         self,
@@ -86,20 +104,19 @@ class Vetting(Generic[C]):
         waits: Callable[[C], bool],
         key: str,
         title: str,
-        instructions: str,
+        instructions: str | Callable[[C], str],
         form: type[RunInput],
         problems: Callable[[C, Any, dict[str, tuple[Assessment, str]]], list[str]],
         record: Callable[[uuid.UUID, int, dict[str, Any]], object],
     ) -> Step[C]:
         """A checklist round, keyed and titled by its number ("{n}" in `key` and `title`).
 
-        A later round starts from the last one: staff change only what came in.
-        `problems(case, answer, results)` is the case type's rule for the items.
+        A later round starts from the last one (`carried_over`): staff change only what
+        came in. `problems(case, answer, results)` is the case type's rule for the items.
         """
 
         def defaults(case: C) -> dict[str, Any]:
-            last = self.last_round(case)
-            return {"decided_on": today()} | (dict(last["items"]) if last is not None else {})
+            return {"decided_on": today()} | self.carried_over(case, form)
 
         def check(case: C, answer: Any) -> list[str]:
             return problems(case, answer, self.results(answer)) + self.not_before_arrival(

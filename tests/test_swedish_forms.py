@@ -86,3 +86,33 @@ def test_every_text_of_every_form_is_swedish(name: str, schema: dict[str, Any]) 
         if kind == "made-up title" or ENGLISH.search(text)
     ]
     assert english == []
+
+
+@pytest.mark.parametrize(("name", "schema"), list(_schemas()), ids=lambda v: str(v)[:40])
+def test_no_form_text_cites_a_seed_file(name: str, schema: dict[str, Any]) -> None:
+    """Sources are named by document and section (models/sources.py), never "seed 003"."""
+    seeds = [
+        f"{where} {kind}: {text[:80]!r}"
+        for where, kind, text in _texts(schema, name)
+        if re.search(r"\bseed\b", text, re.IGNORECASE)
+    ]
+    assert seeds == []
+
+
+def _none_choices(schema: Any, where: str) -> Iterator[str]:
+    """Where a JSON schema offers None as a choice: the UI draws it as a "None" tab."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "null" or schema.get("default", "") is None:
+            yield where
+        for key, value in schema.items():
+            yield from _none_choices(value, f"{where}.{key}")
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            yield from _none_choices(value, f"{where}[{index}]")
+
+
+@pytest.mark.parametrize(("name", "schema"), list(_schemas()), ids=lambda v: str(v)[:40])
+def test_no_form_offers_none_as_a_choice(name: str, schema: dict[str, Any]) -> None:
+    """An optional field is drawn as its type alone (fields.drawn_without_none): no
+    'Property is type "None"' tab, and no null default the form would send back."""
+    assert list(_none_choices(schema, name)) == []

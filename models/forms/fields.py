@@ -11,14 +11,15 @@ what the decision body and paragraph are required for.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, JsonValue
+from pydantic import BeforeValidator, ConfigDict, Field, JsonValue
 
 from models.contract import DecidingBody
 from models.forms.keys import Labels
-from models.policy import list_policies
+from models.policy import list_policies, load_policy
 
 
 class DecisionBody(StrEnum):
@@ -77,6 +78,45 @@ def paragraph(required_for: str) -> Any:
     )
 
 
+def drawn_without_none(schema: dict[str, Any]) -> None:
+    """Draw an `X | None` field as X alone (used as a field's `json_schema_extra`).
+
+    Prefect's form draws `anyOf: [X, null]` as two tabs, the second saying 'Property
+    is type "None"' in English. A field that may stay empty has a default, so the
+    form marks it optional anyway: its schema keeps only X and drops a default of
+    None (the form would send that null, which X refuses). Left empty, the form
+    sends nothing and the field keeps its default, None: what is stored is the same.
+    """
+    options = schema.get("anyOf")
+    if isinstance(options, list):
+        kept = [option for option in options if option != {"type": "null"}]
+        if len(kept) == 1 and len(kept) < len(options):
+            del schema["anyOf"]
+            schema.update(kept[0])
+    if "default" in schema and schema["default"] is None:
+        del schema["default"]
+
+
+def optional(title: str, description: str | None = None, **constraints: Any) -> Any:
+    """A field staff may leave empty (None), drawn without a None tab (`drawn_without_none`)."""
+    return Field(
+        default=None,
+        title=title,
+        description=description,
+        json_schema_extra=drawn_without_none,
+        **constraints,
+    )
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+#: A date that may stay empty: None, also when a client sends "" (the form itself sends
+#: nothing for an empty date picker). Declared with `optional(...)`.
+OptionalDate = Annotated[date | None, BeforeValidator(_blank_is_none)]
+
+
 def day(title: str, description: str | None = None) -> Any:
     """A date staff fill in; `description` says which day it is and how it is prefilled."""
     return Field(title=title, description=description)
@@ -116,30 +156,37 @@ def grounds(title: str, description: str, labels: Sequence[str]) -> Any:
     )
 
 
+def municipality_names() -> dict[str, str]:
+    """Each municipality with a policy (policies/) by its name staff read ("Salems kommun")."""
+    return {load_policy(key).municipality: key for key in list_policies()}
+
+
 def municipality(description: str) -> Any:
-    """A pick-list of the municipalities there is a policy for (policies/)."""
+    """A pick-list of the municipalities there is a policy for, by name (issue 15: staff
+    pick "Salems kommun", not the policy key); `known_municipality` turns it into the key."""
     return Field(
         title="Kommun",
         description=description,
-        json_schema_extra={"enum": list[JsonValue](list_policies())},
+        json_schema_extra={"enum": list[JsonValue](municipality_names())},
     )
 
 
 def known_municipality(value: str, *, repeat: bool = True) -> str:
-    """`value` if it is a municipality with a policy; else the refusal, which repeats the
-    value unless `repeat` is false (a form that hides its input in errors)."""
-    known = list_policies()
-    if value not in known:
+    """The policy key of `value`: a municipality's name from the pick-list, or its key (the
+    API and the CSV import); else the refusal, which repeats the value unless `repeat` is
+    false (a form that hides its input in errors)."""
+    names = municipality_names()
+    key = names.get(value.strip(), value.strip())
+    if key not in names.values():
         shown = f" '{value}'" if repeat else ""
-        raise ValueError(f"Kommun:{shown} finns inte; välj en av {', '.join(known)}.")
-    return value
+        raise ValueError(f"Kommun:{shown} finns inte; välj en av {', '.join(names)}.")
+    return key
 
 
 def case_officer_email() -> Any:
-    return Field(
-        default=None,
-        title="Handläggarens e-post",
-        description="Hit går påminnelser om beslutsfristen. Tomt: kommunens funktionsadress.",
+    return optional(
+        "Handläggarens e-post",
+        "Hit går påminnelser om beslutsfristen. Tomt: kommunens funktionsadress.",
         max_length=254,
     )
 

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from prefect.input import RunInput
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.forms import fields
 from models.forms.keys import Labels
@@ -53,6 +53,12 @@ class LexSarahReport(BaseModel):
     )
 
     municipality: str = fields.municipality("Kommunen vars avtal utföraren har.")
+
+    @field_validator("municipality")
+    @classmethod
+    def _known_municipality(cls, value: str) -> str:
+        return fields.known_municipality(value)
+
     provider: str = Field(
         title="Utförare",
         description=(

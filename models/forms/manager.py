@@ -91,10 +91,9 @@ class _VettingBase(RunInput):
 
     decided_by: str = DECIDED_BY
     decided_on: date = fields.day("Datum", "Dagen då bedömningen gjordes.")
-    oldest_reference_on: date | None = Field(
-        default=None,
-        title="Datum på den äldsta referensen",
-        description="Referenserna får vara högst 3 år gamla räknat från anmälningsdagen.",
+    oldest_reference_on: fields.OptionalDate = fields.optional(
+        "Datum på den äldsta referensen",
+        "Referenserna får vara högst 3 år gamla räknat från anmälningsdagen.",
     )
 
 

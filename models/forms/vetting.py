@@ -10,7 +10,10 @@ the run back to waiting with the reasons above the form (`ask` in
 flows/human_step.py).
 
 Field names are English identifiers; everything a person reads is Swedish.
-No field asks for a customer's name or a personal identity number.
+No field asks for a customer's name or a personal identity number. A field
+that may stay empty is drawn as its type alone, without the UI's "None" tab
+(`fields.optional`), and a long checklist starts with "Utgångsläge"
+(`StartPoint`): staff may approve everything they leave empty.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from pydantic import (
 from models import clock
 from models.forms import fields
 from models.forms.keys import Labels
+from models.sources import cited
 from models.validation import normalise_email, normalise_org_number
 from models.vetting import (
     OTHER_GROUND,
@@ -81,10 +85,19 @@ def with_keys(
     }
 
 
-class ItemFinding(BaseModel):
+def _unanswered() -> Any:
+    """An item's result staff may leave empty on a checklist with a starting point
+    (`StartPoint`). Never dumped while empty: a refused answer that is filled in again
+    must not put a null in the form, which the choice refuses."""
+    return fields.optional("Bedömning", exclude_if=lambda value: value is None)
+
+
+class OpenItemFinding(BaseModel):
+    # One item of step 1, whose result may be left empty: "Godkänn alla" counts it as
+    # approved, "Bedöm varje punkt" asks for it (models/vetting.py checklist_problems).
     model_config = ConfigDict(title="Bedömning", extra="forbid")
 
-    result: AssessmentChoice = Field(title="Bedömning")
+    result: AssessmentChoice | None = _unanswered()
     note: str = fields.note(
         "Krävs när något saknas eller inte uppfylls: det står i brevet till sökanden.",
         title="Anteckning",
@@ -92,27 +105,77 @@ class ItemFinding(BaseModel):
     )
 
 
+class ItemFinding(OpenItemFinding):
+    # An item of a checklist without a starting point (a business manager's six items):
+    # the form asks for every result itself.
+    result: AssessmentChoice = Field(title="Bedömning")
+
+
 class RoutineFinding(BaseModel):
     model_config = ConfigDict(title="Bedömning", extra="forbid")
 
-    result: RoutineChoice = Field(title="Bedömning")
+    result: RoutineChoice | None = _unanswered()
     note: str = Field(default="", title="Anteckning", max_length=2000)
 
 
-class _Step1Base(RunInput):
+class StartPoint(StrEnum):
+    # Where a long checklist starts. Prefilling every result with "Godkänd" would be
+    # filling in the decision itself on the first ask, which human_step.prefilled
+    # rules out (a default also makes the field optional for the server's check, so an
+    # untouched form would approve everything). Staff choose this instead; then only
+    # what they leave empty counts as approved, and only after they chose so.
+    each = "Bedöm varje punkt"
+    approve_all = "Godkänn alla, ändra sedan det som avviker"
+
+
+#: What an empty result counts as when staff start from "Godkänn alla".
+_APPROVED: Mapping[type[BaseModel], StrEnum] = {
+    OpenItemFinding: AssessmentChoice.approved,
+    RoutineFinding: RoutineChoice.approved,
+}
+
+
+class _Checklist(RunInput):
+    # A long checklist (step 1, step 2): its first field is the starting point.
+    starting_point: StartPoint = Field(
+        default=StartPoint.each,
+        title="Utgångsläge",
+        description=(
+            "Godkänn alla: varje punkt du lämnar tom räknas som godkänd, så bedömer du bara "
+            "det som avviker. Bedöm varje punkt: alla punkter måste ha en bedömning."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _empty_counts_as_approved(self) -> _Checklist:
+        if self.starting_point is StartPoint.approve_all:
+            for _, value in self:
+                approved = _APPROVED.get(type(value))
+                if approved is not None and value.result is None:
+                    value.result = approved
+        return self
+
+
+def unanswered_problems(answer: Any, checklist: Sequence[Item]) -> list[str]:
+    """The items of `checklist` left without a result (when staff assess each point)."""
+    return [
+        f"{item.label}: välj en bedömning."
+        for item in checklist
+        if getattr(answer, item.key).result is None
+    ]
+
+
+class _Step1Base(_Checklist):
     model_config = ConfigDict(title="Steg 1: handlingar och behörighet", extra="forbid")
 
     decided_by: str = DECIDED_BY
     decided_on: date = _DECIDED_ON
-    tax_certificate_issued_on: date | None = Field(
-        default=None,
-        title="Datum på SKV 4820",
-        description="Intyget får vara högst 3 månader gammalt räknat från ansökningsdagen.",
+    tax_certificate_issued_on: fields.OptionalDate = fields.optional(
+        "Datum på SKV 4820",
+        "Intyget får vara högst 3 månader gammalt räknat från ansökningsdagen.",
     )
-    oldest_reference_on: date | None = Field(
-        default=None,
-        title="Datum på den äldsta referensen",
-        description="Referenserna får vara högst 3 år gamla.",
+    oldest_reference_on: fields.OptionalDate = fields.optional(
+        "Datum på den äldsta referensen", "Referenserna får vara högst 3 år gamla."
     )
 
 
@@ -122,7 +185,7 @@ def checklist_form(
     """`base` with one `finding` per item, in the order of `items`, each titled with the
     item's label and its source (an application's steps, a business manager's vetting)."""
     findings: dict[str, Any] = {
-        item.key: (finding, Field(title=item.label, description=f"Källa: {item.source}"))
+        item.key: (finding, Field(title=item.label, description=f"Källa: {cited(item.source)}"))
         for item in items
     }
     # create_model would name its caller, this module, as the form's module; a form
@@ -134,7 +197,7 @@ def checklist_form(
 
 
 #: One finding per item of STEP1_ITEMS, in the order of the list.
-Step1Form = checklist_form("Step1Form", _Step1Base, STEP1_ITEMS, ItemFinding)
+Step1Form = checklist_form("Step1Form", _Step1Base, STEP1_ITEMS, OpenItemFinding)
 
 
 class CompletionOutcome(StrEnum):
@@ -146,10 +209,8 @@ class CompletionForm(RunInput):
     model_config = ConfigDict(title="Komplettering", extra="forbid")
 
     outcome: CompletionOutcome = Field(title="Vad har hänt?")
-    received_on: date | None = Field(
-        default=None,
-        title="Kompletteringen kom in",
-        description="Krävs när kompletteringen har kommit in.",
+    received_on: fields.OptionalDate = fields.optional(
+        "Kompletteringen kom in", "Krävs när kompletteringen har kommit in."
     )
     registered_by: str = DECIDED_BY
 
@@ -187,7 +248,7 @@ class MeetingForm(RunInput):
     booked_by: str = DECIDED_BY
 
 
-class _Step2Base(RunInput):
+class _Step2Base(_Checklist):
     model_config = ConfigDict(title="Steg 2: ledningssystem och rutiner", extra="forbid")
 
     decided_by: str = DECIDED_BY
@@ -223,31 +284,23 @@ class DecisionForm(RunInput):
 class SignatureForm(RunInput):
     model_config = ConfigDict(title="Underskrifter", extra="forbid")
 
-    provider_signed_on: date | None = Field(
-        default=None,
-        title="Utföraren skrev under",
-        description="Datum på utförarens underskrift. Lämna tomt om den inte har kommit.",
+    provider_signed_on: fields.OptionalDate = fields.optional(
+        "Utföraren skrev under",
+        "Datum på utförarens underskrift. Lämna tomt om den inte har kommit.",
     )
-    municipality_signed_on: date | None = Field(
-        default=None,
-        title="Kommunen skrev under",
-        description=(
-            "Datum på kommunens underskrift. Lämna tomt om kommunen inte har skrivit under."
-        ),
+    municipality_signed_on: fields.OptionalDate = fields.optional(
+        "Kommunen skrev under",
+        "Datum på kommunens underskrift. Lämna tomt om kommunen inte har skrivit under.",
     )
-    municipality_signatory: str | None = Field(
-        default=None,
-        title="Undertecknare för kommunen",
-        description="Namn och titel. Krävs när kommunens datum anges.",
+    municipality_signatory: str | None = fields.optional(
+        "Undertecknare för kommunen",
+        "Namn och titel. Krävs när kommunens datum anges.",
         max_length=200,
     )
-    starts_on: date | None = Field(
-        default=None,
-        title="Startdatum",
-        description=(
-            "När verksamheten startar. Lämnas tomt blir det första vardagen efter "
-            "att båda har skrivit under."
-        ),
+    starts_on: fields.OptionalDate = fields.optional(
+        "Startdatum",
+        "När verksamheten startar. Lämnas tomt blir det första vardagen efter "
+        "att båda har skrivit under.",
     )
     registered_by: str = DECIDED_BY
 
@@ -296,13 +349,10 @@ class ApplicationForm(BaseModel):
     )
     received_on: date = fields.day("Ansökan kom in")
     case_officer_email: str | None = fields.case_officer_email()
-    replaces_org_number: str | None = Field(
-        default=None,
-        title="Ersätter utförare (organisationsnummer)",
-        description=(
-            "Fyll i vid ägarbyte eller överlåtelse: då krävs en ny ansökan "
-            "(förfrågningsunderlaget §4.6-4.7). Annars tomt."
-        ),
+    replaces_org_number: str | None = fields.optional(
+        "Ersätter utförare (organisationsnummer)",
+        "Fyll i vid ägarbyte eller överlåtelse: då krävs en ny ansökan "
+        "(förfrågningsunderlaget §4.6-4.7). Annars tomt.",
     )
     registered_by: str = DECIDED_BY
 
@@ -328,7 +378,9 @@ class ApplicationForm(BaseModel):
                 "Organisationsnummer" if info.field_name == "org_number" else "Ersätter utförare"
             )
             raise ValueError(
-                f"{title}: '{value.strip()}' är inte ett giltigt organisationsnummer "
+                # Without the value: the reason stands above the form Prefect keeps, and
+                # an enskild firma's number is a personnummer.
+                f"{title}: inte ett giltigt organisationsnummer "
                 "(tio siffror med rätt kontrollsiffra)."
             ) from None
 
