@@ -32,6 +32,7 @@ from flows.monthly_registration import (
     register_monthly_report,
 )
 from flows.names import (
+    CHANGE_OFFICER,
     COMPLIANCE_SWEEP,
     CONTINUE_APPLICATION,
     CONTINUE_LEX_SARAH,
@@ -52,6 +53,7 @@ from flows.names import (
     SIGN_CONTRACT,
 )
 from flows.obligation_receipt import receive
+from flows.officer_change import change_case_officer
 from flows.outbox_delivery import deliver_queued_email
 from flows.proposal_review import review_proposal
 from flows.warning_and_termination import issue_warning
@@ -268,6 +270,16 @@ def served() -> list[Served]:
                 "upphörande på en grund som gäller direkt (t.ex. avgift från kund, "
                 "IVO-tillstånd), kommunens uppsägning eller registrera utförarens uppsägning. "
                 "Ange avtalsnumret och vad som ska göras; fyll sedan i formuläret i körningen."
+            ),
+            tags=["avtal"],
+        ),
+        _deployment(
+            change_case_officer,
+            name=CHANGE_OFFICER,
+            description=(
+                "Byt ansvarig handläggare för en ansökan och alla ärenden om dess avtal "
+                "(varningar, avslut, lex Sarah, förslag). Ange ansökans eller avtalets "
+                "nummer och den nya handläggaren; ändringen sparas i ärendets logg."
             ),
             tags=["avtal"],
         ),

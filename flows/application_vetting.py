@@ -27,13 +27,15 @@ from typing import Any
 
 from flows.case_runner import Action, CaseType, Shown, Step, run_case, start_once
 from flows.names import SIGN_CONTRACT, SIGNING_FLOW, VETTING_FLOW
-from flows.parameters import parameter
+from flows.parameter_check import checked, take_case, validated_in_run
+from flows.parameters import parameter, reference
 from flows.run_helpers import case_flow, deliver_now
 from flows.vetting_steps import SHOWN, Vetting, remaining
 from models.application import Application, ApplicationStatus
-from models.calendar import is_working_day
+from models.calendar import add_months, is_working_day
 from models.clock import today
 from models.forms.vetting import (
+    ASSESSMENT,
     ROUTINE,
     ApplicationForm,
     DecisionForm,
@@ -41,6 +43,7 @@ from models.forms.vetting import (
     Outcome,
     Step1Form,
     Step2Form,
+    unanswered_problems,
 )
 from models.policy import load_policy
 from models.settings import get_settings
@@ -55,7 +58,7 @@ from models.vetting import (
     decision_problems,
     step1_problems,
 )
-from tasks.application_intake import register
+from tasks.application_intake import register, replaced_problems
 from tasks.application_meeting import book_meeting, record_step2
 from tasks.vetting_store import (
     CaseView,
@@ -76,24 +79,33 @@ EARLIEST_MEETING = time(7, 0)
 LATEST_MEETING = time(19, 0)
 
 
+@validated_in_run
 @case_flow(VETTING_FLOW, "ansökan")
 async def register_application(
     application: ApplicationForm = parameter("Ansökan"),
 ) -> str:
-    """Register an incoming application and vet it (deployment "Registrera ansökan")."""
+    """Register an incoming application and vet it (deployment "Registrera ansökan").
+
+    What the Run form cannot check (the organisation number's check digit, a date
+    in the future, the provider it replaces) is asked again in the run with the
+    Swedish reason and everything typed kept: never a Failed run.
+    """
+    application = await checked(ApplicationForm, application, replaced_problems)
     application_id = register(application)
     await deliver_now()  # the receipt goes out before the run waits for step 1
     return await run_case(APPLICATION, application_id)
 
 
 @case_flow(VETTING_FLOW, "ansökan {case_number}")
-async def continue_application(case_number: str = parameter("Ärendenummer")) -> str:
+async def continue_application(case_number: str = reference("Ärendenummer")) -> str:
     """Continue a case from its stored status (deployment "Fortsätt ansökan").
 
     For a case whose run was cancelled or crashed: the steps already decided
-    are not asked again and their letters are not sent again.
+    are not asked again and their letters are not sent again. A number that
+    finds no application is asked for again.
     """
-    return await run_case(APPLICATION, resolve_case(case_number))
+    found = await take_case(resolve_case, "ingen ansökan", case_number=case_number)
+    return await run_case(APPLICATION, found)
 
 
 # --------------------------------------------------------------------------- step 1
@@ -120,16 +132,43 @@ def step1_rules(
     )
 
 
+#: How staff start a long checklist from "Godkänn alla" (the forms' StartPoint).
+APPROVE_ALL = (
+    "Vill du bara bedöma det som avviker: välj **Godkänn alla** under Utgångsläge; "
+    "punkter du lämnar tomma räknas då som godkända."
+)
+
+
+def step1_instructions(case: CaseView) -> str:
+    """How to assess step 1, and the dates an approval needs, counted from the day the
+    application came in under the case's policy, said before the first answer."""
+    rules = load_policy(case.policy_name).application
+    months, years = rules.tax_certificate_max_age_months, rules.references_max_age_years
+    received = case.received_on
+    return "\n".join(
+        [
+            "Bedöm varje punkt: **Godkänd**, **Saknas** (sökanden får en begäran om "
+            "komplettering med just de punkterna) eller **Uppfylls inte** (ärendet går "
+            "till beslut om avslag). Ansvarsförsäkring och IVO-tillstånd får lämnas "
+            "senast vid start. Skriv en anteckning för allt som saknas eller inte uppfylls. "
+            + APPROVE_ALL,
+            "",
+            f"**Datum som krävs för att godkänna** (ansökan kom in {sv_date(received)}):",
+            f"- **Datum på SKV 4820**, när skatter och avgifter godkänns: högst {months} "
+            f"månader före ansökningsdagen, alltså från {sv_date(add_months(received, -months))}"
+            f" till och med {sv_date(received)}.",
+            f"- **Datum på den äldsta referensen**, när referenserna godkänns: högst {years} "
+            f"år före ansökningsdagen, alltså tidigast "
+            f"{sv_date(add_months(received, -12 * years))}.",
+        ]
+    )
+
+
 STEP1 = VETTING.checklist_round(
     waits=lambda case: case.status is S.step1_review and case.last_step1_outcome != "failing",
     key="step1-{n}",
     title="Steg 1, omgång {n}: handlingar och behörighet",
-    instructions=(
-        "Bedöm varje punkt: **Godkänd**, **Saknas** (sökanden får en begäran om "
-        "komplettering med just de punkterna) eller **Uppfylls inte** (ärendet går "
-        "till beslut om avslag). Ansvarsförsäkring och IVO-tillstånd får lämnas "
-        "senast vid start. Skriv en anteckning för allt som saknas eller inte uppfylls."
-    ),
+    instructions=step1_instructions,
     form=Step1Form,
     problems=step1_rules,
     record=record_step1,
@@ -191,11 +230,13 @@ def _meeting_day(case: CaseView) -> Any:
 
 
 def step2_problems(case: CaseView, answer: Any) -> list[str]:
-    problems = [
+    findings = [(item, getattr(answer, item.key)) for item in STEP2_ITEMS]
+    problems = unanswered_problems(answer, STEP2_ITEMS) + [
         f"{item.label}: skriv i anteckningen varför den inte godkänns."
-        for item in STEP2_ITEMS
-        if ROUTINE.key(getattr(answer, item.key).result) is RoutineAssessment.not_approved
-        and not getattr(answer, item.key).note.strip()
+        for item, found in findings
+        if found.result is not None
+        and ROUTINE.key(found.result) is RoutineAssessment.not_approved
+        and not found.note.strip()
     ]
     if answer.decided_on < _meeting_day(case):
         problems.append("Datum: kan inte vara före mötet.")
@@ -210,7 +251,7 @@ STEP2: Step[CaseView] = Step(
     instructions=lambda case: (
         f"Mötet är bokat till {sv_date(_meeting_day(case), weekday=True)}. Fyll i efter mötet: "
         "är ledningssystemet (SOSFS 2011:9) och var och en av de 25 rutinerna godkända? "
-        "Skriv en anteckning för det som inte godkänns."
+        f"Skriv en anteckning för det som inte godkänns. {APPROVE_ALL}"
     ),
     check=step2_problems,
     store=lambda case, answer: record_step2(case.id, answer.model_dump(mode="json")),
@@ -298,7 +339,7 @@ def describe(case: CaseView, step: str, intro: str) -> str:
     ]
     if case.step1:
         open_items = [
-            f"{ITEMS[key].label}: {value}"
+            f"{ITEMS[key].label}: {ASSESSMENT.label(value)}"
             for key, value in case.step1.items()
             if value != Assessment.approved
         ]

@@ -26,6 +26,7 @@ letter goes twice. Run names, logs and artifacts carry case numbers only.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
@@ -33,7 +34,8 @@ from prefect.artifacts import acreate_markdown_artifact
 
 from flows.case_runner import Action, CaseType, Shown, run_case
 from flows.names import MANAGER_FLOW
-from flows.parameters import parameter
+from flows.parameter_check import Refused, body, take, take_case, validated_in_run
+from flows.parameters import parameter, reference
 from flows.proposal_review import start_review
 from flows.run_helpers import case_flow
 from flows.vetting_steps import SHOWN, Vetting, remaining
@@ -46,6 +48,7 @@ from models.forms.manager import (
     ManagerOutcome,
     ManagerVettingForm,
 )
+from models.forms.vetting import ASSESSMENT
 from models.manager_vetting import (
     MANAGER_GROUND_KEYS,
     MANAGER_ITEM_BY_KEY,
@@ -63,18 +66,43 @@ from tasks.manager_store import ManagerView
 M = ManagerStatus
 
 
+@validated_in_run
 @case_flow(MANAGER_FLOW, "verksamhetsansvarig")
 async def register_manager(
     notification: ManagerNotification = parameter("Anmälan"),
 ) -> str:
-    """Register a provider's notice of a new or additional manager and vet the manager."""
-    return await run_case(MANAGER, manager_store.register(notification))
+    """Register a provider's notice of a new or additional manager and vet the manager.
+
+    A notice the form or the contract refuses is asked for again with the Swedish
+    reason (everything typed kept), never a Failed run.
+    """
+    return await run_case(MANAGER, await take(ManagerNotification, notification, _registered))
+
+
+async def _registered(form: ManagerNotification) -> uuid.UUID | Refused:
+    """The stored case, or why the contract refuses it (the store names the field)."""
+    try:
+        return body(manager_store.register)(form)
+    except ValueError as refused:
+        field = str(refused).partition(":")[0]
+        return Refused([REGISTER_REFUSALS.get(field, "Anmälan: kan inte registreras.")])
+
+
+#: The store's refusals, in Swedish (its English message names the field only).
+REGISTER_REFUSALS = {
+    "contract": "Avtal: inget avtal som gäller nu har det numret; en verksamhetsansvarig "
+    "anmäls för ett avtal i kraft.",
+    "notified_on": "Anmälan kom in: dagen ligger före avtalets start.",
+}
 
 
 @case_flow(MANAGER_FLOW, "verksamhetsansvarig {case_number}")
-async def continue_manager(case_number: str = parameter("Ärendenummer")) -> str:
+async def continue_manager(case_number: str = reference("Ärendenummer")) -> str:
     """Continue a manager's case from its stored state ("Fortsätt verksamhetsansvarig")."""
-    return await run_case(MANAGER, manager_store.resolve(case_number))
+    found = await take_case(
+        manager_store.resolve, "inget ärende om verksamhetsansvarig", case_number=case_number
+    )
+    return await run_case(MANAGER, found)
 
 
 # --------------------------------------------------------------------------- steps
@@ -178,7 +206,7 @@ def describe(case: ManagerView, step: str, intro: str) -> str:
     ]
     if case.last_round is not None:
         open_items = [
-            f"{MANAGER_ITEM_BY_KEY[key].label}: {value['result']}"
+            f"{MANAGER_ITEM_BY_KEY[key].label}: {ASSESSMENT.label(value['result'])}"
             for key, value in case.last_round["items"].items()
             if value["result"] != Assessment.approved
         ]

@@ -38,12 +38,15 @@ from flows.names import (
     REVIEW_PROPOSAL,
     WARNING_FLOW,
 )
+from flows.parameter_check import Refused, take_parameters
 from flows.parameters import parameter
-from flows.run_helpers import deliver_now
+from flows.run_helpers import deliver_now, rename_run
 from models.clock import today
+from models.forms.registration import DAY_SHAPE, whole
 from models.sv_format import case_no, sv_date
 from tasks import compliance_overview, lex_sarah_checks, proposals
 from tasks.compliance_checks import CHECKS, add_counts, run_check
+from tasks.morning_letter import queue_morning_letters
 
 
 async def start_runs(
@@ -83,22 +86,47 @@ async def start_warning_runs() -> int:
 
 def _run_name() -> str:
     """ "kontroll 2026-12-04": the day checked, also for a scheduled run (no `as_of`)."""
-    as_of = flow_run.parameters.get("as_of")
+    as_of = str(flow_run.parameters.get("as_of") or "").strip()
     return f"kontroll {as_of or today().isoformat()}"
 
 
+#: The day to check: text, not `date | None`, which the Run form would draw as two tabs
+#: ("str" and 'Property is type "None"'). Empty: today. Its shape is checked before the
+#: run exists; whether the day exists (2026-02-30), by the run (`_day`).
+AS_OF = parameter(
+    "Dag att kontrollera",
+    "ÅÅÅÅ-MM-DD, t.ex. 2026-12-04. Tomt: i dag.",
+    default="",
+    pattern=whole(DAY_SHAPE, optional=True),
+)
+
+
+async def _day(parameters: Any) -> date | Refused:
+    """The day `parameters.as_of` names, today when it is empty, or why not."""
+    text = str(parameters.as_of).strip()
+    if not text:
+        return today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return Refused(["Dag att kontrollera: dagen finns inte; ange en dag som ÅÅÅÅ-MM-DD."])
+
+
 @flow(name="compliance-sweep", flow_run_name=_run_name)
-async def sweep(
-    as_of: date | None = parameter("Dag att kontrollera", "Tomt: i dag.", default=None),
-) -> dict[str, int]:
-    """Check everything due `as_of` (default: today in Stockholm), propose, remind, send."""
-    day = as_of or today()
+async def sweep(as_of: str = AS_OF) -> dict[str, int]:
+    """Check everything due `as_of` (ÅÅÅÅ-MM-DD; empty: today in Stockholm), propose,
+    remind, send. A day that does not exist is asked for again (flows/parameter_check.py)."""
+    day = await take_parameters(_day, as_of=as_of)
+    if _run_name() != f"kontroll {day.isoformat()}":
+        await rename_run(f"kontroll {day.isoformat()}")  # the corrected day
     counts: dict[str, int] = {}
     for check in CHECKS:
         add_counts(counts, run_check(check.name, day))
     counts["reviews_started"] = await start_reviews()
     counts["reviews_started"] += await start_warning_runs()
     counts["proposal_letters"] = proposals.queue_proposal_letters(day)
+    # After every check: each officer's morning letter holds what it has just found.
+    counts["morning_letters"] = await queue_morning_letters(day)
     get_run_logger().info("Sweep for %s: %s", day.isoformat(), counts)
     await deliver_now()
     table = compliance_overview.overview(day)
@@ -140,6 +168,7 @@ def summary(day: date, counts: dict[str, int], table: list[dict[str, Any]]) -> s
         f"- Nya förslag att besluta: {counts['new_proposals']} "
         f"(körningar startade: {counts['reviews_started']}, brev till handläggare: "
         f"{counts['proposal_letters']})",
+        f"- Morgonbrev till handläggare: {counts['morning_letters']}",
         "",
         f"Utförare med något försenat: {overdue} av {len(table)}. Se tabellen "
         f"**Efterlevnad {day.isoformat()}** under Artifacts.",

@@ -24,7 +24,8 @@ from prefect import flow
 
 from flows.case_runner import Action, CaseType, Step, run_case
 from flows.names import SIGNING_FLOW
-from flows.parameters import parameter
+from flows.parameter_check import take_case
+from flows.parameters import reference
 from models.clock import today
 from models.contract import Contract, ContractStatus
 from models.forms.vetting import SignatureForm
@@ -46,10 +47,15 @@ C = ContractStatus
 
 @flow(name=SIGNING_FLOW, flow_run_name="avtal", persist_result=True)
 async def sign_contract(
-    contract: str = parameter("Avtal", "Avtalets nummer, till exempel 9F4F7CA2."),
+    contract: str = reference("Avtal", "Avtalets nummer, till exempel 9F4F7CA2."),
 ) -> str:
-    """Send the contract, register signatures, activate it. `contract` is its number or id."""
-    return await run_case(CONTRACT, resolve_contract(contract))
+    """Send the contract, register signatures, activate it. `contract` is its number or id.
+
+    A number that matches no contract is asked for again (flows/parameter_check.py).
+    """
+    return await run_case(
+        CONTRACT, await take_case(resolve_contract, "inget avtal", contract=contract)
+    )
 
 
 def describe(view: ContractView, title: str = "", instructions: str = "") -> str:

@@ -27,13 +27,15 @@ Logs and run names carry the contract's number and statuses only.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from prefect import flow, get_run_logger
 
 from flows.case_runner import CaseType, Step, run_case
 from flows.names import END_CONTRACT_FLOW
-from flows.parameters import parameter
+from flows.parameter_check import Refused, body, not_found, take_parameters
+from flows.parameters import parameter, reference
 from flows.run_helpers import current_run_id
 from models.clock import today
 from models.contract_ending import ContractEnding, EndingAction, EndingStatus
@@ -50,10 +52,13 @@ from models.forms.warning import (
 )
 from models.policy import ImmediateGround, load_policy
 from models.sv_format import sv_date
+from tasks.contract_store import STATUS_TEXT as CONTRACT_STATUS_TEXT
 from tasks.contract_termination import (
     END_ACTION,
+    STARTS_FROM,
     ContractRef,
     EndingView,
+    TerminationRefused,
     apply_step,
     load_contract,
     load_ending,
@@ -236,10 +241,37 @@ ENDING: CaseType[EndingView] = CaseType(
 
 @flow(name=END_CONTRACT_FLOW, flow_run_name="avsluta avtal {contract}", persist_result=True)
 async def end_contract_by_staff(
-    contract: str = parameter("Avtal", "Avtalets nummer, till exempel 9F4F7CA2."),
+    contract: str = reference("Avtal", "Avtalets nummer, till exempel 9F4F7CA2.", prefix="avtal"),
     action: EndAction = parameter("Åtgärd", "Vad som ska göras med avtalet."),
 ) -> str:
-    """Interim termination, a ground that applies at once, or notice, for `contract`."""
-    ref = load_contract(contract)
-    ending = open_ending(ref.id, END_ACTION.key(action), current_run_id())
+    """Interim termination, a ground that applies at once, or notice, for `contract`.
+
+    A contract that is not found, or not in a status the action starts from, is
+    asked for again with the reason (flows/parameter_check.py).
+    """
+    ending = await take_parameters(_opened, contract=contract, action=action)
     return await run_case(ENDING, ending)
+
+
+async def _opened(given: Any) -> uuid.UUID | Refused:
+    """The ending case this run walks for `given.contract` and `given.action`, or why not.
+
+    The tasks' bodies are called: a refusal is a question to staff, not a failed task.
+    """
+    try:
+        ref = body(load_contract)(given.contract)
+    except TerminationRefused as error:
+        return Refused([not_found(error, title="Avtal", missing="inget avtal")])
+    action = END_ACTION.key(given.action)
+    try:
+        return body(open_ending)(ref.id, action, current_run_id())
+    except TerminationRefused as error:
+        if str(error).startswith("action:"):
+            return Refused(["Åtgärd: kommunen har inga grunder som avslutar ett avtal direkt."])
+        needs = " eller ".join(f'"{CONTRACT_STATUS_TEXT[s]}"' for s in STARTS_FROM[action])
+        return Refused(
+            [
+                f'Avtal: avtal {ref.number} har status "{CONTRACT_STATUS_TEXT[ref.status]}"; '
+                f"{given.action.value} kräver status {needs}."
+            ]
+        )

@@ -31,15 +31,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from prefect import get_run_logger, task
-from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect import task
+from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.client.schemas.objects import State
-from prefect.states import Failed
 
 from flows.case_runner import CaseType, Shown, Step, run_case
 from flows.names import LEX_SARAH_FLOW
-from flows.parameters import parameter
+from flows.parameter_check import Refused, take, take_case, validated_in_run
+from flows.parameters import parameter, reference
 from flows.private_step import forget_answers
 from flows.run_helpers import case_flow, current_run_id, deliver_now
 from models.clock import today
@@ -78,25 +77,37 @@ S = LexSarahStatus
 OPEN_CASES_KEY = "lex-sarah-arenden"
 
 
+@validated_in_run
 @case_flow(LEX_SARAH_FLOW, "lex Sarah")
 async def register_lex_sarah(
     report: LexSarahReport = parameter("Rapport"),
-) -> str | State[Any]:
-    """Register a lex Sarah report and follow it (deployment "Registrera lex Sarah-rapport")."""
+) -> str:
+    """Register a lex Sarah report and follow it (deployment "Registrera lex Sarah-rapport").
+
+    Dates out of order and a provider without a contract in force are asked for
+    again, with the reasons (flows/parameter_check.py).
+    """
+    case_id = await take(LexSarahReport, report, _registered)
+    await deliver_now()  # the receipt goes out before the run waits
+    return await follow(case_id)
+
+
+async def _registered(report: LexSarahReport) -> uuid.UUID | Refused:
+    """The report registered (by this run: a replay finds its case), or why not."""
     problems = report_problems(report, today())
     if problems:
-        return await _refuse(problems)
+        return Refused(problems)
     registered = register(report, current_run_id())
     if registered.case_id is None:
-        return await _refuse([registered.refusal or "Utförare: okänd."])
-    await deliver_now()  # the receipt goes out before the run waits
-    return await follow(registered.case_id)
+        return Refused([registered.refusal or "Utförare: okänd."])
+    return registered.case_id
 
 
 @case_flow(LEX_SARAH_FLOW, "lex Sarah {case_number}")
-async def continue_lex_sarah(case_number: str = parameter("Ärendenummer")) -> str:
+async def continue_lex_sarah(case_number: str = reference("Ärendenummer")) -> str:
     """Continue a case whose run was lost, from its stored status ("Fortsätt lex Sarah")."""
-    return await follow(resolve_case(case_number))
+    case_id = await take_case(resolve_case, "inget lex Sarah-ärende", case_number=case_number)
+    return await follow(case_id)
 
 
 async def follow(case_id: uuid.UUID) -> str:
@@ -245,15 +256,3 @@ async def show_open_cases(table: list[dict[str, Any]]) -> None:
         description=f"Öppna lex Sarah-ärenden {today().isoformat()}: ärende, avtal, datum och "
         "status (ingen text, inga namn).",
     )
-
-
-async def _refuse(problems: list[str]) -> State[Any]:
-    """A refused registration: the run fails with the reasons (each names its field)."""
-    text = "Rapporten registrerades inte:\n\n" + "\n".join(f"- {p}" for p in problems)
-    get_run_logger().error("Lex Sarah report refused: %s", "; ".join(problems))
-    await acreate_markdown_artifact(
-        key="lex-sarah-avvisad",
-        markdown=text,
-        description="Varför rapporten inte registrerades (inga namn).",
-    )
-    return Failed(message=text)

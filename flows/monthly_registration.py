@@ -14,10 +14,12 @@ there. Refused rows are listed with line number, column and reason on the
 run's Artifacts tab; staff fix those lines and paste only them again (a row
 already stored is refused as a duplicate, never overwritten).
 
-A single registration that is refused ends the run Failed with the reason in
-the log, in the state message and on the Artifacts tab. So that form mistakes
-are explained the same way, the flows check their form themselves
-(`validate_parameters=False`) and explain a refused form in Swedish.
+A registration that is refused does not fail the run: the flows check their
+form themselves (`validate_parameters=False`), and a refused form, a single
+row that cannot be stored or an import that stored nothing is asked for again
+in a form with the same fields, everything typed filled in and the Swedish
+reasons on top (flows/parameter_check.py). An import that stored some rows
+ends Completed, listing the rows it refused.
 
 Organisation numbers stay out of run names, logs and artifacts (an enskild
 firma's is a personnummer): rows are referred to by line number and contracts
@@ -33,8 +35,6 @@ from typing import Any, ParamSpec, TypeVar
 
 from prefect import Flow, flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
-from prefect.client.schemas.objects import State
-from prefect.states import Failed
 from pydantic import ValidationError
 
 from flows.names import (
@@ -43,6 +43,7 @@ from flows.names import (
     REGISTER_COUNT_FLOW,
     REGISTER_REPORT_FLOW,
 )
+from flows.parameter_check import Refused, take
 from flows.parameters import parameter
 from flows.run_helpers import rename_run
 from models.calendar import month_name
@@ -63,7 +64,6 @@ from models.forms.registration import (
     CustomerCountForm,
     MonthlyReportForm,
     ReportImportForm,
-    form_problems,
 )
 from models.policy import load_policy
 from tasks.registration_store import ImportResult, save_customer_counts, save_monthly_reports
@@ -132,7 +132,7 @@ def _form_flow(name: str, run_name: str) -> Callable[[Callable[P, R]], Flow[P, R
 @_form_flow(REGISTER_REPORT_FLOW, "månadsrapport")
 async def register_monthly_report(
     report: MonthlyReportForm = parameter("Månadsrapport"),
-) -> dict[str, int] | State[Any]:
+) -> dict[str, int]:
     """Register one deviation report (deployment "Registrera månadsrapport").
 
     Stores the report, marks it late in working days after the policy's due
@@ -144,7 +144,7 @@ async def register_monthly_report(
 @_form_flow(REGISTER_COUNT_FLOW, "kundantal")
 async def register_customer_count(
     count: CustomerCountForm = parameter("Kundantal"),
-) -> dict[str, int] | State[Any]:
+) -> dict[str, int]:
     """Register one month's customer count for a contract (deployment "Registrera kundantal")."""
     return await _register_one(COUNTS, CustomerCountForm, count, save_customer_counts)
 
@@ -152,7 +152,7 @@ async def register_customer_count(
 @_form_flow(IMPORT_REPORTS_FLOW, "import månadsrapporter")
 async def import_monthly_reports(
     upload: ReportImportForm = parameter("Fil med månadsrapporter"),
-) -> dict[str, int] | State[Any]:
+) -> dict[str, int]:
     """Register many deviation reports from pasted CSV (deployment "Importera månadsrapporter")."""
     return await _import(
         REPORTS, ReportImportForm, upload, parse_monthly_reports, save_monthly_reports
@@ -162,7 +162,7 @@ async def import_monthly_reports(
 @_form_flow(IMPORT_COUNTS_FLOW, "import kundantal")
 async def import_customer_counts(
     upload: CountImportForm = parameter("Fil med kundantal"),
-) -> dict[str, int] | State[Any]:
+) -> dict[str, int]:
     """Register many customer counts from pasted CSV (deployment "Importera kundantal")."""
     return await _import(
         COUNTS, CountImportForm, upload, parse_customer_counts, save_customer_counts
@@ -181,23 +181,17 @@ def _counts(kind: Kind, result: ImportResult, refused: int) -> dict[str, int]:
 
 async def _register_one(
     kind: Kind, form_type: type[MonthlyReportForm] | type[CustomerCountForm], raw: Any, save: Save
-) -> dict[str, int] | State[Any]:
-    try:
-        form = form_type.model_validate(raw)
-    except ValidationError as error:
-        return await _refuse_one(kind, None, form_problems(error, form_type))
-    try:
-        row = form.row(today())
-    except ValidationError as error:
-        problems = [
-            f"{FORM_TITLES.get(r.field, r.field)}: {r.reason}."
-            for r in csv_refusals(error, kind.layout, 0)
-        ]
-        return await _refuse_one(kind, form.period, problems)
-    result: ImportResult = save([(1, row)], form.municipality, form.registered_by)
-    if result.refused:
-        problems = [f"{FORM_TITLES.get(r.field, r.field)}: {r.reason}." for r in result.refused]
-        return await _refuse_one(kind, form.period, problems)
+) -> dict[str, int]:
+    async def store(form: Any) -> tuple[Any, ImportResult] | Refused:
+        # Checked as an imported row is, then stored; a refused one stores nothing.
+        try:
+            row = form.row(today())
+        except ValidationError as error:
+            return Refused(_titled(csv_refusals(error, kind.layout, 0)))
+        result: ImportResult = save([(1, row)], form.municipality, form.registered_by)
+        return Refused(_titled(result.refused)) if result.refused else (form, result)
+
+    form, result = await take(form_type, raw, store)
     stored = result.stored[0]
     await rename_run(f"{kind.singular} {stored.period} avtal {stored.contract_no}")
     get_run_logger().info(
@@ -222,28 +216,9 @@ async def _register_one(
     return _counts(kind, result, 0)
 
 
-async def _refuse_one(kind: Kind, period: str | None, problems: list[str]) -> State[Any]:
-    """End a single registration Failed, with the reasons in the log and on the run page."""
-    logger = get_run_logger()
-    for problem in problems:
-        logger.error("Avvisad: %s", problem)
-    when = f" {period}" if period else ""
-    await rename_run(f"{kind.singular}{when}: avvisad")
-    heading = f"{kind.singular.capitalize()}" + (f" {month_name(period)}" if period else "")
-    await acreate_markdown_artifact(
-        key=kind.artifact_key,
-        markdown="\n".join(
-            [
-                f"## {heading}: avvisad",
-                "",
-                *(f"- {_md(problem)}" for problem in problems),
-                "",
-                "Inget sparades. Rätta uppgiften och starta en ny körning.",
-            ]
-        ),
-        description=f"Varför {kind.singular} inte registrerades.",
-    )
-    return Failed(message=" ".join(problems))
+def _titled(refused: list[Refusal]) -> list[str]:
+    """Row refusals as a single form says them: "<field title>: <reason>."."""
+    return [f"{FORM_TITLES.get(r.field, r.field)}: {r.reason}." for r in refused]
 
 
 async def _import(
@@ -252,28 +227,23 @@ async def _import(
     raw: Any,
     parse: Callable[..., Parsed[Any]],
     save: Save,
-) -> dict[str, int] | State[Any]:
-    logger = get_run_logger()
-    try:
-        form = form_type.model_validate(raw)
-    except ValidationError as error:
-        problems = form_problems(error, form_type)
-        for problem in problems:
-            logger.error("Avvisad: %s", problem)
-        await rename_run(f"import {kind.plural}: avvisad")
-        await acreate_markdown_artifact(
-            key=f"import-{kind.artifact_key}",
-            markdown="\n".join(
-                [f"## Import av {kind.plural}: avvisad", "", *(f"- {_md(p)}" for p in problems)]
-            ),
-            description=f"Varför importen av {kind.plural} inte gjordes.",
+) -> dict[str, int]:
+    async def store(form: Any) -> tuple[Any, ImportResult, list[Refusal]] | Refused:
+        parsed = parse(form.csv, today=today())
+        result: ImportResult = (
+            save(parsed.rows, form.municipality, form.registered_by)
+            if parsed.rows
+            else ImportResult()
         )
-        return Failed(message=" ".join(problems))
-    parsed = parse(form.csv, today=today())
-    result: ImportResult = (
-        save(parsed.rows, form.municipality, form.registered_by) if parsed.rows else ImportResult()
-    )
-    refused = sorted([*parsed.refused, *result.refused], key=lambda r: r.line)
+        refused = sorted([*parsed.refused, *result.refused], key=lambda r: r.line)
+        if refused and not result.stored:
+            # Nothing stored: the text is asked for again, with the rows' reasons.
+            await _show_import(kind, form, result, refused)
+            return Refused(_import_problems(refused))
+        return form, result, refused
+
+    form, result, refused = await take(form_type, raw, store)
+    logger = get_run_logger()
     refused_lines = len({r.line for r in refused})
     await rename_run(
         f"import {kind.plural}: {len(result.stored)} sparade, {refused_lines} avvisade"
@@ -285,17 +255,28 @@ async def _import(
         logger.warning("Rad %d, %s: %s", refusal.line, refusal.field, refusal.reason)
     if len(refused) > LOGGED_REFUSALS:
         logger.warning("... och %d till: se Artifacts", len(refused) - LOGGED_REFUSALS)
+    await _show_import(kind, form, result, refused)
+    return _counts(kind, result, refused_lines)
+
+
+async def _show_import(kind: Kind, form: Any, result: ImportResult, refused: list[Refusal]) -> None:
+    """The import's artifact: what was stored and each refused row with its reason."""
     municipality = load_policy(form.municipality).municipality
     await acreate_markdown_artifact(
         key=f"import-{kind.artifact_key}",
         markdown=import_markdown(kind, municipality, result, refused),
         description=f"Import av {kind.plural}: sparade och avvisade rader (inga namn).",
     )
-    if refused and not result.stored:
-        return Failed(
-            message=f"Inget sparades: {_rows(refused_lines)} avvisades. Se Artifacts för skälen."
-        )
-    return _counts(kind, result, refused_lines)
+
+
+def _import_problems(refused: list[Refusal]) -> list[str]:
+    """Why nothing was stored, row by row (the first LOGGED_REFUSALS; the artifact has all)."""
+    lines = len({r.line for r in refused})
+    problems = [f"CSV (klistra in): inget sparades, {_rows(lines)} avvisades."]
+    problems += [f"CSV, rad {r.line}, {r.field}: {r.reason}." for r in refused[:LOGGED_REFUSALS]]
+    if len(refused) > LOGGED_REFUSALS:
+        problems.append(f"CSV: ... och {len(refused) - LOGGED_REFUSALS} skäl till (se Artifacts).")
+    return problems
 
 
 def _md(text: str) -> str:

@@ -24,6 +24,7 @@ NEW_MANAGER = "Ny verksamhetsansvarig"
 CONTINUE_MANAGER = "Fortsätt verksamhetsansvarig"
 ISSUE_WARNING = "Utfärda varning"
 END_CONTRACT = "Avsluta avtal"
+CHANGE_OFFICER = "Byt handläggare"
 
 #: Flow names (kebab-case, English) as the API knows them.
 VETTING_FLOW = "application-vetting"
@@ -37,6 +38,7 @@ LEX_SARAH_FLOW = "lex-sarah"
 MANAGER_FLOW = "business-manager-change"
 WARNING_FLOW = "warning-and-termination"
 END_CONTRACT_FLOW = "contract-termination"
+OFFICER_FLOW = "case-officer-change"
 
 
 def full_name(flow: str, deployment: str) -> str:

@@ -5,6 +5,9 @@ The copies a provider owes at the start (insurance, IVO permit: seed 002 §8.1,
 are obligations with reminders from the daily sweep; when the copy arrives or
 the follow-up is done, staff enter the obligation's number (from the reminder
 letter) and the date, and the reminders stop. Audited with who and when.
+
+A number that matches no open obligation is asked for again, with the reason
+(flows/parameter_check.py); the run does not fail.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, Field
 
+from flows.parameter_check import Refused, not_found, take
 from flows.parameters import parameter
-from models.case_lookup import find_case
+from models.case_lookup import CaseNotFound, find_case
 from models.db import session_scope
 from models.obligation import Obligation, ObligationStatus
 from models.state_machine import change_status
@@ -43,18 +47,29 @@ class ObligationReceipt(BaseModel):
     )
 
 
-class ReceiptRefused(ValueError):
-    pass
+#: What a closed obligation has become, as the refusal says it.
+_CLOSED = {
+    ObligationStatus.fulfilled: "redan kvitterad",
+    ObligationStatus.waived: "efterskänkt",
+    ObligationStatus.cancelled: "makulerad",
+}
+_NUMBER = "Skyldighetens nummer"
 
 
 @task(name="fulfil-obligation", cache_policy=NO_CACHE, persist_result=False)
-def fulfil(receipt: ObligationReceipt) -> str:
+def fulfil(receipt: ObligationReceipt) -> str | Refused:
+    """Mark the obligation fulfilled; its number, or why not (no such open obligation).
+
+    A refusal is returned, not raised: the flow asks for the number again.
+    """
     with session_scope() as session:
-        obligation = find_case(session, Obligation, receipt.obligation)
+        try:
+            obligation = find_case(session, Obligation, receipt.obligation)
+        except CaseNotFound as error:
+            return Refused([not_found(error, title=_NUMBER, missing="ingen skyldighet")])
         if obligation.status is not ObligationStatus.open:
-            raise ReceiptRefused(
-                f"obligation: {case_no(obligation.id)} is {obligation.status.value}, not open"
-            )
+            closed = _CLOSED.get(obligation.status, obligation.status.value)
+            return Refused([f"{_NUMBER}: skyldighet {case_no(obligation.id)} är {closed}."])
         change_status(
             session,
             obligation,
@@ -67,8 +82,12 @@ def fulfil(receipt: ObligationReceipt) -> str:
 
 
 @flow(name="obligation-receipt", flow_run_name="kvittens")
-def receive(receipt: ObligationReceipt = parameter("Kvittens")) -> str:
+async def receive(receipt: ObligationReceipt = parameter("Kvittens")) -> str:
     """Mark the obligation fulfilled; its reminders stop."""
-    number = fulfil(receipt)
+
+    async def fulfilled(form: ObligationReceipt) -> str | Refused:
+        return fulfil(form)
+
+    number = await take(ObligationReceipt, receipt, fulfilled)
     get_run_logger().info("Obligation %s fulfilled", number)
     return number

@@ -22,7 +22,8 @@ from prefect.input import RunInput
 
 from flows.case_runner import CaseType, Shown, Step, run_case, start_once
 from flows.names import PROPOSAL_FLOW, REVIEW_PROPOSAL
-from flows.parameters import parameter
+from flows.parameter_check import take_case
+from flows.parameters import reference
 from models.clock import today
 from models.forms.proposal import EndForm, FollowUpForm, NoticeForm, TermForm
 from models.proposal import Proposal, ProposalKind, ProposalStatus
@@ -103,11 +104,14 @@ _HOW_TO = (
 
 @flow(name=PROPOSAL_FLOW, flow_run_name="förslag {proposal}", persist_result=True)
 async def review_proposal(
-    proposal: str = parameter("Förslag", "Förslagets nummer, till exempel 7C5234E5."),
+    proposal: str = reference("Förslag", "Förslagets nummer, till exempel 7C5234E5."),
 ) -> str:
-    """Ask staff to decide the proposal `proposal` (its 8-character number or id)."""
+    """Ask staff to decide the proposal `proposal` (its 8-character number or id).
+
+    A number that matches no proposal is asked for again (flows/parameter_check.py).
+    """
     logger = get_run_logger()
-    view = load_proposal(proposal)
+    view = await take_case(load_proposal, "inget förslag", proposal=proposal)
     if view.status is not ProposalStatus.open:
         logger.info("Proposal %s was decided already (%s)", view.case_no, view.status.value)
         return view.status.value

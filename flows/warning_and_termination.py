@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
@@ -39,7 +40,8 @@ from prefect.artifacts import acreate_markdown_artifact
 from flows.case_runner import CaseType, Step, run_case
 from flows.human_step import ask
 from flows.names import WARNING_FLOW
-from flows.parameters import parameter
+from flows.parameter_check import Refused, body, not_found, take_parameters
+from flows.parameters import reference
 from flows.proposal_review import start_review
 from flows.run_helpers import current_run_id, deliver_now, show_waiting
 from models.case_lookup import attach_run
@@ -65,6 +67,7 @@ from models.warning import ContractWarning, WarningStatus
 from models.worklist import REFUSED, WAITING_MARK, run_labels
 from tasks.warning_store import (
     WarningCase,
+    WarningRefused,
     WarningView,
     attach_termination_review,
     dismiss_proposal,
@@ -81,6 +84,41 @@ from tasks.warning_store import (
 #: Prefilled remedy time and action-plan time: local practice, staff change them.
 DEFAULT_REMEDY_DAYS = 30
 DEFAULT_PLAN_DAYS = 14
+
+
+#: The parameters' titles, as a refusal names them.
+_TITLES = {"contract": "Avtal", "proposal": "Förslag", "warning": "Varning"}
+_MISSING = {"contract": "inget avtal", "proposal": "inget förslag", "warning": "ingen varning"}
+
+
+async def _opened(given: Any) -> uuid.UUID | WarningCase | Refused:
+    """The warning `given.warning` continues, or the case of `given.contract` or
+    `given.proposal`; or why not, in Swedish (the tasks refuse in English, naming the
+    parameter). The tasks' bodies are called: a refusal is a question, not a failed task."""
+    try:
+        if given.warning.strip():
+            found: uuid.UUID | WarningCase = body(find_warning)(given.warning)
+        else:
+            found = body(open_case)(given.contract, given.proposal, current_run_id())
+    except WarningRefused as error:
+        return Refused([warning_refusal(error)])
+    return found
+
+
+def warning_refusal(error: WarningRefused) -> str:
+    """A refusal of tasks/warning_store.py ("contract: ...") in Swedish, naming the field."""
+    name, _, reason = str(error).partition(": ")
+    title = _TITLES.get(name, "Avtal")
+    if "give the contract number" in reason:
+        return (
+            "Avtal: ange avtalets nummer för en ny varning, eller förslagets nummer "
+            "(ett av dem, inte båda)."
+        )
+    if "is not a warning" in reason:
+        return f"{title}: förslaget gäller inte en varning."
+    if "not in force" in reason:
+        return f"{title}: avtalet gäller inte; en varning kan bara ges på ett avtal som gäller."
+    return not_found(error, title=title, missing=_MISSING.get(name, "inget avtal"))
 
 
 def issue_problems(case: WarningCase, policy: Policy, answer: WarningForm) -> list[str]:
@@ -337,24 +375,36 @@ WARNING: CaseType[WarningView] = CaseType(
 
 @flow(name=WARNING_FLOW, flow_run_name="varning {contract}{proposal}{warning}", persist_result=True)
 async def issue_warning(
-    contract: str = parameter("Avtal", "Avtalets nummer, för en ny varning.", default=""),
-    proposal: str = parameter(
-        "Förslag", "Ett varningsförslags nummer från den dagliga kontrollen.", default=""
+    contract: str = reference(
+        "Avtal", "Avtalets nummer, för en ny varning.", prefix="avtal", default=""
     ),
-    warning: str = parameter("Varning", "En varnings nummer, för att fortsätta den.", default=""),
+    proposal: str = reference(
+        "Förslag",
+        "Ett varningsförslags nummer från den dagliga kontrollen.",
+        prefix="förslag",
+        default="",
+    ),
+    warning: str = reference(
+        "Varning", "En varnings nummer, för att fortsätta den.", prefix="varning", default=""
+    ),
 ) -> str:
     """Issue a warning on `contract` (its number) or from the sweep's `proposal`; follow it up.
 
     `warning` (its number) continues a warning whose run was lost or cancelled:
     this run takes it over, from the step its stored status has reached.
     Returns the warning's final status in this run, or the proposal's if dismissed.
+    A number that matches nothing (or neither number, or both) is asked for again
+    with the reason (flows/parameter_check.py).
     """
     logger = get_run_logger()
     run_id = current_run_id()
-    if warning.strip():
+    found: uuid.UUID | WarningCase = await take_parameters(
+        _opened, contract=contract, proposal=proposal, warning=warning
+    )
+    if isinstance(found, uuid.UUID):
         # A lost or cancelled run's warning: this run takes it over.
-        return await run_case(WARNING, find_warning(warning))
-    case = open_case(contract, proposal, run_id)
+        return await run_case(WARNING, found)
+    case = found
     warning_id = case.warning_id
     if warning_id is None:
         if case.proposal_id is not None:

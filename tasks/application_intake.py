@@ -32,6 +32,25 @@ S = ApplicationStatus
 _FROM_CHOICE = {ServiceChoice.service: Service.service, ServiceChoice.omvardnad: Service.omvardnad}
 
 
+def replaced_problems(form: ApplicationForm) -> list[str]:
+    """Why `form` cannot be registered although it is valid: the provider it replaces
+    (ownership change, förfrågningsunderlaget §4.6-4.7) is not registered. Swedish,
+    naming the field, without the number (an enskild firma's is a personnummer).
+
+    The registration flow asks again with this before `register`, which refuses
+    the same (a provider removed in between) by failing.
+    """
+    if not form.replaces_org_number:
+        return []
+    with session_scope() as session:
+        earlier = session.exec(
+            select(Provider.id).where(Provider.org_number == form.replaces_org_number)
+        ).first()
+    if earlier is not None:
+        return []
+    return ["Ersätter utförare: det finns ingen registrerad utförare med det organisationsnumret."]
+
+
 @task(name="register-application", cache_policy=NO_CACHE, persist_result=False)
 def register(form: ApplicationForm) -> uuid.UUID:
     """Store an incoming application, its deadlines and the receipt letter; return its id.

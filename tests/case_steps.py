@@ -26,7 +26,7 @@ OFFICER = "Handläggare Test"
 def application_form(**overrides: Any) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:10]
     values: dict[str, Any] = {
-        "municipality": "salem",
+        "municipality": "Salems kommun",
         "company_name": f"Omsorg {tag} AB",
         "org_number": org_number(random.Random(tag)),
         "contact_email": f"sokande-{tag}@omsorg.example",

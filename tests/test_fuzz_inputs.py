@@ -41,6 +41,12 @@ from sqlmodel import Session
 from stdnum import luhn
 
 from deployments.reference_data import sync_municipalities
+from flows.compliance_sweep import sweep
+from flows.contract_termination import end_contract_by_staff
+from flows.mail_check import MailCheckInput
+from flows.obligation_receipt import ObligationReceipt
+from flows.parameter_check import parameters_model
+from flows.warning_and_termination import issue_warning
 from models import csv_rows
 from models.forms.proposal import EndForm, NoticeForm, TermForm
 from models.forms.registration import (
@@ -206,6 +212,13 @@ FORMS: list[type[BaseModel]] = [
     CustomerCountForm,
     ReportImportForm,
     CountImportForm,
+    # Run parameters the run checks itself (flows/parameter_check.py): a form that asks
+    # again names the field and the rule too.
+    MailCheckInput,
+    ObligationReceipt,
+    parameters_model(sweep),
+    parameters_model(end_contract_by_staff),
+    parameters_model(issue_warning),
 ]
 
 

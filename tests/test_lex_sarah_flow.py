@@ -62,7 +62,7 @@ def _contract(stack: Stack) -> tuple[Contract, str]:
 
 def _report(contract: Contract, received_on: date, **overrides: Any) -> dict[str, Any]:
     return {
-        "municipality": "salem",
+        "municipality": "Salems kommun",
         "provider": f"avtal {case_no(contract.id)}",
         "category": "Missförhållande",
         "event_on": (received_on - timedelta(days=3)).isoformat(),

@@ -2,10 +2,11 @@
 
 Staff paste three customer counts (one bad) into "Importera kundantal",
 register one deviation report in "Registrera månadsrapport", and register a
-count that is already stored in "Registrera kundantal" (refused: the run fails
-with the reason). The three runs go at once, to keep the test short. Checks the runs'
-states and names, the app database, the artifacts' text, and that no
-organisation number reached a run name, a log line or an artifact.
+count that is already stored in "Registrera kundantal" (refused: the run does
+not fail, it asks again with the reason and the form filled in; corrected to a
+free month, it stores). The three runs go at once, to keep the test short. Checks
+the runs' states and names, the app database, the artifacts' text, and that no
+organisation number reached a run name, a log line, an artifact or the form's text.
 """
 
 from __future__ import annotations
@@ -112,14 +113,14 @@ def test_import_counts_and_register_a_report(stack: Stack) -> None:
     imported = stack.start(
         IMPORT_COUNTS_FLOW,
         IMPORT_CUSTOMER_COUNTS,
-        {"upload": {"municipality": "salem", "csv": csv, "registered_by": "Handläggare Test"}},
+        {"upload": {"municipality": "Salems kommun", "csv": csv, "registered_by": "Handläggare Test"}},
     )
     reported = stack.start(
         REGISTER_REPORT_FLOW,
         REGISTER_MONTHLY_REPORT,
         {
             "report": {
-                "municipality": "salem",
+                "municipality": "Salems kommun",
                 "provider": a.replace("-", ""),
                 "period": period,
                 "received_on": today.isoformat(),
@@ -132,20 +133,15 @@ def test_import_counts_and_register_a_report(stack: Stack) -> None:
         },
     )
 
-    duplicate = stack.start(
-        REGISTER_COUNT_FLOW,
-        REGISTER_CUSTOMER_COUNT,
-        {
-            "count": {
-                "municipality": "salem",
-                "provider": a,
-                "period": earlier,
-                "customers": 40,
-                "performed_hours": 1000.5,
-                "registered_by": "Handläggare Test",
-            }
-        },
-    )
+    counted = {
+        "municipality": "Salems kommun",
+        "provider": a,
+        "period": earlier,
+        "customers": 40,
+        "performed_hours": 1000.5,
+        "registered_by": "Handläggare Test",
+    }
+    duplicate = stack.start(REGISTER_COUNT_FLOW, REGISTER_CUSTOMER_COUNT, {"count": counted})
 
     run = stack.wait_final(imported)
     assert run.state is not None and run.state.type is StateType.COMPLETED, run.state
@@ -187,12 +183,12 @@ def test_import_counts_and_register_a_report(stack: Stack) -> None:
     assert obligation.status is ObligationStatus.fulfilled
     assert "sparad" in _artifacts(stack, reported) and "1:30" in _artifacts(stack, reported)
 
-    run = stack.wait_final(duplicate)
-    assert run.state is not None and run.state.type is StateType.FAILED
-    assert run.name == f"kundantal {earlier}: avvisad"
-    assert "Månad: kundantalet för" in (run.state.message or "")
-    assert "redan registrerat" in _logs(stack, duplicate, expect="redan registrerat")
-    assert "redan registrerat" in _artifacts(stack, duplicate)
+    # Refused by the store: not a Failed run, the same form again with the reason on top.
+    run = stack.wait_paused(duplicate, "parametrar")
+    assert run.name == "kundantal · rätta svaret"
+    form = stack.form_description(duplicate, "parametrar")
+    assert "Månad: kundantalet för" in form and "redan registrerat" in form
+    assert "Parameters refused (Månad)" in _logs(stack, duplicate, expect="Parameters refused")
     with Session(stack.engine) as session:
         stored = session.exec(
             select(CustomerCount).where(
@@ -200,10 +196,24 @@ def test_import_counts_and_register_a_report(stack: Stack) -> None:
             )
         ).one()
     assert stored.customers == 35  # not overwritten
+    free = f"{add_months(month, -2):%Y-%m}"
+    stack.resume(duplicate, counted | {"period": free})  # staff correct the month only
+    run = stack.wait_final(duplicate)
+    assert run.state is not None and run.state.type is StateType.COMPLETED, run.state
+    assert run.name == f"kundantal {free} avtal {a_no}"
+    with Session(stack.engine) as session:
+        corrected = session.exec(
+            select(CustomerCount).where(
+                CustomerCount.contract_id == contracts[0].id, CustomerCount.period == free
+            )
+        ).one()
+    assert (corrected.customers, corrected.performed_minutes) == (40, 60030)
 
     for run_id in (imported, reported, duplicate):
         # Every log line, up to the engine's last one, before searching them.
         logs = _logs(stack, run_id, expect="Finished in state")
         shown = stack.read(run_id).name + logs + _artifacts(stack, run_id)
+        if run_id == duplicate:
+            shown += form
         for number in (a, b, stranger, a.replace("-", "")):
             assert number not in shown

@@ -35,6 +35,7 @@ from tests.case_steps import (
     step1_answer,
     step2_answer,
 )
+from tests.factories import org_number
 from tests.prefect_stack import Stack
 
 pytestmark = pytest.mark.prefect
@@ -299,22 +300,36 @@ def test_failing_item_rejection_with_appeal_route_and_refused_answers(stack: Sta
     assert len(stack.mail_to(applicant)) == 2  # the receipt and the decision, nothing else
 
 
-def test_bad_registration_fails_naming_the_field_and_stores_nothing(stack: Stack) -> None:
-    form = application_form(org_number="556677-8890")  # the right shape, a wrong check digit
+def test_bad_registration_is_asked_again_naming_the_field_and_stores_nothing(
+    stack: Stack,
+) -> None:
+    # Issue 15: bad parameters never end as a Failed run. The right shape (the Run
+    # form's pattern lets it through) with a wrong check digit: the run asks again.
+    form = application_form(org_number="556677-8890")
     run = register(stack, form)
-    final = stack.wait_final(run)
-    assert final.state is not None and final.state.is_failed()
-    assert "Organisationsnummer: '556677-8890' är inte ett giltigt" in str(final.state.message)
-    with Session(stack.engine) as session:
-        assert (
-            session.exec(
+    waiting = stack.wait_paused(run, "parametrar")
+    assert waiting.name == "ansökan · rätta svaret"
+    description = stack.form_description(run, "parametrar")
+    assert "Organisationsnummer: inte ett giltigt organisationsnummer" in description
+    assert "556677-8890" not in description and "556677-8890" not in stack.log()
+    assert "556677-8890" not in str(waiting.state.message if waiting.state else "")
+
+    def stored() -> Application | None:
+        with Session(stack.engine) as session:
+            return session.exec(
                 select(Application).where(
                     Application.case_officer_email == form["case_officer_email"]
                 )
             ).first()
-            is None
-        )
+
+    assert stored() is None
     assert stack.mail_to(form["contact_email"]) == []
+
+    # The corrected number: everything else as typed; the case is registered and waits.
+    stack.resume(run, form | {"org_number": org_number()})
+    stack.wait_paused(run, "step1-1")
+    assert stored() is not None
+    stack.wait_mail(form["contact_email"], 1)
 
 
 def test_restart_lost_run_and_double_registration_send_nothing_twice(stack: Stack) -> None:

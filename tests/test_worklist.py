@@ -19,6 +19,7 @@ import httpx
 import pytest
 from sqlmodel import Session
 
+from flows.names import CHANGE_OFFICER, OFFICER_FLOW
 from models.calendar import working_days_between
 from models.clock import today
 from models.municipality import Municipality
@@ -111,3 +112,30 @@ def test_the_worklist_follows_an_application_through_step_1(stack: Stack, staff_
         assert f"<td>{number}</td>" in mine
     other = httpx.get(staff_page, params={"handlaggare": "Ingen Alls"}, timeout=10).text
     assert f"<td>{number}</td>" not in other
+
+
+def test_byt_handlaggare_asks_again_for_a_wrong_number_then_moves_the_case(
+    stack: Stack, staff_page: str
+) -> None:
+    form = application_form()
+    run = register(stack, form)
+    stack.wait_paused(run, "step1-1")
+    application = application_of(stack, form["org_number"])
+    number = case_no(application.id)
+    change = {
+        "case": "00000000",
+        "officer": "Bo Nyman",
+        "officer_email": "bo.nyman@salem.example",
+        "changed_by": "Chef Ansvarig",
+    }
+    changing = stack.start(OFFICER_FLOW, CHANGE_OFFICER, {"change": change})
+    stack.wait_paused(changing, "parametrar")
+    assert "Ärendenummer: ingen ansökan eller inget avtal" in stack.form_description(
+        changing, "parametrar"
+    )
+    stack.resume(changing, change | {"case": number})
+    done = stack.wait_final(changing)
+    assert done.state is not None and done.state.is_completed(), stack.log()[-3000:]
+    assert done.name == f"byt handläggare ansökan {number}"
+    # The worklist and the next form name the new officer.
+    _row_with(staff_page, number, "Bo Nyman")

@@ -39,6 +39,37 @@ from models.csv_rows import (
 )
 from models.forms import fields
 
+# --------------------------------------------------------------------------- shapes
+# What the JSON schema of a Run form or a form says about a text's shape, so that the
+# Prefect server refuses it before a run exists (issue 15). The server checks them with
+# jsonschema, that is Python's `re`, unanchored: hence ^...$, and no inline flags (a
+# prefix's case is spelled out). The check digit, and whether a number exists, only the
+# run can check (flows/parameter_check.py).
+
+#: An organisation number as people type it: "556677-8899", "5566778899", "16556677-8899".
+ORG_NUMBER_SHAPE = r"(?:16)?[0-9]{6}\s*-?\s*[0-9]{4}"
+#: An e-mail address as models/validation.py `normalise_email` takes it.
+EMAIL_SHAPE = r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[A-Za-z]{2,}"
+#: A case's number (its id's first 8 hex digits, "9F4F7CA2") or its whole id.
+CASE_NUMBER_SHAPE = r"[0-9A-Fa-f]{8}(?:(?:-?[0-9A-Fa-f]{4}){3}-?[0-9A-Fa-f]{12})?"
+#: A day as ÅÅÅÅ-MM-DD in 2000-2099 (whether it exists, 2026-02-30, the run checks).
+DAY_SHAPE = r"20[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+
+
+def whole(shape: str, *, prefix: str = "", optional: bool = False) -> str:
+    """A pattern for a text that is `shape`, with spaces around it (the checks strip them).
+
+    Args:
+        prefix: a word that may come first, in any case ("avtal" for "Avtal 9F4F7CA2",
+            as a run's name shows a number).
+        optional: an empty text (or spaces only) matches too: "not given".
+    """
+    if prefix:
+        word = "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in prefix)
+        shape = f"(?:{word}\\s*)?(?:{shape})"
+    return rf"^\s*(?:{shape}){'?' if optional else ''}\s*$"
+
+
 _MUNICIPALITY = fields.municipality("Kommunen vars avtal uppgifterna gäller.")
 _PROVIDER = Field(
     title="Utförare",
