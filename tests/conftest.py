@@ -33,6 +33,7 @@ pytest_plugins = [
     "tests.prefect_stack",
     "tests.scaled_stack",
     "tests.staff_page",
+    "tests.browser",
 ]
 
 POSTGRES_URL = os.environ.get("LOVFLOW_TEST_POSTGRES_URL", "").strip()
@@ -114,6 +115,7 @@ MODULE_SECONDS = {
     "test_compliance_flow": 22,
     "test_registration_flows": 8,
     "test_worklist": 30,
+    "test_browser": 65,
 }
 MODULE_SECONDS_UNKNOWN = 60
 
