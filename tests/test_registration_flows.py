@@ -113,7 +113,13 @@ def test_import_counts_and_register_a_report(stack: Stack) -> None:
     imported = stack.start(
         IMPORT_COUNTS_FLOW,
         IMPORT_CUSTOMER_COUNTS,
-        {"upload": {"municipality": "Salems kommun", "csv": csv, "registered_by": "Handläggare Test"}},
+        {
+            "upload": {
+                "municipality": "Salems kommun",
+                "csv": csv,
+                "registered_by": "Handläggare Test",
+            }
+        },
     )
     reported = stack.start(
         REGISTER_REPORT_FLOW,
