@@ -34,6 +34,7 @@ from flows.vetting_steps import SHOWN, Vetting, remaining
 from models.application import Application, ApplicationStatus
 from models.calendar import add_months, is_working_day
 from models.clock import today
+from models.forms.fields import future_problems
 from models.forms.vetting import (
     ASSESSMENT,
     ROUTINE,
@@ -58,7 +59,7 @@ from models.vetting import (
     decision_problems,
     step1_problems,
 )
-from tasks.application_intake import register, replaced_problems
+from tasks.application_intake import register, registration_problems
 from tasks.application_meeting import book_meeting, record_step2
 from tasks.vetting_store import (
     CaseView,
@@ -90,7 +91,7 @@ async def register_application(
     in the future, the provider it replaces) is asked again in the run with the
     Swedish reason and everything typed kept: never a Failed run.
     """
-    application = await checked(ApplicationForm, application, replaced_problems)
+    application = await checked(ApplicationForm, application, registration_problems)
     application_id = register(application)
     await deliver_now()  # the receipt goes out before the run waits for step 1
     return await run_case(APPLICATION, application_id)
@@ -122,7 +123,7 @@ def step1_rules(
     case: CaseView, answer: Any, results: dict[str, tuple[Assessment, str]]
 ) -> list[str]:
     policy = load_policy(case.policy_name)
-    return step1_problems(
+    return future_problems("Datum", answer.decided_on, today()) + step1_problems(
         results,
         received_on=case.received_on,
         tax_certificate_issued_on=answer.tax_certificate_issued_on,
@@ -277,7 +278,10 @@ def suggested_grounds(case: CaseView) -> list[str]:
 
 
 def decision_rules(case: CaseView, answer: DecisionForm) -> list[str]:
-    return decision_problems(
+    # A decision is dated no later than today. (Not before step 2's meeting either, but
+    # the case tests answer step 2 and decide before the meeting day they booked.)
+    dated = future_problems("Datum", answer.decided_on, today())
+    return dated + decision_problems(
         approve=answer.outcome is Outcome.approve,
         grounds=[GROUND_KEYS[label] for label in answer.grounds],
         motivation=answer.motivation,

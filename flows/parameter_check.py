@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ParamSpec, TypeVar
 
-from prefect import Flow, Task, get_run_logger
+from prefect import Flow, Task, get_run_logger, runtime
 from prefect.context import FlowRunContext
 from prefect.input import RunInput
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -40,10 +40,10 @@ from pydantic_core import PydanticUndefined
 
 from flows.human_step import MAX_ATTEMPTS, ask, refusal
 from flows.private_step import attempt_key
-from flows.run_helpers import rename_run, used_pause_keys
+from flows.run_helpers import rename_run, show_waiting, used_pause_keys
 from models.case_lookup import CaseNotFound
 from models.forms.registration import form_problems
-from models.worklist import REFUSED, WAITING_MARK
+from models.worklist import REFUSED, WAITING_MARK, correction_labels
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -228,8 +228,8 @@ async def take(
 
     async def waiting(_: bool) -> None:
         # Every answer asked for here corrects one: the run's name says so, as after a
-        # refused step's answer (the worklist reads the same mark).
-        await rename_run(f"{base}{WAITING_MARK}{REFUSED}")
+        # refused step's answer, and the worklist lists it although no case exists yet.
+        await show_waiting(f"{base}{WAITING_MARK}{REFUSED}", correction_labels(_deployment()))
 
     for attempt in range(1, MAX_ATTEMPTS + 1):
         refused = result.problems if isinstance(result, Refused) else []
@@ -344,3 +344,8 @@ async def _use(
 def _run_name() -> str:
     context = FlowRunContext.get()
     return context.flow_run.name if context is not None and context.flow_run is not None else ""
+
+
+def _deployment() -> str:
+    """The name of the deployment the run was started from ("Registrera ansökan")."""
+    return str(runtime.deployment.name or runtime.flow_run.flow_name or "")

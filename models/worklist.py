@@ -46,6 +46,9 @@ WAITING_MARK = " · "
 REFUSED = "rätta svaret"
 
 CASE_LABEL = "lovflow.case"
+#: A run that waits for its own parameters to be corrected (no case exists yet):
+#: the deployment it was started from.
+CORRECTION_LABEL = "lovflow.correction"
 STEP_LABEL = "lovflow.step"
 REFUSED_LABEL = "lovflow.refused"
 
@@ -71,6 +74,11 @@ def run_labels(
         STEP_LABEL: step,
         REFUSED_LABEL: "ja" if refused else "nej",
     }
+
+
+def correction_labels(deployment: str) -> dict[str, bool | int | float | str]:
+    """The labels of a run that asks for its own parameters again (flows/parameter_check.py)."""
+    return {CORRECTION_LABEL: deployment, STEP_LABEL: "Rätta uppgifterna", REFUSED_LABEL: "ja"}
 
 
 @dataclass(frozen=True)
@@ -203,7 +211,29 @@ def work_items(session: Session, runs: Sequence[WaitingRun], as_of: date) -> lis
                 since=run.since,
             )
         )
+    items += [_correction(run) for run in runs if run.run_id not in cases and _corrects(run)]
     return sorted(items, key=lambda item: (item.deadline or date.max, item.since))
+
+
+def _corrects(run: WaitingRun) -> bool:
+    return bool(run.labels.get(CORRECTION_LABEL))
+
+
+def _correction(run: WaitingRun) -> WorkItem:
+    """A start whose parameters were refused: no case, kommun or deadline yet."""
+    return WorkItem(
+        run_id=run.run_id,
+        kind=str(run.labels[CORRECTION_LABEL]),
+        case_no="–",
+        municipality="",
+        provider="",
+        step=str(run.labels.get(STEP_LABEL, "")),
+        refused=True,
+        deadline=None,
+        days_left=None,
+        officer="",
+        since=run.since,
+    )
 
 
 def _days_left(as_of: date, due: date | None) -> int | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import date
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -16,13 +17,15 @@ from sqlmodel import select
 from models.application import Application, ApplicationStatus, Service
 from models.audit import audit
 from models.business_manager import BusinessManager
+from models.clock import today
 from models.db import session_scope
+from models.forms import fields
 from models.forms.vetting import ApplicationForm, ServiceChoice
 from models.obligation import ObligationKind
 from models.policy import load_policy
 from models.provider import Provider, ProviderCreate
 from models.provider_case import add_obligation
-from models.sv_format import case_no
+from models.sv_format import case_no, sv_date
 from tasks.vetting_store import to_applicant
 
 logger = logging.getLogger(__name__)
@@ -30,6 +33,25 @@ logger = logging.getLogger(__name__)
 S = ApplicationStatus
 
 _FROM_CHOICE = {ServiceChoice.service: Service.service, ServiceChoice.omvardnad: Service.omvardnad}
+
+
+def deadline_problems(form: ApplicationForm, today: date) -> list[str]:
+    """Asks staff to confirm a received day whose decision deadline has already passed
+    (issue 15): the receipt would promise the applicant a date gone by; a typo in the
+    year is the likelier cause. Swedish, naming the field; empty once confirmed."""
+    due = load_policy(fields.known_municipality(form.municipality)).decision_due(form.received_on)
+    if due >= today or form.late_confirmed:
+        return []
+    return [
+        f"Ansökan kom in: beslutsfristen ({sv_date(due)}) har redan gått ut, och kvittot "
+        "skulle lova sökanden ett datum som passerat. Kontrollera datumet; stämmer det, "
+        "kryssa i Registrera ändå."
+    ]
+
+
+def registration_problems(form: ApplicationForm) -> list[str]:
+    """What the registration asks again for before anything is stored or sent."""
+    return deadline_problems(form, today()) + replaced_problems(form)
 
 
 def replaced_problems(form: ApplicationForm) -> list[str]:

@@ -22,10 +22,12 @@ from sqlmodel import Session
 from models.application import SERVICE_LABELS, Application, Service
 from models.calendar import add_months, add_working_days
 from models.case_lookup import attach_run, find_id, from_row, load_view
+from models.clock import today
 from models.contract import Contract, ContractStatus
 from models.db import session_scope
 from models.documents import render_contract
 from models.email_queue import Attachment
+from models.forms.fields import future_problems
 from models.forms.vetting import SignatureForm
 from models.obligation import ObligationKind, ObligationStatus
 from models.policy import Policy
@@ -195,6 +197,7 @@ def signature_problems(view: ContractView, answer: SignatureForm) -> list[str]:
     ):
         if given is not None and stored is not None and given != stored:
             problems.append(f"{title}: redan registrerat som {stored.isoformat()}.")
+        problems += future_problems(title, given, today())
         if given is not None and sent is not None and given < sent:
             problems.append(
                 f"{title}: kan inte vara före {sent.isoformat()}, då avtalet skickades."

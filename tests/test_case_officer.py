@@ -20,7 +20,7 @@ from models.forms.officer import OfficerChange
 from models.obligation import Obligation, ObligationKind
 from models.provider import Provider
 from models.sv_format import case_no
-from models.worklist import REFUSED_LABEL, WaitingRun, run_labels, work_items
+from models.worklist import REFUSED_LABEL, WaitingRun, correction_labels, run_labels, work_items
 from tasks.officer_store import OfficerRefused, change_officer
 from tests.factories import make_application, make_contract, make_provider
 
@@ -189,3 +189,17 @@ def test_the_change_form_refuses_a_malformed_number_or_address_before_a_run() ->
         schema["properties"]["case"]["pattern"] and schema["properties"]["officer_email"]["pattern"]
     )
     assert all(prop.get("title") for prop in schema["properties"].values())
+
+
+def test_a_start_whose_parameters_wait_to_be_corrected_is_in_the_worklist(
+    session: Session,
+) -> None:
+    run = WaitingRun(
+        run_id=uuid.uuid4(),
+        name="ansökan · rätta svaret",
+        labels=correction_labels("Registrera ansökan"),
+        since=datetime(2026, 12, 4, 9, 0, tzinfo=UTC),
+    )
+    [item] = work_items(session, [run], date(2026, 12, 4))
+    assert (item.kind, item.case_no, item.step) == ("Registrera ansökan", "–", "Rätta uppgifterna")
+    assert item.refused and item.deadline is None

@@ -20,6 +20,7 @@ from models.contract import ContractStatus
 from models.forms.manager import ManagerVettingForm
 from models.forms.vetting import (
     CompletionForm,
+    DecisionForm,
     SignatureForm,
     StartPoint,
     Step1Form,
@@ -30,7 +31,7 @@ from models.sources import cited
 from models.vetting import STEP1_ITEMS, STEP2_ITEMS, Assessment, step1_problems
 from tasks.manager_store import ManagerView
 from tasks.vetting_store import CaseView
-from tests.case_steps import step1_answer, step2_answer
+from tests.case_steps import decision_answer, step1_answer, step2_answer
 
 RECEIVED = date(2026, 4, 14)
 
@@ -292,3 +293,24 @@ def test_step1_says_the_dates_an_approval_needs_before_the_first_answer() -> Non
 
     assert problems(date(2026, 1, 14), date(2023, 4, 14)) == []
     assert len(problems(date(2026, 1, 13), date(2023, 4, 13))) == 2
+
+
+# --------------------------------------------------------------------------- dates that make sense
+
+
+def test_no_assessment_or_decision_is_dated_in_the_future(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 15: a typo in the year (2027 for 2026) must not pass as the day of an assessment.
+    monkeypatch.setattr(application_vetting, "today", lambda: date(2026, 4, 21))
+    answer = step1_answer(RECEIVED) | {"decided_on": "2026-04-22"}
+    assert _step1_rules(answer)[0] == "Datum: kan inte ligga i framtiden."
+    assert _step1_rules(step1_answer(RECEIVED) | {"decided_on": "2026-04-21"}) == []
+
+    step1 = {item.key: Assessment.approved.value for item in STEP1_ITEMS}
+    step2 = {item.key: "approved" for item in STEP2_ITEMS}
+    case = _case(step1=step1, step2=step2, last_step1_outcome="complete")
+    today_ = decision_answer(approve=True) | {"decided_on": "2026-04-21"}
+    assert application_vetting.decision_rules(case, DecisionForm.model_validate(today_)) == []
+    ahead = decision_answer(approve=True) | {"decided_on": "2026-05-04"}
+    assert application_vetting.decision_rules(case, DecisionForm.model_validate(ahead)) == [
+        "Datum: kan inte ligga i framtiden."
+    ]

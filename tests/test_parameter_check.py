@@ -561,3 +561,25 @@ def test_a_row_or_an_import_that_stored_nothing_is_said_row_by_row() -> None:
     assert problems[1] == "CSV, rad 2, utförare: ingen utförare med det organisationsnumret."
     assert problems[-1] == "CSV: ... och 8 skäl till (se Artifacts)."
     assert len(problems) == 1 + 50 + 1
+
+
+def test_a_received_day_whose_deadline_has_passed_asks_staff_to_confirm() -> None:
+    # Issue 15: the receipt must not promise a decision date already gone by. Salem,
+    # received Monday 5 January 2026: six weeks, the last day is Monday 16 February.
+    from models.forms.vetting import ApplicationForm
+    from tasks.application_intake import deadline_problems
+
+    form = ApplicationForm.model_validate(
+        application_form(municipality="Salems kommun", received_on="2026-01-05")
+    )
+    assert deadline_problems(form, date(2026, 2, 16)) == []  # the last day itself
+    [asked] = deadline_problems(form, date(2026, 2, 17))
+    assert asked.startswith("Ansökan kom in: beslutsfristen (16 februari 2026) har redan gått ut")
+    assert "Registrera ändå" in asked
+    confirmed = form.model_copy(update={"late_confirmed": True})
+    assert deadline_problems(confirmed, date(2026, 12, 4)) == []
+    # Received in July (ten summer weeks, seed 002 §8.2): not passed a week later.
+    summer = ApplicationForm.model_validate(
+        application_form(municipality="Salems kommun", received_on="2026-07-01")
+    )
+    assert deadline_problems(summer, date(2026, 7, 8)) == []

@@ -324,6 +324,8 @@ def test_bad_registration_is_asked_again_naming_the_field_and_stores_nothing(
 
     assert stored() is None
     assert stack.mail_to(form["contact_email"]) == []
+    # It is in the worklist, although no case exists yet (labelled by its deployment).
+    assert stack.read(run).labels.get("lovflow.correction") == "Registrera ansökan"
 
     # The corrected number: everything else as typed; the case is registered and waits.
     stack.resume(run, form | {"org_number": org_number()})

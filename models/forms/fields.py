@@ -20,6 +20,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, JsonValue
 from models.contract import DecidingBody
 from models.forms.keys import Labels
 from models.policy import list_policies, load_policy
+from models.sv_format import sv_date
 
 
 class DecisionBody(StrEnum):
@@ -198,3 +199,15 @@ def one_line(value: str, problem: str, *, shortest: int = 2) -> str:
     if len(value) < shortest:
         raise ValueError(problem)
     return value
+
+
+def future_problems(title: str, day: date | None, today: date, *, dated: bool = False) -> list[str]:
+    """The problem with a date (`title`) after today (with the date when `dated`), or none.
+
+    Issue 15: a day something came in, was signed, assessed or decided cannot lie
+    ahead; a typo in the year would otherwise start every deadline from it.
+    """
+    if day is None or day <= today:
+        return []
+    shown = f" ({sv_date(day)})" if dated else ""
+    return [f"{title}: kan inte ligga i framtiden{shown}."]

@@ -89,14 +89,6 @@ def _before(title: str, day: date, earliest: date, what: str, *, dated: bool = T
     return [f"{title}: kan inte vara före {what}{shown}."]
 
 
-def _future(title: str, day: date, today: date, *, dated: bool = False) -> list[str]:
-    """The problem with a date (`title`) after today (with the date when `dated`), or none."""
-    if day <= today:
-        return []
-    shown = f" ({sv_date(day)})" if dated else ""
-    return [f"{title}: kan inte ligga i framtiden{shown}."]
-
-
 def report_problems(report: LexSarahReport, today: date) -> list[str]:
     """Dates out of order or in the future, each naming the field."""
     problems = _before(
@@ -113,7 +105,7 @@ def report_problems(report: LexSarahReport, today: date) -> list[str]:
         ("Utföraren fick rapporten", report.provider_received_on),
         ("Kom in till kommunen", report.received_on),
     ):
-        problems += _future(title, day, today, dated=True)
+        problems += fields.future_problems(title, day, today, dated=True)
     return problems
 
 
@@ -174,7 +166,7 @@ def assessment_problems(answer: AssessmentForm, received_on: date, today: date) 
     received = answer.investigation_received_on
     problems = (
         _before("Utredningen kom in", received, received_on, "dagen då rapporten kom in")
-        + _future("Utredningen kom in", received, today)
+        + fields.future_problems("Utredningen kom in", received, today)
         + _before(
             "Bedömd", answer.assessed_on, received, "dagen då utredningen kom in", dated=False
         )
@@ -209,7 +201,7 @@ def ivo_problems(answer: IvoForm, event_on: date, today: date) -> list[str]:
             "dagen då utföraren anmälde till IVO",
             dated=False,
         )
-        + _future("Kopian kom in", answer.received_on, today)
+        + fields.future_problems("Kopian kom in", answer.received_on, today)
     )
 
 
@@ -242,7 +234,7 @@ class ClosureForm(RunInput):
 
 def closure_problems(answer: ClosureForm, event_on: date, today: date) -> list[str]:
     title = "Datum för beslutet eller ställningstagandet"
-    return _before(title, answer.closed_on, event_on, "händelsedatum") + _future(
+    return _before(title, answer.closed_on, event_on, "händelsedatum") + fields.future_problems(
         title, answer.closed_on, today
     )
 

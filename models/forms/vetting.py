@@ -355,6 +355,14 @@ class ApplicationForm(BaseModel):
         "(förfrågningsunderlaget §4.6-4.7). Annars tomt.",
     )
     registered_by: str = DECIDED_BY
+    late_confirmed: bool = Field(
+        default=False,
+        title="Registrera ändå",
+        description=(
+            "Kryssa bara i när lovflow har frågat: ansökan kom in så länge sedan att "
+            "beslutsfristen redan har gått ut, och datumet stämmer."
+        ),
+    )
 
     @field_validator("municipality")
     @classmethod
