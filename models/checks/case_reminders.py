@@ -17,13 +17,14 @@ One query per ladder, however many cases are open.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import Session, col
 
 from models.application import Application
-from models.business_manager import BusinessManager
+from models.audit import Audited
 from models.calendar import working_days_between
 from models.contract import Contract, ContractStatus
 from models.obligation import Obligation, ObligationKind
@@ -41,6 +42,8 @@ from models.reminder_ladder import (
 from models.reminders import Rung
 from models.status_texts import APPLICATION_STATUS_TEXT as STATUS_TEXT
 
+Case = TypeVar("Case", bound=Audited)
+
 
 def decision_rungs(policy: Policy, _row: object = None) -> tuple[Rung, ...]:
     """The case officer's rungs around a decision deadline (applications and managers)."""
@@ -52,9 +55,10 @@ def decision_rungs(policy: Policy, _row: object = None) -> tuple[Rung, ...]:
     )
 
 
-def case_officer(policy: Policy, row: CaseRow[Application] | CaseRow[BusinessManager]) -> str:
-    """The case's own officer, or the municipality's staff inbox when none is named."""
-    officer = row[1].case_officer_email
+def case_officer(policy: Policy, row: CaseRow[Any]) -> str:
+    """The case's own officer, or the municipality's staff inbox when none is named
+    (an application's or a business manager's `case_officer_email`)."""
+    officer: str | None = row[1].case_officer_email
     return officer or policy.mail.staff_recipient
 
 
@@ -67,30 +71,51 @@ def _open_decisions(session: Session, as_of: date) -> list[DecisionRow]:
     return open_case_obligations(session, Application, [ObligationKind.decision_deadline])
 
 
-def _decision_context(policy: Policy, row: DecisionRow, as_of: date) -> dict[str, Any]:
-    obligation, application, provider, _ = row
+def deadline_context(
+    row: CaseRow[Any], as_of: date, status_text: str, reason: str
+) -> dict[str, Any]:
+    """What every decision reminder says: the company, the deadline, the case's status
+    and run (applications and business managers)."""
+    obligation, case, provider, _ = row
     return {
         "company_name": provider.name,
         "due_on": obligation.due_on,
         "working_days_left": working_days_between(as_of, obligation.due_on),
-        "status_text": STATUS_TEXT[application.status],
-        "run_url": run_url(application.flow_run_id),
-        "reason": "du är handläggare för ansökan i lovflow",
+        "status_text": status_text,
+        "run_url": run_url(case.flow_run_id),
+        "reason": reason,
     }
 
 
-DECISIONS: Ladder[DecisionRow] = case_ladder(
+def decision_ladder(
+    table: type[Case],
+    *,
+    rows: Callable[[Session, date], Iterable[CaseRow[Case]]],
+    template: str,
+    context: Callable[[Policy, CaseRow[Case], date], dict[str, Any]],
+) -> Ladder[CaseRow[Case]]:
+    """The case officer's ladder around a decision deadline; outbox keys
+    `<entity>:<id>:decision-reminder:<rung>`, as the letters were first sent."""
+    return case_ladder(
+        table,
+        rows=rows,
+        key=lambda row: f"{table.ENTITY_TYPE}:{row[1].id}:decision-reminder",
+        tracks=(
+            Track(template=template, rungs=decision_rungs, recipient=case_officer, context=context),
+        ),
+    )
+
+
+def _decision_context(policy: Policy, row: DecisionRow, as_of: date) -> dict[str, Any]:
+    status = STATUS_TEXT[row[1].status]
+    return deadline_context(row, as_of, status, "du är handläggare för ansökan i lovflow")
+
+
+DECISIONS: Ladder[DecisionRow] = decision_ladder(
     Application,
     rows=_open_decisions,
-    key=lambda row: f"application:{row[1].id}:decision-reminder",
-    tracks=(
-        Track(
-            template="staff-decision-reminder",
-            rungs=decision_rungs,
-            recipient=case_officer,
-            context=_decision_context,
-        ),
-    ),
+    template="staff-decision-reminder",
+    context=_decision_context,
 )
 
 

@@ -16,14 +16,13 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models.business_manager import BusinessManager
-from models.calendar import working_days_between
-from models.checks.case_reminders import case_officer, decision_rungs
+from models.checks.case_reminders import deadline_context, decision_ladder
 from models.contract import Contract
 from models.municipality import Municipality
 from models.obligation import Obligation, ObligationKind, ObligationStatus
 from models.policy import Policy
 from models.provider import Provider
-from models.reminder_ladder import CaseRow, Ladder, Track, case_ladder, queue_ladder, run_url
+from models.reminder_ladder import CaseRow, Ladder, queue_ladder
 from models.status_texts import MANAGER_STATUS_TEXT as STATUS_TEXT
 from models.sv_format import case_no
 
@@ -48,33 +47,21 @@ def _open_decisions(session: Session, as_of: date) -> list[ManagerRow]:
 
 
 def _context(policy: Policy, row: ManagerRow, as_of: date) -> dict[str, Any]:
-    obligation, manager, provider, _ = row
+    manager = row[1]
     assert manager.contract_id is not None  # joined on it
-    return {
-        "company_name": provider.name,
+    reason = "du är handläggare för ärendet om verksamhetsansvarig i lovflow"
+    return deadline_context(row, as_of, STATUS_TEXT[manager.status], reason) | {
         "contract_no": case_no(manager.contract_id),
         "additional": manager.additional,
         "notified_on": manager.notified_on,
-        "due_on": obligation.due_on,
-        "working_days_left": working_days_between(as_of, obligation.due_on),
-        "status_text": STATUS_TEXT[manager.status],
-        "run_url": run_url(manager.flow_run_id),
-        "reason": "du är handläggare för ärendet om verksamhetsansvarig i lovflow",
     }
 
 
-MANAGER_DECISIONS: Ladder[ManagerRow] = case_ladder(
+MANAGER_DECISIONS: Ladder[ManagerRow] = decision_ladder(
     BusinessManager,
     rows=_open_decisions,
-    key=lambda row: f"business_manager:{row[1].id}:decision-reminder",
-    tracks=(
-        Track(
-            template="manager-decision-reminder",
-            rungs=decision_rungs,
-            recipient=case_officer,
-            context=_context,
-        ),
-    ),
+    template="manager-decision-reminder",
+    context=_context,
 )
 
 
