@@ -326,6 +326,11 @@ class Asked:
     async def rename(self, name: str) -> None:
         self.names.append(name)
 
+    async def show(self, name: str, labels: dict[str, Any]) -> None:
+        # A wait names the run and labels it for the worklist (no case exists yet).
+        assert labels["lovflow.correction"] == "Registrera månadsrapport"
+        self.names.append(name)
+
 
 @pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
@@ -333,6 +338,8 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         asked = Asked(answers, used)
         monkeypatch.setattr(parameter_check, "ask", asked.ask)
         monkeypatch.setattr(parameter_check, "rename_run", asked.rename)
+        monkeypatch.setattr(parameter_check, "show_waiting", asked.show)
+        monkeypatch.setattr(parameter_check, "_deployment", lambda: "Registrera månadsrapport")
         monkeypatch.setattr(parameter_check, "used_pause_keys", lambda: asked.used)
         monkeypatch.setattr(parameter_check, "get_run_logger", lambda: logging.getLogger("run"))
         # The run's name as the server has it (a replay reads it again after a wait).
