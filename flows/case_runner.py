@@ -32,7 +32,6 @@ from typing import Any, Generic, TypeVar
 import httpx
 from prefect import get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
-from prefect.context import FlowRunContext
 from prefect.deployments.flow_runs import arun_deployment
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.input import RunInput
@@ -42,13 +41,14 @@ from flows.names import full_name
 from flows.private_step import ask_private
 from flows.run_helpers import (
     current_run_id,
+    current_run_name,
     deliver_now,
     rename_run,
     retire_run,
     show_waiting,
     used_pause_keys,
 )
-from models.worklist import REFUSED, WAITING_MARK, run_labels
+from models.worklist import WAITING_MARK, base_name, run_labels, waiting_name
 from tasks.officer_store import officer_line
 
 C = TypeVar("C")
@@ -178,10 +178,10 @@ async def run_case(case_type: CaseType[C], case_id: uuid.UUID, *, take_over: boo
             await retire_run(replaced)
     # Named by the case alone until a step waits (then "· <step>" is added), so a
     # replay that finishes the case leaves no step in the name.
-    case = case_type.load(case_id)
-    base = _base_name(case_type, case)
-    if case_type.rename or WAITING_MARK in _current_name():
-        await rename_run(base)
+    if case_type.rename:
+        await rename_run(_base_name(case_type, case_type.load(case_id)))
+    elif WAITING_MARK in current_run_name():
+        await rename_run(base_name(current_run_name()))
     taken: set[str] = set()
     while True:
         case = case_type.load(case_id)
@@ -251,21 +251,16 @@ def _base_name(case_type: CaseType[C], case: C) -> str:
     """The run's name without the step: "<noun> <number>", or the flow's own name."""
     if case_type.rename:
         return f"{case_type.noun} {case_type.number(case)}"
-    return _current_name().split(WAITING_MARK)[0]
-
-
-def _current_name() -> str:
-    context = FlowRunContext.get()
-    return context.flow_run.name if context is not None and context.flow_run is not None else ""
+    return base_name(current_run_name())
 
 
 async def _show_waiting(case_type: CaseType[C], step: Step[C], case: C, refused: bool) -> None:
     """Before the run suspends: its name says the step, its labels let the worklist find it."""
     label = step.step_label(case)
-    name = f"{_base_name(case_type, case)}{WAITING_MARK}{label}"
-    if refused:
-        name += f"{WAITING_MARK}{REFUSED}"
-    await show_waiting(name, run_labels(case_type.entity, case_type.case_id(case), label, refused))
+    await show_waiting(
+        waiting_name(_base_name(case_type, case), label, refused),
+        run_labels(case_type.entity, case_type.case_id(case), label, refused),
+    )
 
 
 async def start_once(

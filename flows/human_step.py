@@ -37,6 +37,11 @@ Waiting = Callable[[bool], Awaitable[None]]
 MAX_ATTEMPTS = 20
 
 
+def attempt_key(key: str, attempt: int) -> str:
+    """The pause key of the `attempt`th ask of step `key` ("step1-1", "step1-1-forsok-2")."""
+    return key if attempt == 1 else f"{key}-forsok-{attempt}"
+
+
 def prefilled(form: type[R], *, description: str, **defaults: Any) -> type[R]:
     """`form` with `defaults` filled in and `description` (Markdown) above it.
 
@@ -83,7 +88,7 @@ async def ask(
     problems: list[str] = []
     for attempt in range(1, MAX_ATTEMPTS + 1):
         text = description if not problems else refusal(problems) + description
-        pause_key = key if attempt == 1 else f"{key}-forsok-{attempt}"
+        pause_key = attempt_key(key, attempt)
         if waiting is not None and pause_key not in used:
             await waiting(bool(problems))
         answer = await asuspend_flow_run(

@@ -38,12 +38,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from flows.human_step import MAX_ATTEMPTS, ask, refusal
-from flows.private_step import attempt_key
-from flows.run_helpers import rename_run, show_waiting, used_pause_keys
+from flows.human_step import MAX_ATTEMPTS, ask, attempt_key, refusal
+from flows.run_helpers import current_run_name, rename_run, show_waiting, used_pause_keys
 from models.case_lookup import CaseNotFound
 from models.forms.registration import form_problems
-from models.worklist import REFUSED, WAITING_MARK, correction_labels
+from models.worklist import WAITING_MARK, base_name, correction_labels, waiting_name
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -224,12 +223,12 @@ async def take(
     logger = get_run_logger()
     shown = form or input_form(model)
     fill = typed(shown, given_values(given))
-    base = _run_name().split(WAITING_MARK)[0]
+    base = base_name(current_run_name())
 
     async def waiting(_: bool) -> None:
         # Every answer asked for here corrects one: the run's name says so, as after a
         # refused step's answer, and the worklist lists it although no case exists yet.
-        await show_waiting(f"{base}{WAITING_MARK}{REFUSED}", correction_labels(_deployment()))
+        await show_waiting(waiting_name(base, "", True), correction_labels(_deployment()))
 
     for attempt in range(1, MAX_ATTEMPTS + 1):
         refused = result.problems if isinstance(result, Refused) else []
@@ -249,7 +248,7 @@ async def take(
             continue  # refused on an earlier pass: asked again after it
         result = await _use(model, values, use)
         if not isinstance(result, Refused):
-            if WAITING_MARK in _run_name():
+            if WAITING_MARK in current_run_name():
                 await rename_run(base)
             return result
     raise RuntimeError(f"{key}: {MAX_ATTEMPTS} answers refused in a row; giving up")
@@ -339,11 +338,6 @@ async def _use(
 ) -> T | Refused:
     value = validate(model, values)
     return value if isinstance(value, Refused) else await use(value)
-
-
-def _run_name() -> str:
-    context = FlowRunContext.get()
-    return context.flow_run.name if context is not None and context.flow_run is not None else ""
 
 
 def _deployment() -> str:

@@ -33,14 +33,10 @@ from prefect.flow_runs import asuspend_flow_run
 from prefect.input import RunInput
 from prefect.input.run_input import keyset_from_base_key
 
-from flows.human_step import MAX_ATTEMPTS, Waiting, prefilled, refusal
+from flows.human_step import MAX_ATTEMPTS, Waiting, attempt_key, prefilled, refusal
 from flows.run_helpers import current_run_id, used_pause_keys
 
 F = TypeVar("F", bound=RunInput)
-
-
-def attempt_key(key: str, attempt: int) -> str:
-    return key if attempt == 1 else f"{key}-forsok-{attempt}"
 
 
 async def ask_private(

@@ -32,6 +32,12 @@ def case_flow(name: str, run_name: str) -> Callable[[Callable[P, R]], Flow[P, R]
     return flow(name=name, flow_run_name=run_name, persist_result=True, log_prints=False)
 
 
+def current_run_name() -> str:
+    """The run's name as this process started with it ("" outside a run)."""
+    context = FlowRunContext.get()
+    return context.flow_run.name if context is not None and context.flow_run is not None else ""
+
+
 def current_run_id() -> uuid.UUID:
     context = FlowRunContext.get()
     if context is None or context.flow_run is None:

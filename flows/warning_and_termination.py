@@ -64,7 +64,7 @@ from models.policy import Policy, load_policy
 from models.proposal import ProposalStatus
 from models.sv_format import sv_date
 from models.warning import ContractWarning, WarningStatus
-from models.worklist import REFUSED, WAITING_MARK, run_labels
+from models.worklist import run_labels, waiting_name
 from tasks.warning_store import (
     WarningCase,
     WarningRefused,
@@ -239,9 +239,8 @@ async def _issue(
 
     async def waiting(refused: bool) -> None:
         # No warning exists before this answer: the worklist shows the contract's row.
-        name = f"varning avtal {case.contract_no}{WAITING_MARK}{ISSUE_LABEL}"
         await show_waiting(
-            name + (f"{WAITING_MARK}{REFUSED}" if refused else ""),
+            waiting_name(f"varning avtal {case.contract_no}", ISSUE_LABEL, refused),
             run_labels(Contract.ENTITY_TYPE, case.contract_id, ISSUE_LABEL, refused),
         )
 

@@ -76,6 +76,17 @@ def run_labels(
     }
 
 
+def waiting_name(base: str, step: str, refused: bool) -> str:
+    """A waiting run's name: "<base> · <step>", then " · rätta svaret" after a refusal
+    (no step: a run that waits for its own parameters)."""
+    return WAITING_MARK.join([base, *([step] if step else []), *([REFUSED] if refused else [])])
+
+
+def base_name(name: str) -> str:
+    """A run's name without what `waiting_name` added."""
+    return name.split(WAITING_MARK)[0]
+
+
 def correction_labels(deployment: str) -> dict[str, bool | int | float | str]:
     """The labels of a run that asks for its own parameters again (flows/parameter_check.py)."""
     return {CORRECTION_LABEL: deployment, STEP_LABEL: "Rätta uppgifterna", REFUSED_LABEL: "ja"}

@@ -19,7 +19,6 @@ from models.audit import audit
 from models.business_manager import BusinessManager
 from models.clock import today
 from models.db import session_scope
-from models.forms import fields
 from models.forms.vetting import ApplicationForm, ServiceChoice
 from models.obligation import ObligationKind
 from models.policy import load_policy
@@ -39,7 +38,7 @@ def deadline_problems(form: ApplicationForm, today: date) -> list[str]:
     """Asks staff to confirm a received day whose decision deadline has already passed
     (issue 15): the receipt would promise the applicant a date gone by; a typo in the
     year is the likelier cause. Swedish, naming the field; empty once confirmed."""
-    due = load_policy(fields.known_municipality(form.municipality)).decision_due(form.received_on)
+    due = load_policy(form.municipality).decision_due(form.received_on)  # a key once validated
     if due >= today or form.late_confirmed:
         return []
     return [

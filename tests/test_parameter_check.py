@@ -344,7 +344,7 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         monkeypatch.setattr(parameter_check, "get_run_logger", lambda: logging.getLogger("run"))
         # The run's name as the server has it (a replay reads it again after a wait).
         monkeypatch.setattr(
-            parameter_check, "_run_name", lambda: (asked.names or ["månadsrapport"])[-1]
+            parameter_check, "current_run_name", lambda: (asked.names or ["månadsrapport"])[-1]
         )
         return asked
 
